@@ -1,0 +1,159 @@
+"""Typed configs: frozen dataclasses loaded from YAML and validated on load.
+
+Every model family declares one frozen dataclass (with a nested ``TrainConfig``); ``load``
+turns a YAML file into it, rejecting unknown keys and wrong types with a one-line
+``ConfigError`` that names the key and the file. ``dump`` writes the resolved config that a
+run dir keeps, so ``generate`` and ``evaluate`` rebuild exactly what was trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from composer.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Options of the shared training harness, common to every model family."""
+
+    steps: int = 1000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    clip_norm: float | None = 3.0
+    eval_every: int = 200
+    eval_batches: int = 20
+    checkpoint_every: int = 200
+    sample_every: int = 0  # 0: no samples during training
+    log_every: int = 20
+    keep_checkpoints: int = 3
+    nan_retries: int = 3
+    nan_lr_factor: float = 0.5
+    mixed_precision: Literal["none", "mixed_float16", "mixed_bfloat16"] = "none"
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_every", "eval_batches", "checkpoint_every", "log_every"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"train.learning_rate must be positive, got {self.learning_rate}")
+
+
+def load(path: str | os.PathLike, cls: type[T], **overrides: Any) -> T:
+    """Load a YAML file into the frozen dataclass ``cls``.
+
+    Args:
+      path: the YAML file.
+      cls: the config dataclass to build.
+      **overrides: top-level values that replace the file's (e.g. ``seed``).
+    Returns:
+      A validated instance of ``cls``.
+    Raises:
+      ConfigError naming the file and key for a missing file, bad YAML, unknown key or wrong type.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    raw.update(overrides)
+    try:
+        return from_dict(cls, raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def from_dict(cls: type[T], raw: dict, prefix: str = "") -> T:
+    """Build dataclass ``cls`` from a plain dict, checking keys and types recursively."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        allowed = ", ".join(sorted(fields))
+        raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (allowed: {allowed})")
+    hints = typing.get_type_hints(cls)
+    values = {name: _coerce(hints[name], value, f"{prefix}{name}") for name, value in raw.items()}
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{prefix}{exc}" if prefix and not str(exc).startswith(prefix) else str(exc)) from None
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    """Check ``value`` against type ``tp`` (ints pass as floats, lists become tuples)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(arg, value, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"'{key}' must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"'{key}' must be a mapping, got {value!r}")
+        return from_dict(tp, value, prefix=f"{key}.")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"'{key}' must be a list, got {value!r}")
+        item_tp = args[0] if args else Any
+        return tuple(_coerce(item_tp, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
+        raise ConfigError(f"'{key}' must be {tp.__name__}, got {value!r}")
+    return value
+
+
+def to_dict(config: Any) -> dict:
+    """The plain-dict form of a config (tuples as lists), as written to YAML."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+    return plain(dataclasses.asdict(config))
+
+
+def dump(config: Any, path: str | os.PathLike) -> None:
+    """Write ``config`` as YAML atomically (temp file, then rename)."""
+    write_text_atomic(Path(path), yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

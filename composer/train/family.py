@@ -1,0 +1,72 @@
+"""What a model family gives the shared training harness, and how families are found.
+
+A family (Performance RNN, LSTM+VAE, SampleRNN) supplies only: its config class, a one-time
+``prepare`` over the corpus (caches, normalization statistics, vocabulary), how to build the
+Keras model, how batches look, its loss, and how to sample. The harness in
+``composer.train.trainer`` does everything else once: optimizer, checkpoints, resume, NaN guard,
+evaluation, logs, distribution.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Protocol
+
+from composer.errors import ConfigError
+
+# name -> "module:attribute" of a ModelFamily instance; imported lazily so the CLI starts fast.
+FAMILIES: dict[str, str] = {
+    "performance-rnn": "composer.symbolic.family:FAMILY",
+    "lstm-vae": "composer.audio.lstm_vae_family:FAMILY",
+    "samplernn": "composer.audio.samplernn_family:FAMILY",
+}
+
+
+class ModelFamily(Protocol):
+    """The contract between a model family and the harness.
+
+    Datasets must be built from in-memory arrays (``from_tensor_slices`` and friends, never
+    ``from_generator``) so the harness can checkpoint the iterator and resume at the same
+    data position.
+    """
+
+    name: str            # "performance-rnn", "lstm-vae", "samplernn"
+    config_class: type   # frozen dataclass with a ``train: TrainConfig`` field and a ``seed: int``
+
+    def prepare(self, corpus: Any, config: Any, run_dir: Path) -> dict:
+        """Compute what training and sampling need from the corpus once (caches, statistics).
+
+        Returns JSON-serializable metadata; the harness stores it as ``run_dir/meta.json`` and
+        passes it back to every other method. Large arrays go into files under ``run_dir``.
+        """
+
+    def build_model(self, config: Any, meta: dict) -> Any:
+        """Build the (unbuilt or built) ``keras.Model`` from the config and metadata."""
+
+    def make_dataset(self, corpus: Any, config: Any, meta: dict, *, split: str, training: bool) -> Any:
+        """A ``tf.data.Dataset`` of batches for ``split`` ("train" or "eval").
+
+        training=True: shuffled with ``config.seed``, augmented, repeated forever.
+        training=False: finite, deterministic.
+        """
+
+    def compute_loss(self, model: Any, batch: Any, *, training: bool) -> Any:
+        """Scalar mean loss (float32, natural units: nats per event/sample/frame) for one batch."""
+
+    def summarize(self, eval_loss: float, meta: dict) -> dict:
+        """Extra metrics derived from an eval loss (e.g. bits per sample) for metrics.json."""
+
+    def write_sample(self, model: Any, config: Any, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
+        """Write a short generated sample (a .mid or .wav) so a user hears training progress."""
+
+    def generate(self, run_dir: Path, *, out: Path, **options: Any) -> list[Path]:
+        """Inference API: rebuild from ``run_dir`` and write ``options['num']`` files at ``out``."""
+
+
+def get_family(name: str) -> ModelFamily:
+    """Return the family registered under ``name`` or raise a ConfigError listing the valid ones."""
+    if name not in FAMILIES:
+        raise ConfigError(f"unknown model '{name}' (valid: {', '.join(FAMILIES)})")
+    module_name, attribute = FAMILIES[name].split(":")
+    return getattr(importlib.import_module(module_name), attribute)
