@@ -42,7 +42,12 @@ class ModelFamily(Protocol):
         """
 
     def build_model(self, config: Any, meta: dict) -> Any:
-        """Build the (unbuilt or built) ``keras.Model`` from the config and metadata."""
+        """Build the ``keras.Model`` with all its variables created (so checkpoints restore).
+
+        A family that carries recurrent state across batches (truncated BPTT) keeps it in
+        non-trainable variables of the model, updated inside ``compute_loss``; the harness
+        checkpoints them with the rest of the model.
+        """
 
     def make_dataset(self, corpus: Any, config: Any, meta: dict, *, split: str, training: bool) -> Any:
         """A ``tf.data.Dataset`` of batches for ``split`` ("train" or "eval").
