@@ -1,0 +1,1 @@
+"""Raw-audio branch: framing transforms, the LSTM+VAE over frames, and SampleRNN."""

@@ -1,0 +1,83 @@
+"""Reading and writing audio files: the one place every stage goes through.
+
+Audio inside composer is float32 in [-1, 1]; mono is shape [n_samples], multichannel
+[n_samples, n_channels]. Writes are atomic so an interrupted run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from composer.errors import ComposerError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+
+
+def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono: bool = True) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32, optionally downmixed and resampled.
+
+    Args:
+      path: any format libsndfile reads (wav, flac, ogg, aiff, mp3), any bit depth.
+      sample_rate: resample to this rate (Hz, soxr high quality); None keeps the file's rate.
+      mono: average the channels. Shape [n_samples] if mono else [n_samples, n_channels].
+    Returns:
+      (audio, sample_rate_hz).
+    Raises:
+      ComposerError naming the file when it cannot be decoded or holds non-finite samples.
+    """
+    path = Path(path)
+    try:
+        audio, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises several unrelated types
+        raise ComposerError(f"{path}: cannot read audio ({_first_line(exc)})") from None
+    if audio.shape[0] == 0:
+        raise ComposerError(f"{path}: audio file holds no samples")
+    if not np.all(np.isfinite(audio)):
+        raise ComposerError(f"{path}: audio holds NaN or infinite samples")
+    if mono:
+        audio = audio.mean(axis=1)
+    if sample_rate is not None and sample_rate != file_rate:
+        audio = soxr.resample(audio, file_rate, sample_rate, quality="HQ").astype(np.float32)
+        file_rate = sample_rate
+    return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None) -> Path:
+    """Write ``audio`` ([n_samples] or [n_samples, n_channels], float) atomically.
+
+    The format follows the extension (.wav, .flac, ...); ``subtype`` is libsndfile's
+    ("PCM_16", "PCM_24", "FLOAT"); None takes the format's default (16-bit PCM for wav/flac).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = np.asarray(audio, dtype=np.float32)
+    if not np.all(np.isfinite(audio)):
+        raise ComposerError(f"{path}: refusing to write audio with NaN or infinite samples")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        sf.write(tmp, audio, sample_rate, subtype=subtype, format=_format_of(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    formats = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}
+    if suffix not in formats:
+        raise ComposerError(f"{path}: cannot write '.{suffix}' audio (use one of .wav, .flac, .ogg, .aiff)")
+    return formats[suffix]
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
