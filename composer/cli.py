@@ -1,0 +1,332 @@
+"""The ``composer`` command line: one sub-command per stage, each a thin call into the library.
+
+Every command exits 0 on success, 1 on a user error (one line naming the file and the problem;
+``--debug`` shows the traceback) and 2 on a usage error. Heavy imports (TensorFlow) happen
+inside the commands so ``composer --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from composer.errors import ComposerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="composer: corpora, models, generation, rendering and mixing for MIDI and audio.",
+)
+corpus_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).")
+app.add_typer(corpus_app, name="corpus")
+
+_STATE = {"debug": False}
+
+RootOption = typer.Option(None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
+    _STATE["debug"] = debug
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+# ---------------------------------------------------------------- corpus
+
+
+@corpus_app.command("import")
+def corpus_import(
+    sources: list[Path] = typer.Argument(..., help="Files or folders (walked recursively)."),
+    corpus: str = typer.Option(..., "--corpus", help="Corpus name (created if new)."),
+    root: Optional[Path] = RootOption,
+    eval_ratio: float = typer.Option(0.1, "--eval-ratio", min=0.0, max=1.0, help="Share of chunks held out for evaluation."),
+    sample_rate: int = typer.Option(16000, "--sample-rate", min=1000, help="Audio items are stored at this rate (Hz)."),
+    chunk_seconds: float = typer.Option(30.0, "--chunk-seconds", min=1.0, help="Split unit length (s)."),
+    split_unit: str = typer.Option("chunk", "--split-unit", help="'chunk' (default) or 'item' (whole pieces per split)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel worker processes."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 if any file fails to import."),
+) -> None:
+    """Import MIDI, MusicXML, ABC and audio files into a corpus.
+
+    Example: composer corpus import ~/midi/einaudi --corpus einaudi --jobs 2
+    """
+    from composer.corpus import Corpus
+
+    target = Corpus.create(corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds,
+                           eval_ratio=eval_ratio, split_unit=split_unit)
+    summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
+    typer.echo(summary.line())
+
+
+@corpus_app.command("builtin")
+def corpus_builtin(
+    recipe: str = typer.Argument(..., help="Recipe name, e.g. bach-chorales (see corpora/*.yaml)."),
+    corpus: str = typer.Option(..., "--corpus", help="Name of the corpus to build."),
+    root: Optional[Path] = RootOption,
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Import only the first N pieces."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel worker processes."),
+) -> None:
+    """Build a corpus from data a package ships (no download).
+
+    Example: composer corpus builtin bach-chorales --corpus bach
+    """
+    from composer.corpus import builtin
+
+    built = builtin.build(recipe, corpus, root=root, limit=limit, jobs=jobs, progress=True)
+    typer.echo(f"corpus '{built.name}' at {built.path}")
+
+
+@corpus_app.command("render-audio")
+def corpus_render_audio(
+    name: str = typer.Argument(..., help="Corpus name."),
+    root: Optional[Path] = RootOption,
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
+) -> None:
+    """Add an audio item for each symbolic item, synthesized with fluidsynth.
+
+    Example: composer corpus render-audio bach
+    """
+    from composer.corpus import Corpus
+
+    summary = Corpus.open(name, root=root).render_audio(soundfont=soundfont, progress=True)
+    typer.echo(summary.line())
+
+
+@corpus_app.command("list")
+def corpus_list(root: Optional[Path] = RootOption, as_json: bool = JsonOption) -> None:
+    """List the corpora under the corpus root.
+
+    Example: composer corpus list --json
+    """
+    from composer.corpus import list_corpora
+
+    corpora = list_corpora(root=root)
+    if as_json:
+        _print_json(corpora)
+        return
+    for entry in corpora:
+        typer.echo(f"{entry['name']}\t{entry['items']} items\t{entry['path']}")
+
+
+@corpus_app.command("info")
+def corpus_info(name: str = typer.Argument(..., help="Corpus name."), root: Optional[Path] = RootOption,
+                as_json: bool = JsonOption) -> None:
+    """Counts by kind and split, hours of audio, notes and import errors.
+
+    Example: composer corpus info bach --json
+    """
+    from composer.corpus import Corpus
+
+    info = Corpus.open(name, root=root).info()
+    if as_json:
+        _print_json(info)
+        return
+    items, splits = info["items"], info["splits"]
+    typer.echo(f"{info['name']}: {items['total']} items ({items['symbolic']} symbolic, {items['audio']} audio), "
+               f"chunks train {splits['train']} / eval {splits['eval']}, "
+               f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors")
+    for error in info["errors"]:
+        typer.echo(f"  {error['source']}: {error['reason']}")
+
+
+# ---------------------------------------------------------------- train and generate
+
+
+@app.command()
+def train(
+    model: str = typer.Argument(..., help="performance-rnn, lstm-vae or samplernn."),
+    corpus: str = typer.Option(..., "--corpus", help="Corpus name."),
+    config: Path = typer.Option(..., "--config", help="Preset YAML, e.g. configs/performance_rnn/tiny.yaml."),
+    out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
+    root: Optional[Path] = RootOption,
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Override the config's train.steps."),
+    strategy: str = typer.Option("default", "--strategy", help="default, mirrored or multi-worker (TF_CONFIG)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run dir's last checkpoint."),
+) -> None:
+    """Train a model on a corpus through the shared harness.
+
+    Example: composer train performance-rnn --corpus bach --config configs/performance_rnn/tiny.yaml --out runs/prnn
+    """
+    from composer.corpus import Corpus
+    from composer.train.trainer import train as run_training
+
+    metrics = run_training(model, corpus=Corpus.open(corpus, root=root), config_path=config, run_dir=out,
+                           steps=steps, strategy=strategy, resume=resume, progress=True)
+    best = metrics.get("best") or {}
+    typer.echo(f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
+               f"at step {best.get('step')}; run dir {out}")
+
+
+def _floats(text: Optional[str], what: str) -> Optional[list[float]]:
+    """Parse '4' or '2,4,8' into floats (a list spreads over the piece)."""
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ComposerError(f"{what} must be numbers separated by commas, got '{text}'") from None
+
+
+def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
+    """Parse '12 numbers' or several groups of 12 separated by ';'."""
+    if text is None:
+        return None
+    groups = [_floats(group.replace(" ", ","), "--pitch-histogram") for group in text.split(";")]
+    if any(len(group) != 12 for group in groups):
+        raise ComposerError(f"--pitch-histogram needs 12 numbers per group (groups separated by ';'), got '{text}'")
+    return groups
+
+
+@app.command()
+def generate(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
+    out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1, help="Length of new material (s)."),
+    temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
+    primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
+    num: int = typer.Option(1, "--num", min=1, help="Generate N files in one batched pass."),
+    primer_pitches: Optional[str] = typer.Option(None, "--primer-pitches", help="performance-rnn: e.g. 60,64,67."),
+    density: Optional[str] = typer.Option(None, "--density", help="performance-rnn (conditioned): notes/s, or a list spread over the piece."),
+    key: Optional[str] = typer.Option(None, "--key", help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
+    pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram", help="performance-rnn (conditioned): 12 numbers; groups separated by ';'."),
+    top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="performance-rnn: nucleus sampling."),
+    beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
+    quantize: Optional[int] = typer.Option(None, "--quantize", help="performance-rnn: also write a copy snapped to this grid (e.g. 16)."),
+    musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
+    program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="performance-rnn: GM program of the track."),
+    keep_primer: bool = typer.Option(False, "--keep-primer", help="lstm-vae: keep the warm-up audio at the start."),
+) -> None:
+    """Generate new material from a trained run.
+
+    Example: composer generate runs/prnn --out out/piece.mid --seconds 30 --temperature 0.9 --num 4
+    """
+    from composer.generate import generate as generate_from_run
+
+    options = {
+        "seconds": seconds, "temperature": temperature, "primer": primer, "seed": seed, "num": num,
+        "primer_pitches": [int(p) for p in _floats(primer_pitches, "--primer-pitches")] if primer_pitches else None,
+        "density": _floats(density, "--density"),
+        "key": key.split(";") if key else None,
+        "pitch_histogram": _histograms(pitch_histogram),
+        "top_p": top_p, "beam": beam, "quantize": quantize, "musicxml": musicxml or None,
+        "program": program, "keep_primer": keep_primer or None,
+    }
+    paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})
+    for path in paths:
+        typer.echo(str(path))
+
+
+# ---------------------------------------------------------------- render, mix, plot
+
+
+@app.command()
+def render(
+    midi: Path = typer.Argument(..., help="MIDI file."),
+    out: Path = typer.Option(..., "--out", help="Output wav (stereo, 16-bit)."),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
+    program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="Play every non-drum track with this GM program."),
+    sample_rate: int = typer.Option(44100, "--sample-rate", min=8000, help="Output rate (Hz)."),
+    reverb: bool = typer.Option(True, "--reverb/--no-reverb", help="fluidsynth reverb."),
+    chorus: bool = typer.Option(True, "--chorus/--no-chorus", help="fluidsynth chorus."),
+) -> None:
+    """Synthesize a MIDI file with fluidsynth.
+
+    Example: composer render out/piece.mid --out out/piece.wav --program 48
+    """
+    from composer.audio_io import write_audio
+    from composer.render.synth import render_midi
+
+    audio = render_midi(midi, sample_rate=sample_rate, soundfont=soundfont, program=program, reverb=reverb, chorus=chorus)
+    typer.echo(str(write_audio(out, audio, sample_rate, subtype="PCM_16")))
+
+
+@app.command()
+def mix(spec: Path = typer.Argument(..., help="Mix spec YAML."),
+        out: Path = typer.Option(..., "--out", help="Output wav; stems/ and mix.json are written beside it.")) -> None:
+    """Layer stems (wav or MIDI) into one loudness-normalized mix.
+
+    Example: composer mix examples/mix.yaml --out out/mix.wav
+    """
+    from composer.render.mixer import mix as run_mix
+
+    report = run_mix(spec, out=out)
+    typer.echo(f"{out}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, peak {report['peak_db']:.1f} dBFS")
+
+
+@app.command()
+def plot(file: Path = typer.Argument(..., help="MIDI or audio file."),
+         out: Path = typer.Option(..., "--out", help="Output PNG.")) -> None:
+    """Piano roll for MIDI; waveform and spectrogram for audio.
+
+    Example: composer plot out/piece.mid --out out/piece.png
+    """
+    from composer.render.plots import plot_file
+
+    plot_file(file, out=out)
+    typer.echo(str(out))
+
+
+# ---------------------------------------------------------------- evaluate and demo
+
+
+@app.command()
+def evaluate(
+    run_dir: Optional[Path] = typer.Argument(None, help="A run directory (adds the model's likelihood)."),
+    corpus: Optional[str] = typer.Option(None, "--corpus", help="Corpus to compare against (default: the run's)."),
+    root: Optional[Path] = RootOption,
+    generated: list[Path] = typer.Option([], "--generated", help="Generated files to measure (repeatable)."),
+    out: Path = typer.Option(..., "--out", help="Folder for metrics.json, report.md and plots."),
+    num: int = typer.Option(4, "--num", min=1, help="Samples to generate when a run dir is given without --generated."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Objective measures: likelihood vs baselines, feature distributions, collapse checks.
+
+    Example: composer evaluate runs/prnn --out out/eval --json
+    """
+    from composer.corpus import Corpus
+    from composer.evaluate.report import evaluate as run_evaluate
+
+    target = Corpus.open(corpus, root=root) if corpus else None
+    metrics = run_evaluate(run_dir, corpus=target, generated=tuple(generated), out=out, num=num)
+    if as_json:
+        _print_json(metrics)
+    else:
+        typer.echo(f"wrote {out / 'report.md'} and {out / 'metrics.json'}")
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out/demo"), "--out", help="Where the demo writes everything."),
+         root: Optional[Path] = RootOption) -> None:
+    """Run the whole toolkit on the built-in Bach chorales: corpus, train, generate, render, mix, evaluate.
+
+    Example: composer demo --out out/demo
+    """
+    from composer.demo import run_demo
+
+    run_demo(out, root=root)
+
+
+def main() -> None:
+    """Console entry point: turn ComposerError into a one-line message and exit code 1."""
+    try:
+        app()
+    except ComposerError as exc:
+        if _STATE["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
