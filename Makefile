@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both run `setup` first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-deps test demo bench clean
+
+setup: system-deps $(STAMP)
+
+# libfluidsynth3 is the one system library we need (pyfluidsynth loads it at run time).
+system-deps:
+	@if ldconfig -p 2>/dev/null | grep -q 'libfluidsynth.so.3'; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing libfluidsynth3 with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfluidsynth3 >/dev/null; \
+	else \
+		echo "composer needs the fluidsynth library: run 'sudo apt-get install libfluidsynth3' (Debian/Ubuntu) or 'brew install fluid-synth' (macOS), then 'make setup' again"; \
+		exit 1; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+test: setup
+	$(BIN)/pytest -q --timeout 600
+
+demo: setup
+	$(BIN)/composer demo --out out/demo
+
+# Benchmarks compare against the fluidsynth command-line program too.
+bench: setup
+	@command -v fluidsynth >/dev/null || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq fluidsynth >/dev/null; }
+	for script in benchmarks/*.py; do $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
