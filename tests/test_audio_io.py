@@ -1,0 +1,59 @@
+"""Audio files in and out: formats, bit depths, channel counts, rates, and bad files."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from composer.audio_io import read_audio, write_audio
+from composer.errors import ComposerError
+
+
+def sine(freq_hz: float, sample_rate: int, seconds: float = 0.5) -> np.ndarray:
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    return (0.5 * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("subtype, tolerance", [("PCM_16", 1e-4), ("PCM_24", 1e-6), ("FLOAT", 0.0), ("PCM_U8", 1e-2)])
+def test_round_trip_bit_depths(tmp_path, subtype, tolerance):
+    audio = sine(440, 16000)
+    write_audio(tmp_path / "a.wav", audio, 16000, subtype=subtype)
+    back, rate = read_audio(tmp_path / "a.wav")
+    assert rate == 16000 and back.dtype == np.float32
+    assert np.max(np.abs(back - audio)) <= tolerance + 1e-7
+
+
+def test_stereo_is_downmixed_and_resampled(tmp_path):
+    left, right = sine(440, 96000), np.zeros(48000, np.float32)
+    sf.write(tmp_path / "s.wav", np.stack([left, right], axis=1), 96000, subtype="PCM_24")
+    mono, rate = read_audio(tmp_path / "s.wav", sample_rate=16000)
+    assert rate == 16000 and mono.shape == (8000,)
+    assert np.max(np.abs(mono)) == pytest.approx(0.25, abs=0.01)
+    stereo, _ = read_audio(tmp_path / "s.wav", mono=False)
+    assert stereo.shape == (48000, 2)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "cannot read audio"),
+    (b"RIFF\x00\x00garbage" * 10, "cannot read audio"),
+])
+def test_bad_files_raise_one_line_errors(tmp_path, content, reason):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(ComposerError, match=reason) as info:
+        read_audio(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_nan_audio_is_rejected_on_read_and_write(tmp_path):
+    sf.write(tmp_path / "nan.wav", np.full(100, np.nan, np.float32), 8000, subtype="FLOAT")
+    with pytest.raises(ComposerError, match="NaN"):
+        read_audio(tmp_path / "nan.wav")
+    with pytest.raises(ComposerError, match="NaN"):
+        write_audio(tmp_path / "out.wav", np.full(10, np.nan), 8000)
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_unknown_output_format(tmp_path):
+    with pytest.raises(ComposerError, match="cannot write '.xyz'"):
+        write_audio(tmp_path / "a.xyz", np.zeros(10), 8000)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,52 @@
+"""The command-line contract: help with examples, exit codes, one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from composer.cli import app
+
+COMMANDS = [
+    ["corpus", "import"], ["corpus", "builtin"], ["corpus", "render-audio"], ["corpus", "list"],
+    ["corpus", "info"], ["train"], ["generate"], ["render"], ["mix"], ["plot"], ["evaluate"], ["demo"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(command):
+    result = CliRunner().invoke(app, [*command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "Example: composer " + command[0] in result.output
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    code = "from composer.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_user_error_is_one_line_and_exit_1(tmp_path):
+    result = run_cli("generate", str(tmp_path / "missing-run"), "--out", str(tmp_path / "x.mid"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing-run'}: not a run directory (no config.yaml; train one with `composer train`)"]
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run_cli("--debug", "generate", str(tmp_path / "missing-run"), "--out", str(tmp_path / "x.mid"))
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_usage_error_exits_2():
+    assert run_cli("generate").returncode == 2
+    assert run_cli("no-such-command").returncode == 2
+
+
+def test_unknown_model_lists_the_valid_ones(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("model: no-such-model\n")
+    result = run_cli("generate", str(run_dir), "--out", str(tmp_path / "x.wav"))
+    assert result.returncode == 1
+    assert "unknown model 'no-such-model' (valid: performance-rnn, lstm-vae, samplernn)" in result.stderr

@@ -1,0 +1,70 @@
+"""The typed config loader: good files load, bad ones give one-line errors naming key and file."""
+
+import dataclasses
+
+import pytest
+
+from composer import config
+from composer.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    model: str = "toy"
+    seed: int = 0
+    layers: tuple[int, ...] = (8, 8)
+    dropout: float = 0.0
+    cell: str = "lstm"
+    note: str | None = None
+    train: config.TrainConfig = config.TrainConfig()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("layerz: [1]", "unknown key 'layerz'"),
+    ("train: {stepz: 3}", "unknown key 'train.stepz'"),
+    ("layers: [1, a]", "'layers[1]' must be int"),
+    ("dropout: fast", "'dropout' must be float"),
+    ("seed: true", "'seed' must be int"),
+    ("train: {mixed_precision: fp8}", "'train.mixed_precision' must be one of"),
+    ("train: {steps: 0}", "train.steps must be positive"),
+    ("train: 3", "'train' must be a mapping"),
+    ("- a list", "expected a mapping"),
+    ("seed: [", "not valid YAML"),
+])
+def test_bad_configs_name_file_and_key(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path, ToyConfig)
+    assert str(info.value).startswith(str(path))
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_good_config_round_trips_through_dump(tmp_path):
+    path = tmp_path / "good.yaml"
+    path.write_text("seed: 3\nlayers: [4, 5]\ndropout: 1\ntrain: {steps: 7, clip_norm: null}\n")
+    loaded = config.load(path, ToyConfig)
+    assert loaded.layers == (4, 5) and loaded.dropout == 1.0 and loaded.train.steps == 7
+    assert loaded.train.clip_norm is None and loaded.train.batch_size == config.TrainConfig().batch_size
+    config.dump(loaded, tmp_path / "resolved.yaml")
+    assert config.load(tmp_path / "resolved.yaml", ToyConfig) == loaded
+
+
+def test_overrides_replace_file_values(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 3\n")
+    assert config.load(path, ToyConfig, seed=9).seed == 9
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        config.load(tmp_path / "nope.yaml", ToyConfig)
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "sub" / "file.txt"
+    config.write_text_atomic(target, "one")
+    config.write_text_atomic(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
