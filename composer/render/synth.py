@@ -66,7 +66,7 @@ def render_midi(
     Raises:
       RenderError: unreadable MIDI, missing soundfont or fluidsynth library, bad option.
     """
-    pm = _as_pretty_midi(midi)
+    pm = as_pretty_midi(midi)
     if not 8000 <= int(sample_rate) <= 96000:
         raise RenderError(f"sample rate {sample_rate} Hz is out of range (8000 to 96000)")
     if program is not None and not 0 <= int(program) <= 127:
@@ -83,7 +83,7 @@ def render_midi(
         return synth.render(np.round(times * sample_rate).astype(np.int64), events, end_sample)
 
 
-def _as_pretty_midi(midi: Any) -> pretty_midi.PrettyMIDI:
+def as_pretty_midi(midi: Any) -> pretty_midi.PrettyMIDI:
     """Accept a path, a PrettyMIDI or a NoteSequence; RenderError naming the file otherwise."""
     if isinstance(midi, pretty_midi.PrettyMIDI):
         return midi

@@ -1,0 +1,129 @@
+"""Loudness (ITU-R BS.1770), peaks, a look-ahead peak limiter and quantization with dither.
+
+Audio is float [n_samples, n_channels]. Levels are dBFS (peak) and LUFS (loudness).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pyloudnorm
+import scipy.ndimage
+import scipy.signal
+import soxr
+
+BLOCK_S = 0.4  # BS.1770 gating block
+BLOCK_STEP = 0.25  # 75 % overlap
+ABSOLUTE_GATE_LUFS = -70.0
+TRUE_PEAK_OVERSAMPLE = 4
+TRUE_PEAK_MARGIN = 10.0 ** (-4.0 / 20.0)  # below ceiling - 4 dB inter-sample overs are not searched
+LOOKAHEAD_S = 0.005  # the limiter's gain reaches its minimum this long before a peak
+
+
+def db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def gain_to_db(gain: float) -> float | None:
+    """dB of a linear gain or level; None for silence (JSON has no -inf)."""
+    return float(20.0 * np.log10(gain)) if gain > 0 else None
+
+
+def peak_db(audio: np.ndarray) -> float | None:
+    """Sample peak in dBFS, None when silent."""
+    return gain_to_db(float(np.abs(audio).max(initial=0.0)))
+
+
+@functools.lru_cache(maxsize=8)
+def _k_weighting(sample_rate: int) -> np.ndarray:
+    """pyloudnorm's K-weighting (high shelf then high pass) as one second-order-sections array."""
+    stages = pyloudnorm.Meter(sample_rate)._filters.values()
+    sos = [np.concatenate([np.asarray(f.b) * f.passband_gain, np.asarray(f.a)]) for f in stages]
+    return np.array(sos, dtype=np.float64)
+
+
+def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
+    """Gated integrated loudness per BS.1770-4 (pyloudnorm's filters and gating, vectorized).
+
+    Blocks are four 100 ms steps (400 ms, 75 % overlap) rounded to whole samples per step.
+
+    Args:
+      audio: float [n_samples] or [n_samples, n_channels] (up to 2 channels weigh 1.0 each).
+    Returns:
+      LUFS, or None when the audio is silent or shorter than one 400 ms block.
+    """
+    step = int(BLOCK_S * BLOCK_STEP * sample_rate)
+    n_steps = len(audio) // step
+    if n_steps < 4:
+        return None
+    channels = np.ascontiguousarray(audio.reshape(len(audio), -1).T, dtype=np.float32)  # [n_channels, n]
+    weighted = scipy.signal.sosfilt(_k_weighting(sample_rate).astype(np.float32), channels, axis=1)
+    power = np.square(weighted[:, : n_steps * step]).sum(axis=0)
+    per_step = power.reshape(n_steps, step).sum(axis=1, dtype=np.float64)
+    z = np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)  # mean square per block
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10.0 * np.log10(z)
+    gated = z[loudness >= ABSOLUTE_GATE_LUFS]
+    if gated.size == 0:
+        return None
+    relative_gate = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
+    gated = z[(loudness >= ABSOLUTE_GATE_LUFS) & (loudness > relative_gate)]
+    return float(-0.691 + 10.0 * np.log10(gated.mean()))
+
+
+def true_peak(audio: np.ndarray, sample_rate: int) -> float:
+    """Linear true peak: the sample peak of the audio oversampled 4x (BS.1770 annex 2), streamed."""
+    audio = np.ascontiguousarray(audio.reshape(len(audio), -1), dtype=np.float32)
+    stream = soxr.ResampleStream(sample_rate, TRUE_PEAK_OVERSAMPLE * sample_rate, audio.shape[1],
+                                 dtype="float32", quality="HQ")
+    chunk = 1 << 18
+    peak = float(np.abs(audio).max(initial=0.0))
+    for start in range(0, len(audio), chunk):
+        last = start + chunk >= len(audio)
+        peak = max(peak, float(np.abs(stream.resample_chunk(audio[start:start + chunk], last=last)).max(initial=0.0)))
+    return peak
+
+
+def limit(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> np.ndarray:
+    """Look-ahead peak limiter: the result's sample and true peaks never exceed ``ceiling``.
+
+    A per-sample gain min(1, ceiling / |x|) is spread by a minimum filter over +-2 look-ahead
+    windows and smoothed by a moving average half as wide, so the gain falls before each peak and
+    recovers after it, yet stays at or below the gain that peak needs. A last scalar trim covers
+    inter-sample (true) peaks when the sample peak is within 4 dB of the ceiling; a clip covers
+    rounding.
+
+    Args:
+      audio: float32 [n_samples, n_channels]; ceiling: linear amplitude in (0, 1].
+    Returns:
+      float32 [n_samples, n_channels], a new array.
+    """
+    level = np.abs(audio).max(axis=1) if audio.ndim == 2 else np.abs(audio)
+    out = np.array(audio, dtype=np.float32)
+    if level.max(initial=0.0) > ceiling:
+        needed = np.minimum(1.0, ceiling / np.maximum(level, 1e-12))
+        reach = max(1, int(LOOKAHEAD_S * sample_rate))
+        held = scipy.ndimage.minimum_filter1d(needed, size=4 * reach + 1, mode="nearest")
+        gain = scipy.ndimage.uniform_filter1d(held, size=2 * reach + 1, mode="nearest")
+        out *= gain.astype(np.float32).reshape(-1, *([1] * (out.ndim - 1)))
+    over = true_peak(out, sample_rate) / ceiling if level.max(initial=0.0) > TRUE_PEAK_MARGIN * ceiling else 0.0
+    if over > 1.0:
+        out *= np.float32(1.0 / over)
+    return np.clip(out, -ceiling, ceiling, out=out)
+
+
+def quantize(audio: np.ndarray, bits: int, *, seed: int = 0) -> np.ndarray:
+    """Round to the ``bits`` PCM grid (scale 2**(bits-1) - 1, as libsndfile writes), with TPDF
+    dither of +-1 LSB for 16 bit. Returns float32 values that libsndfile stores exactly."""
+    scale = float(2 ** (bits - 1) - 1)
+    scaled = audio.astype(np.float64) * scale
+    if bits == 16:
+        rng = np.random.default_rng(seed)
+        scaled += rng.random(audio.shape) - rng.random(audio.shape)
+    return (np.clip(np.round(scaled), -scale, scale) / scale).astype(np.float32)
+
+
+def pcm_headroom(bits: int | None) -> float:
+    """Linear amplitude kept free below the ceiling so dither and rounding cannot pass it."""
+    return 0.0 if bits is None else 2.0 / (2 ** (bits - 1) - 1)

@@ -1,0 +1,205 @@
+"""Layer stems (audio files or MIDI rendered on the fly) into one mix.
+
+Each stem is loaded at the master rate as stereo, trimmed, stretched or shifted, looped, faded,
+gained and panned, then placed on the time line. The sum is brought to ``target_lufs``
+(BS.1770), peak-limited below ``ceiling_db`` and written at the master bit depth; each stem
+(with the master gain, before the limiter) goes to ``stems/`` and a report to ``mix.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from composer.audio_io import read_audio, write_audio
+from composer.config import write_text_atomic
+from composer.errors import ComposerError, RenderError
+from composer.render import loudness
+from composer.render.mixspec import MasterSpec, MixSpec, StemSpec, load_spec
+from composer.render.synth import render_midi
+
+MIX_EXTENSIONS = (".wav", ".flac")
+
+
+@dataclass
+class PlacedStem:
+    """A processed stem on the time line: ``audio`` float32 [n, 2] starts at sample ``offset``."""
+
+    spec: StemSpec
+    offset: int
+    audio: np.ndarray
+    name: str
+
+
+def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | None = None) -> dict:
+    """Render a mix spec to ``out`` (.wav or .flac), with ``stems/`` and ``mix.json`` beside it.
+
+    Args:
+      spec: a mix spec mapping or YAML path (see composer.render.mixspec).
+      out: the mix file; its format follows the extension, bit depth the spec's master.
+      plot: write ``<out>.png`` with every stem on a time line; None follows the spec.
+    Returns:
+      the mix.json content: sample_rate, length_s, lufs, peak_db, true_peak_db, path, stems
+      [{source, gain_db, pan, start_s, lufs, peak_db, path}] (levels None when silent).
+    """
+    out = Path(out)
+    if out.suffix.lower() not in MIX_EXTENSIONS:
+        raise RenderError(f"{out}: mix output must be one of {', '.join(MIX_EXTENSIONS)}")
+    parsed = load_spec(spec)
+    master = parsed.master
+    loaded = [(s, _load_stem(s, parsed, i + 1, master.sample_rate)) for i, s in enumerate(parsed.stems)]
+    n_samples = _mix_length(loaded, master)
+    placed = [_place(s, audio, i + 1, n_samples, master.sample_rate) for i, (s, audio) in enumerate(loaded)]
+    del loaded
+    bus = np.zeros((n_samples, 2), dtype=np.float32)
+    for stem in placed:
+        bus[stem.offset:stem.offset + len(stem.audio)] += stem.audio
+    bus, gain = _master(bus, master)
+    write_audio(out, bus, master.sample_rate, subtype=master.subtype)
+    report = _report(bus, placed, gain, master, out)
+    write_text_atomic(out.parent / "mix.json", json.dumps(report, indent=2) + "\n")
+    if plot if plot is not None else master.plot:
+        from composer.render.plots import plot_timeline
+
+        plot_timeline([(p.name, p.offset, p.audio) for p in placed], bus, master.sample_rate, out=out.with_suffix(".png"))
+    return report
+
+
+def _load_stem(spec: StemSpec, parsed: MixSpec, index: int, sample_rate: int) -> np.ndarray:
+    """The stem's source as float32 [n, 2] at ``sample_rate``, trimmed, stretched and shifted."""
+    where = f"{parsed.name}: stem {index} ({spec.source.name})"
+    try:
+        if spec.is_midi:
+            audio = render_midi(spec.source, sample_rate=sample_rate, soundfont=spec.soundfont, program=spec.program)
+            audio = _trim(audio, spec.trim_s, sample_rate)
+        else:
+            audio, rate = read_audio(spec.source, mono=False)
+            audio = _resample(_trim(_to_stereo(audio), spec.trim_s, rate), rate, sample_rate)
+    except ComposerError as exc:
+        raise RenderError(f"{where}: {exc}") from None
+    if len(audio) == 0:
+        raise RenderError(f"{where}: nothing left after trim {list(spec.trim_s)}")
+    return _stretch_and_shift(audio, spec, sample_rate)
+
+
+def _to_stereo(audio: np.ndarray) -> np.ndarray:
+    """[n, c] to [n, 2]: mono is copied to both sides, more than two channels are averaged."""
+    if audio.shape[1] == 2:
+        return audio
+    mono = audio.mean(axis=1, keepdims=True) if audio.shape[1] > 2 else audio
+    return np.repeat(mono, 2, axis=1)
+
+
+def _trim(audio: np.ndarray, trim_s: tuple[float, float | None], sample_rate: int) -> np.ndarray:
+    begin = int(round(trim_s[0] * sample_rate))
+    end = None if trim_s[1] is None else int(round(trim_s[1] * sample_rate))
+    return audio[begin:end]
+
+
+def _resample(audio: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+    if rate == sample_rate:
+        return audio
+    import soxr
+
+    return soxr.resample(audio, rate, sample_rate, quality="HQ").astype(np.float32)
+
+
+def _stretch_and_shift(audio: np.ndarray, spec: StemSpec, sample_rate: int) -> np.ndarray:
+    """librosa's phase-vocoder time stretch and pitch shift; channels first inside librosa."""
+    if spec.time_stretch == 1.0 and spec.pitch_shift == 0.0:
+        return np.ascontiguousarray(audio, dtype=np.float32)
+    import librosa
+
+    y = np.ascontiguousarray(audio.T)
+    if spec.time_stretch != 1.0:
+        y = librosa.effects.time_stretch(y, rate=spec.time_stretch)
+    if spec.pitch_shift != 0.0:
+        y = librosa.effects.pitch_shift(y, sr=sample_rate, n_steps=spec.pitch_shift)
+    return np.ascontiguousarray(y.T, dtype=np.float32)
+
+
+def _mix_length(loaded: list[tuple[StemSpec, np.ndarray]], master: MasterSpec) -> int:
+    """Samples in the mix: master.length, else the end of the longest non-looping stem."""
+    rate = master.sample_rate
+    if master.length_s is not None:
+        return int(round(master.length_s * rate))
+    return max(int(round(s.start_s * rate)) + len(a) for s, a in loaded if not s.loop)
+
+
+def _place(spec: StemSpec, audio: np.ndarray, index: int, n_samples: int, sample_rate: int) -> PlacedStem:
+    """Loop or cut the stem to the mix, fade it, then apply gain and constant-power pan."""
+    offset = min(int(round(spec.start_s * sample_rate)), n_samples)
+    span = n_samples - offset if spec.loop else min(len(audio), n_samples - offset)
+    placed = np.resize(audio, (span, 2)) if spec.loop else audio[:span].copy()  # resize repeats rows
+    _fade(placed, int(round(spec.fade_in_s * sample_rate)), int(round(spec.fade_out_s * sample_rate)))
+    placed *= np.float32(loudness.db_to_gain(spec.gain_db)) * pan_gains(spec.pan)
+    return PlacedStem(spec, offset, placed, f"{index:02d}_{spec.source.stem}")
+
+
+def pan_gains(pan: float) -> np.ndarray:
+    """Constant-power pan law: [cos t, sin t] with t = (pan + 1) pi / 4, so L^2 + R^2 = 1.
+
+    pan -1 is hard left, 0 centre (-3 dB each side), 1 hard right. Shape [2], float32.
+    """
+    theta = (pan + 1.0) * np.pi / 4.0
+    return np.array([np.cos(theta), np.sin(theta)], dtype=np.float32)
+
+
+def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
+    """Linear fades in place over the first ``fade_in`` and last ``fade_out`` samples."""
+    fade_in, fade_out = min(fade_in, len(audio)), min(fade_out, len(audio))
+    if fade_in:
+        audio[:fade_in] *= np.linspace(0.0, 1.0, fade_in, endpoint=False, dtype=np.float32)[:, None]
+    if fade_out:
+        audio[len(audio) - fade_out:] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)[:, None]
+
+
+def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float]:
+    """Loudness-normalize, limit and quantize the bus; returns (audio, master gain in dB).
+
+    The limiter lowers loudness on dense material, so the gain is corrected (twice at most)
+    from the limited result's loudness.
+    """
+    bits = master.bit_depth if master.bit_depth != "float" else None
+    ceiling = loudness.db_to_gain(master.ceiling_db) - loudness.pcm_headroom(bits)
+    gain_db, out = 0.0, bus
+    for _ in range(3):
+        measured = loudness.integrated_lufs(out, master.sample_rate)
+        if master.target_lufs is None or measured is None or abs(measured - master.target_lufs) < 0.05:
+            break
+        gain_db += master.target_lufs - measured
+        out = loudness.limit(bus * np.float32(loudness.db_to_gain(gain_db)), master.sample_rate, ceiling=ceiling)
+    if out is bus:
+        out = loudness.limit(bus, master.sample_rate, ceiling=ceiling)
+    return (out if bits is None else loudness.quantize(out, bits)), gain_db
+
+
+def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, master: MasterSpec, out: Path) -> dict:
+    """Write each stem (master gain applied, full mix length) to stems/ and describe everything."""
+    rate, gain = master.sample_rate, np.float32(loudness.db_to_gain(gain_db))
+    stems = []
+    for stem in placed:
+        stem.audio *= gain
+        path = write_audio(out.parent / "stems" / f"{stem.name}.wav", _padded(stem, len(bus)), rate, subtype="FLOAT")
+        stems.append({"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
+                      "start_s": stem.offset / rate, "lufs": _rounded(loudness.integrated_lufs(stem.audio, rate)),
+                      "peak_db": _rounded(loudness.peak_db(stem.audio)), "path": str(path)})
+    return {"sample_rate": rate, "length_s": len(bus) / rate,
+            "lufs": _rounded(loudness.integrated_lufs(bus, rate)), "peak_db": _rounded(loudness.peak_db(bus)),
+            "true_peak_db": _rounded(loudness.gain_to_db(loudness.true_peak(bus, rate))),
+            "master_gain_db": round(gain_db, 3), "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
+
+
+def _padded(stem: PlacedStem, n_samples: int) -> np.ndarray:
+    """The stem at its place in a full-length [n_samples, 2] buffer, so stems line up in a DAW."""
+    full = np.zeros((n_samples, 2), dtype=np.float32)
+    full[stem.offset:stem.offset + len(stem.audio)] = stem.audio
+    return full
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

@@ -1,0 +1,44 @@
+"""Loudness, limiter and quantization helpers against pyloudnorm and their guarantees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from composer.render import loudness
+
+SR = 22050
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_integrated_lufs_matches_pyloudnorm(channels: int) -> None:
+    rng = np.random.default_rng(3)
+    audio = rng.standard_normal((10 * SR, channels)).astype(np.float32) * 0.1
+    audio[: 3 * SR] *= 0.01  # a quiet part the relative gate drops
+    audio[4 * SR: 7 * SR, 0] += 0.4 * np.sin(2 * np.pi * 1000 * np.arange(3 * SR) / SR)
+    expected = pyloudnorm.Meter(SR).integrated_loudness(audio.astype(np.float64))
+    assert loudness.integrated_lufs(audio, SR) == pytest.approx(expected, abs=0.01)
+
+
+def test_silence_and_short_audio_have_no_loudness() -> None:
+    assert loudness.integrated_lufs(np.zeros((SR, 2), np.float32), SR) is None
+    assert loudness.integrated_lufs(np.ones((SR // 4, 2), np.float32), SR) is None
+    assert loudness.peak_db(np.zeros(10)) is None
+
+
+def test_limiter_never_exceeds_ceiling_and_leaves_quiet_parts() -> None:
+    rng = np.random.default_rng(4)
+    audio = (rng.standard_normal((4 * SR, 2)) * 0.05).astype(np.float32)
+    audio[SR: SR + 50] *= 40  # a burst of loud peaks
+    limited = loudness.limit(audio, SR, ceiling=0.5)
+    assert np.abs(limited).max() <= 0.5
+    assert loudness.true_peak(limited, SR) <= 0.5 + 1e-4
+    assert np.array_equal(limited[3 * SR:], audio[3 * SR:])  # far from the burst: untouched
+
+
+def test_quantize_to_16_bit_with_dither() -> None:
+    quiet = np.full(SR, 0.3 / 32767, dtype=np.float32)  # a third of one step
+    out = loudness.quantize(quiet, 16) * 32767
+    assert np.allclose(out, np.round(out)) and set(np.unique(out)) <= {-1.0, 0.0, 1.0}
+    assert out.mean() == pytest.approx(0.3, abs=0.05)  # TPDF dither keeps the level on average
