@@ -1,0 +1,154 @@
+"""LSTM+VAE over audio frames: a recurrent net with a latent variable per step.
+
+At frame t a stack of recurrent layers has read frames x_1..x_t (each through a linear
+projection to ``units``) into h_t. A latent z_t explains
+what h_t cannot predict about the next frame x_{t+1} (a variational RNN, Chung et al. 2015,
+with the frame fed back instead of z):
+
+    prior      p(z_t | h_t)            = N(mu_p, sigma_p^2)     # used when generating
+    posterior  q(z_t | h_t, x_{t+1})   = N(mu_q, sigma_q^2)     # used when training
+    decoder    x_{t+1} ~ N(dec(h_t, z_t), I)                    # linear output, no cap
+
+    loss per frame = 1/2 ||x_{t+1} - dec(h_t, z_t)||^2 + beta * KL(q || p),  z_t ~ q
+
+Generating samples z_t = mu_p + temperature * sigma_p * eps, so the temperature widens or
+narrows the variety. ``latent_dim == 0`` drops z: a plain deterministic LSTM (GRUV-style).
+Frames are normalized feature vectors [feature_dim] (see composer.audio.transforms).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+class GaussianHead(keras.layers.Layer):
+    """An MLP to the mean and log-variance of a diagonal Gaussian over ``latent_dim`` values."""
+
+    def __init__(self, latent_dim: int, hidden_units: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(hidden_units, activation="tanh")
+        self.out = keras.layers.Dense(2 * latent_dim)
+
+    def call(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        mean, log_var = tf.split(self.out(self.hidden(x)), 2, axis=-1)
+        return mean, tf.clip_by_value(log_var, -12.0, 8.0)  # keeps exp() finite, far outside learned range
+
+
+def gaussian_kl(mean_q: tf.Tensor, log_var_q: tf.Tensor, mean_p: tf.Tensor, log_var_p: tf.Tensor) -> tf.Tensor:
+    """KL(N_q || N_p) in nats, summed over the last axis: [..., latent] -> [...]."""
+    ratio = (tf.exp(log_var_q) + tf.square(mean_q - mean_p)) * tf.exp(-log_var_p)
+    return 0.5 * tf.reduce_sum(log_var_p - log_var_q + ratio - 1.0, axis=-1)
+
+
+class FrameVAE(keras.Model):
+    """Predicts the next frame from the frames so far; see the module docstring for the maths."""
+
+    def __init__(self, *, feature_dim: int, cell: str = "lstm", layers: int = 2, units: int = 512,
+                 latent_dim: int = 32, decoder_units: int = 512, beta: float = 1.0, kl_warmup_steps: int = 0,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.feature_dim, self.latent_dim = feature_dim, latent_dim
+        self.beta, self.kl_warmup_steps = beta, kl_warmup_steps
+        # A linear frame projection: a low-rank factor of the first layer's input weights, so the
+        # cost per step grows as feature_dim * units rather than feature_dim * 4 * units.
+        self.project = keras.layers.Dense(units, name="project")
+        self.recurrent = [CELLS[cell](units, return_sequences=True, name=f"{cell}_{i}") for i in range(layers)]
+        if latent_dim:
+            self.prior = GaussianHead(latent_dim, units, name="prior")
+            self.posterior = GaussianHead(latent_dim, units, name="posterior")
+        self.decoder_hidden = keras.layers.Dense(decoder_units, activation="relu", name="decoder_hidden")
+        self.decoder_out = keras.layers.Dense(feature_dim, name="decoder_out")
+        # Training steps taken, for the KL warm-up; a model variable so checkpoints resume it.
+        self.step = keras.Variable(0, dtype="int64", trainable=False, name="step",
+                                   aggregation="only_first_replica")
+
+    def decode(self, h: tf.Tensor, z: tf.Tensor | None) -> tf.Tensor:
+        """Mean of the next frame: [..., units] (+ [..., latent]) -> [..., feature_dim]."""
+        x = h if z is None else tf.concat([h, z], axis=-1)
+        return self.decoder_out(self.decoder_hidden(x))
+
+    def call(self, frames: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+        """Teacher-forced pass over frames [batch, time + 1, feature_dim].
+
+        Returns (prediction [batch, time, feature_dim] of frames 1..time, KL [batch, time]).
+        """
+        h, targets = self.project(frames[:, :-1]), frames[:, 1:]
+        for layer in self.recurrent:
+            h = layer(h, training=training)
+        if not self.latent_dim:
+            return self.decode(h, None), tf.zeros(tf.shape(h)[:2])
+        mean_p, log_var_p = self.prior(h)
+        mean_q, log_var_q = self.posterior(tf.concat([h, targets], axis=-1))
+        z = mean_q + tf.exp(0.5 * log_var_q) * tf.random.normal(tf.shape(mean_q))
+        return self.decode(h, z), gaussian_kl(mean_q, log_var_q, mean_p, log_var_p)
+
+    def frame_losses(self, frames: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+        """(reconstruction, KL), each [batch, time] in nats per frame (unit-variance Gaussian, no constant)."""
+        prediction, kl = self(frames, training=training)
+        reconstruction = 0.5 * tf.reduce_sum(tf.square(prediction - frames[:, 1:]), axis=-1)
+        return reconstruction, kl
+
+    def kl_weight(self) -> tf.Tensor:
+        """beta, ramped up linearly from 0 over the first ``kl_warmup_steps`` training steps.
+
+        The ramp (Bowman et al. 2016) lets the decoder learn to use z before the KL term
+        pushes the posterior onto the prior; it follows ``self.step`` so a resumed run continues it.
+        """
+        if not self.kl_warmup_steps:
+            return tf.constant(self.beta, tf.float32)
+        progress = tf.cast(self.step, tf.float32) / float(self.kl_warmup_steps)
+        return self.beta * tf.minimum(1.0, progress)
+
+    def zero_states(self, batch: int) -> list[list[tf.Tensor]]:
+        """Initial recurrent states, one list of [batch, units] tensors per layer."""
+        return [[tf.zeros([batch, layer.units]) for _ in range(2 if isinstance(layer, keras.layers.LSTM) else 1)]
+                for layer in self.recurrent]
+
+    def step_frame(self, frame: tf.Tensor, states: list, noise: tf.Tensor) -> tuple[tf.Tensor, list]:
+        """One generation step: frame [batch, feature_dim] -> next frame, new states.
+
+        ``noise`` [batch, latent_dim] is the scaled standard normal (temperature * eps).
+        """
+        h, new_states = self.project(frame), []
+        for layer, state in zip(self.recurrent, states):
+            h, state = layer.cell(h, state)
+            new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
+        if not self.latent_dim:
+            return self.decode(h, None), new_states
+        mean_p, log_var_p = self.prior(h)
+        return self.decode(h, mean_p + tf.exp(0.5 * log_var_p) * noise), new_states
+
+    def generate(self, primer: tf.Tensor, n_frames: int, *, temperature: float, seed: int,
+                 limit: tf.Tensor) -> tf.Tensor:
+        """Continue ``primer`` [batch, primer_frames, feature_dim] by ``n_frames`` frames.
+
+        The net first reads the primer (warm-up), then feeds each generated frame back in, all in
+        one compiled loop. Fed-back frames are clipped to +-``limit`` [feature_dim] so a diverging
+        sample cannot reach inf/NaN. Returns [batch, n_frames, feature_dim], reproducible per seed.
+        """
+        if not hasattr(self, "_generate_loop"):
+            self._generate_loop = tf.function(self._loop, jit_compile=True, reduce_retracing=True)
+        return self._generate_loop(tf.convert_to_tensor(primer, tf.float32), tf.constant(n_frames),
+                                   tf.constant(temperature, tf.float32), tf.constant(seed, tf.int32),
+                                   tf.convert_to_tensor(limit, tf.float32))
+
+    def _loop(self, primer, n_frames, temperature, seed, limit):
+        batch, n_primer = tf.shape(primer)[0], tf.shape(primer)[1]
+        total = n_primer - 1 + n_frames
+        noise_shape = tf.stack([batch, max(self.latent_dim, 1)])
+
+        def body(i, frame, states, out):
+            given = tf.gather(primer, tf.minimum(i, n_primer - 1), axis=1)
+            x = tf.where(i < n_primer, given, frame)
+            noise = temperature * tf.random.stateless_normal(noise_shape, seed=tf.stack([seed, i]))
+            nxt, states = self.step_frame(x, states, noise)
+            nxt = tf.clip_by_value(nxt, -limit, limit)
+            return i + 1, nxt, states, out.write(i, nxt)
+
+        out = tf.TensorArray(tf.float32, size=total, element_shape=[None, self.feature_dim])
+        start = (tf.constant(0), primer[:, 0], self.zero_states(batch), out)
+        _, _, _, out = tf.while_loop(lambda i, *_: i < total, body, start)
+        return tf.transpose(out.stack()[n_primer - 1:], [1, 0, 2])

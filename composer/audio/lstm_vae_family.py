@@ -1,0 +1,299 @@
+"""The LSTM+VAE as a model family of the shared harness, and its ``generate`` inference API.
+
+Data: every audio chunk of a split is (optionally high-passed,) framed, transformed and
+normalized with the train-split statistics into features [n_frames, feature_dim]; a training
+example is a window of ``sequence_frames + 1`` consecutive frames of one chunk, and the loss
+is the next-frame loss of composer.audio.lstm_vae in nats per frame.
+
+Run dir files besides the harness's: ``normalization.npz`` (per-feature mean/std) and
+``primers.npz`` (a few windows of corpus audio that ``generate`` warms the network on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal
+
+import numpy as np
+
+from composer.audio import framing
+from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
+from composer.config import TrainConfig
+from composer.errors import ConfigError, CorpusError
+
+NORMALIZATION = "normalization.npz"
+PRIMERS = "primers.npz"
+N_PRIMERS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class LstmVaeConfig:
+    """Everything that defines an LSTM+VAE run; presets in configs/lstm_vae/."""
+
+    model: str = "lstm-vae"
+    seed: int = 0
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    domain: Literal["fft", "dct"] = "dct"
+    phase: Literal["keep", "griffin_lim"] = "keep"  # fft only: keep real+imag, or magnitudes + Griffin-Lim
+    frame_size: int = 2048  # samples at the corpus rate
+    hop: int = 1024
+    window: Literal["sqrt_hann", "hann"] = "sqrt_hann"
+    highpass_hz: float | None = None
+    dct_keep: int | None = None  # dct only: keep the lowest K coefficients
+    cell: Literal["lstm", "gru"] = "lstm"
+    layers: int = 2
+    units: int = 256
+    latent_dim: int = 32  # 0: the deterministic plain-LSTM baseline
+    decoder_units: int = 256
+    beta: float = 1.0
+    kl_warmup_steps: int = 500
+    sequence_frames: int = 64
+    primer_frames: int = 16
+    sample_seconds: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.model != "lstm-vae":
+            raise ConfigError(f"model must be 'lstm-vae', got '{self.model}'")
+        checks = {"layers": (1, 3), "units": (8, 4096), "decoder_units": (8, 8192), "latent_dim": (0, 1024),
+                  "sequence_frames": (2, 100000), "primer_frames": (1, 100000), "kl_warmup_steps": (0, 10**9)}
+        for name, (low, high) in checks.items():
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
+        if self.beta < 0 or self.sample_seconds <= 0:
+            raise ConfigError(f"beta must be >= 0 and sample_seconds > 0, got {self.beta} and {self.sample_seconds}")
+        if self.highpass_hz is not None and self.highpass_hz <= 0:
+            raise ConfigError(f"highpass_hz must be positive or null, got {self.highpass_hz}")
+        FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates
+
+    @property
+    def spec(self) -> FrameSpec:
+        """The framing and transform this config describes."""
+        return FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)
+
+
+def chunk_features(audio: np.ndarray, config: LstmVaeConfig, sample_rate: int) -> np.ndarray:
+    """Raw (unnormalized) features [n_frames, feature_dim] of one audio chunk [n_samples]."""
+    if config.highpass_hz is not None:
+        audio = framing.highpass(audio, sample_rate=sample_rate, cutoff_hz=config.highpass_hz)
+    return audio_to_features(audio, config.spec)
+
+
+def split_features(corpus: Any, config: LstmVaeConfig, split: str) -> Iterator[np.ndarray]:
+    """Raw features of each audio chunk of ``split``."""
+    for audio in corpus.audio(split):
+        yield chunk_features(audio, config, corpus.sample_rate)
+
+
+def window_starts(lengths: Iterable[int], window: int, *, stride: int) -> np.ndarray:
+    """Start rows (in the concatenation of chunks of ``lengths`` frames) of windows inside one chunk."""
+    starts, offset = [], 0
+    for length in lengths:
+        starts.append(offset + np.arange(0, length - window + 1, stride))
+        offset += length
+    return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
+
+
+def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer, split: str,
+                     *, stride: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(features [total_frames, feature_dim], window starts) of ``split``; stride None = sequence_frames."""
+    chunks = [normalizer.apply(f) for f in split_features(corpus, config, split)]
+    window = config.sequence_frames + 1
+    starts = window_starts([len(c) for c in chunks], window, stride=stride or config.sequence_frames)
+    if len(starts) == 0:
+        raise CorpusError(f"corpus '{corpus.name}': no {split} audio chunk is long enough for sequence_frames="
+                          f"{config.sequence_frames} ({window * config.hop / corpus.sample_rate:.1f} s); "
+                          "import more audio or lower sequence_frames")
+    return np.concatenate(chunks), starts
+
+
+def baseline_losses(features: np.ndarray, starts: np.ndarray, window: int) -> dict[str, float]:
+    """Next-frame losses (nats per frame, as the model's) of two trivial predictors on the same windows."""
+    rows = starts[:, None] + np.arange(window)[None, :]
+    frames = features[rows]  # [n_windows, window, feature_dim]
+    targets = frames[:, 1:]
+    return {"repeat_last_frame": float(np.mean(0.5 * np.sum(np.square(targets - frames[:, :-1]), axis=-1))),
+            "mean_frame": float(np.mean(0.5 * np.sum(np.square(targets), axis=-1)))}
+
+
+def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
+    """Up to N_PRIMERS windows of primer audio [n, primer_samples], eval split first, at random offsets."""
+    n_samples = (config.primer_frames + config.frame_size // config.hop) * config.hop
+    rng = np.random.default_rng(seed)
+    primers: list[np.ndarray] = []
+    for split in ("eval", "train"):
+        for audio in corpus.audio(split):
+            if len(primers) < N_PRIMERS and len(audio) >= n_samples:
+                start = int(rng.integers(0, len(audio) - n_samples + 1))
+                primers.append(audio[start:start + n_samples])
+    if not primers:
+        raise CorpusError(f"corpus '{corpus.name}': no audio chunk of at least {n_samples} samples to prime generation")
+    return np.stack(primers).astype(np.float32)
+
+
+class LstmVaeFamily:
+    """The ModelFamily of composer.train.family for the LSTM+VAE."""
+
+    name = "lstm-vae"
+    config_class = LstmVaeConfig
+
+    def prepare(self, corpus: Any, config: LstmVaeConfig, run_dir: Path) -> dict:
+        """Normalization statistics (train split), primer windows and eval baselines."""
+        counts = corpus.chunk_counts()
+        if not counts["train"]["audio"]:
+            raise CorpusError(f"corpus '{corpus.name}' has no audio in its train split; add audio files or run "
+                              f"`composer corpus render-audio {corpus.name}`")
+        normalizer = Normalizer.fit(split_features(corpus, config, "train"))
+        normalizer.save(Path(run_dir) / NORMALIZATION)
+        primers = pick_primers(corpus, config, config.seed)
+        save_npz(Path(run_dir) / PRIMERS, audio=primers)
+        split = "eval" if counts["eval"]["audio"] else "train"
+        features, starts = normalized_split(corpus, config, normalizer, split, stride=None)
+        return {"sample_rate": int(corpus.sample_rate), "feature_dim": config.spec.feature_dim,
+                "frames_per_second": corpus.sample_rate / config.hop, "eval_split": split,
+                "baseline_eval_loss": baseline_losses(features, starts, config.sequence_frames + 1),
+                "run_dir": str(Path(run_dir).resolve())}
+
+    def build_model(self, config: LstmVaeConfig, meta: dict) -> Any:
+        """The FrameVAE with its variables created."""
+        import tensorflow as tf
+
+        from composer.audio.lstm_vae import FrameVAE
+
+        model = FrameVAE(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
+                         units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
+                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps)
+        model(tf.zeros([1, 2, meta["feature_dim"]]))
+        return model
+
+    def make_dataset(self, corpus: Any, config: LstmVaeConfig, meta: dict, *, split: str, training: bool) -> Any:
+        """Batches of windows [batch, sequence_frames + 1, feature_dim] from in-memory features."""
+        import tensorflow as tf
+
+        normalizer = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION)
+        if split == "eval":
+            split = meta.get("eval_split", "eval")
+        features, starts = normalized_split(corpus, config, normalizer, split, stride=1 if training else None)
+        table = tf.constant(features)
+        size = [config.sequence_frames + 1, features.shape[1]]
+        dataset = tf.data.Dataset.from_tensor_slices(starts)
+        if training:
+            dataset = dataset.shuffle(min(len(starts), 65536), seed=config.seed).repeat()
+        dataset = dataset.map(lambda s: tf.slice(table, tf.stack([s, 0]), size), num_parallel_calls=2,
+                              deterministic=True)
+        return dataset.batch(config.train.batch_size, drop_remainder=training).prefetch(2)
+
+    def compute_loss(self, model: Any, batch: Any, *, training: bool) -> Any:
+        """Mean over frames of reconstruction + KL weight * KL; training steps advance the warm-up."""
+        import tensorflow as tf
+
+        reconstruction, kl = model.frame_losses(batch, training=training)
+        if not training:
+            return tf.reduce_mean(reconstruction + model.beta * kl)
+        loss = tf.reduce_mean(reconstruction + model.kl_weight() * kl)
+        model.step.assign_add(1)
+        return loss
+
+    def summarize(self, eval_loss: float, meta: dict) -> dict:
+        """eval_loss next to the trivial predictors' losses in the same units."""
+        return {"eval_loss": eval_loss, "baseline_eval_loss": meta["baseline_eval_loss"]}
+
+    def write_sample(self, model: Any, config: LstmVaeConfig, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
+        """A ``sample_seconds`` wav primed on the first stored primer."""
+        run_dir = Path(meta["run_dir"])
+        primers = load_npz(run_dir / PRIMERS)["audio"][:1]
+        audio = synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
+                           sample_rate=meta["sample_rate"], seconds=config.sample_seconds, temperature=1.0, seed=step)
+        return write_wavs(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav")
+
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float = 1.0,
+                 seed: int | None = None, num: int = 1, primer: Path | None = None,
+                 keep_primer: bool = False) -> list[Path]:
+        """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num,
+                        primer=primer, keep_primer=keep_primer)
+
+
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             keep_primer: bool = False) -> list[Path]:
+    """Continue a primer with the trained net of ``run_dir`` and write ``num`` wav files.
+
+    Args:
+      run_dir: a run dir of an lstm-vae training (best checkpoint used).
+      out: the wav path; with num > 1 the files are ``out-1.wav``, ``out-2.wav``, ...
+      seconds: length of new audio per file (the primer is cut off unless ``keep_primer``).
+      temperature: scale of the latent noise (0: the prior mean, deterministic).
+      seed: makes the primer choice and the noise reproducible; None draws one.
+      num: files generated in one batch, each from its own stored primer window.
+      primer: an audio file to continue instead of the corpus windows stored at training.
+    Returns:
+      The wav paths written (16-bit PCM, peak at most -1 dBFS).
+    """
+    from composer.audio_io import read_audio
+    from composer.train.run import load_run
+
+    if seconds <= 0 or num < 1 or temperature < 0:
+        raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
+    run = load_run(run_dir, model="lstm-vae")
+    sample_rate = run.meta["sample_rate"]
+    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    if primer is not None:
+        primer_audio, _ = read_audio(primer, sample_rate=sample_rate)
+        primers = np.repeat(primer_audio[None], num, axis=0)
+    else:
+        stored = load_npz(Path(run_dir) / PRIMERS)["audio"]
+        primers = stored[np.random.default_rng(seed).permutation(max(num, len(stored)))[:num] % len(stored)]
+    audio = synthesize(run.model, run.config, Normalizer.load(Path(run_dir) / NORMALIZATION), primers,
+                       sample_rate=sample_rate, seconds=seconds, temperature=temperature, seed=seed,
+                       keep_primer=keep_primer)
+    return write_wavs(audio, sample_rate, Path(out))
+
+
+def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,
+               sample_rate: int, seconds: float, temperature: float, seed: int,
+               keep_primer: bool = False) -> np.ndarray:
+    """Audio [num, n_samples] continuing each primer [num, primer_samples] by ``seconds``.
+
+    The primer's frames (minus those that overlap its zero-padded end) warm the net; the
+    generated frames follow at the same hop, so overlap-add joins primer and continuation
+    without a seam. The result is scaled down, if needed, to peak at -1 dBFS.
+    """
+    spec = config.spec
+    overlap = spec.frame_size // spec.hop - 1  # trailing frames that reach into the padding
+    if primers.shape[1] < spec.frame_size:
+        raise ConfigError(f"primer must be at least one frame ({spec.frame_size} samples), got {primers.shape[1]}")
+    primed = np.stack([normalizer.apply(chunk_features(p, config, sample_rate)) for p in primers])
+    primed = primed[:, :primed.shape[1] - overlap]  # [num, n_primer, feature_dim]
+    n_new = math.ceil(seconds * sample_rate / spec.hop) + overlap + 1
+    limit = 1.5 * normalizer.abs_max + 1.0
+    generated = model.generate(primed, n_new, temperature=temperature, seed=seed, limit=limit).numpy()
+    features = normalizer.invert(np.concatenate([primed, generated], axis=1))
+    audio = features_to_audio(features, spec, seed=seed)
+    start = 0 if keep_primer else primed.shape[1] * spec.hop  # the first sample no primer frame reaches
+    audio = audio[:, start:primed.shape[1] * spec.hop + int(round(seconds * sample_rate))]
+    if not keep_primer:
+        fade = min(audio.shape[1], int(0.01 * sample_rate))
+        audio[:, :fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    return _limit_peak(audio)
+
+
+def _limit_peak(audio: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
+    """Scale each row of [num, n_samples] down (never up) so its peak is at most ``peak_db`` dBFS."""
+    ceiling = 10 ** (peak_db / 20)
+    peaks = np.max(np.abs(audio), axis=1, keepdims=True)
+    return (audio * np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))).astype(np.float32)
+
+
+def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
+    """Write rows of [num, n_samples] to ``out`` (num == 1) or ``out-1.wav``, ``out-2.wav``, ..."""
+    from composer.audio_io import write_audio
+
+    if audio.shape[0] == 1:
+        return [write_audio(out, audio[0], sample_rate)]
+    return [write_audio(out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}"), row, sample_rate)
+            for i, row in enumerate(audio)]
+
+
+FAMILY = LstmVaeFamily()
