@@ -1,0 +1,280 @@
+"""The shared training loop: one harness for every model family.
+
+A family supplies the model, batches, loss and samples (``composer.train.family``); this module
+does the rest once: config resolution, the run dir, Adam with global-norm clipping, compiled
+(distributed) steps, evaluation and the best checkpoint, resume, the NaN guard, Ctrl-C, logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from composer.config import dump, load as load_config, to_dict
+from composer.errors import ConfigError, RunDirError, TrainingError
+from composer.train.family import ModelFamily, get_family
+from composer.train.monitor import Monitor
+from composer.train.run import (BEST, CHECKPOINTS, CONFIG, CORPUS, LOGS, META, METRICS, SAMPLES, check_model,
+                                make_loss_fn, mean_loss, read_config, read_json, write_json)
+from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
+
+
+def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_dir: str | Path,
+          steps: int | None = None, strategy: str = "default", resume: bool = False,
+          progress: bool = True) -> dict:
+    """Train ``family_name`` on ``corpus`` into ``run_dir``; returns the metrics.json content.
+
+    Args:
+      family_name: a registered family ("performance-rnn", "lstm-vae", "samplernn").
+      corpus: an open ``composer.corpus.Corpus`` (or anything the family's methods accept).
+      config_path: the preset YAML. With ``resume`` the run's own config.yaml is used and this
+        file, if given, must agree with it (train.steps aside).
+      run_dir: a new or empty directory; with ``resume``, a run dir to continue.
+      steps: overrides train.steps (the total step count, also when resuming).
+      strategy: "default", "mirrored" or "multi-worker" (cluster from TF_CONFIG).
+      resume: continue from the last checkpoint (same step, optimizer state and data position).
+      progress: show a progress bar.
+    Raises:
+      ConfigError for a bad config, RunDirError for a run dir that does not fit, TrainingError
+      when the loss stays non-finite after ``train.nan_retries`` restores.
+    """
+    import keras
+
+    family = get_family(family_name)
+    distribution = make_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
+    worker = worker_index(strategy)
+    own_dir = Path(run_dir) if worker == 0 else Path(run_dir) / f".worker-{worker}"
+    config = _resolve_config(family, config_path, own_dir, steps=steps, resume=resume)
+    if config.train.batch_size % distribution.num_replicas_in_sync:
+        raise ConfigError(f"train.batch_size {config.train.batch_size} must be a multiple of the "
+                          f"{distribution.num_replicas_in_sync} replicas of strategy '{strategy}'")
+    meta = _prepare_run_dir(family, corpus, config, own_dir, resume=resume)
+    keras.utils.set_random_seed(config.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    mixed = config.train.mixed_precision
+    keras.mixed_precision.set_global_policy("float32" if mixed == "none" else mixed)
+    try:
+        trainer = _Trainer(family, corpus, config, meta, own_dir, distribution, chief=worker == 0)
+        return trainer.run(resume=resume, progress=progress and worker == 0)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir: Path, *,
+                    steps: int | None, resume: bool) -> Any:
+    """The config to train with: the preset for a new run, the run's own config on resume."""
+    if resume:
+        check_model(run_dir, family.name)
+        config = read_config(run_dir, family)
+        if config_path is not None:
+            _check_same_config(load_config(config_path, family.config_class), config, config_path, run_dir)
+    else:
+        if _has_content(run_dir):
+            raise RunDirError(f"{run_dir}: run dir is not empty; pass --resume to continue it, or choose a new --out")
+        if config_path is None:
+            raise ConfigError("a config file is needed to start a new run (e.g. configs/<model>/tiny.yaml)")
+        config = load_config(config_path, family.config_class)
+        if getattr(config, "model", family.name) != family.name:
+            raise ConfigError(f"{config_path}: model is '{config.model}', but this trains '{family.name}'")
+    if steps is not None:
+        if steps <= 0:
+            raise ConfigError(f"steps must be positive, got {steps}")
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
+    return config
+
+
+def _check_same_config(given: Any, stored: Any, config_path: str | Path, run_dir: Path) -> None:
+    """On resume, a preset that changes anything but train.steps is a mistake worth naming."""
+    given_dict, stored_dict = to_dict(given), to_dict(stored)
+    given_dict["train"].pop("steps"), stored_dict["train"].pop("steps")
+    for key in given_dict:
+        if given_dict[key] != stored_dict.get(key):
+            raise RunDirError(f"{config_path}: '{key}' differs from {run_dir / CONFIG}; "
+                              "resume continues the run's own config (only --steps may change)")
+
+
+def _has_content(run_dir: Path) -> bool:
+    """True if the dir holds anything but other workers' private dirs."""
+    return run_dir.is_dir() and any(not p.name.startswith(".worker-") for p in run_dir.iterdir())
+
+
+def _prepare_run_dir(family: ModelFamily, corpus: Any, config: Any, run_dir: Path, *, resume: bool) -> dict:
+    """Write config.yaml, corpus.json and meta.json (reusing meta.json when resuming)."""
+    dump(config, run_dir / CONFIG)
+    corpus_info = {"name": corpus.name, "fingerprint": corpus.fingerprint(), "chunk_counts": corpus.chunk_counts()}
+    if resume and (run_dir / META).is_file():
+        trained_on = read_json(run_dir / CORPUS)
+        if (trained_on.get("name"), trained_on.get("fingerprint")) != (corpus_info["name"], corpus_info["fingerprint"]):
+            raise RunDirError(f"{run_dir}: trained on corpus '{trained_on.get('name')}' "
+                              f"({trained_on.get('fingerprint')}), which differs from '{corpus.name}' now; "
+                              "resume needs the same corpus")
+        return read_json(run_dir / META)
+    write_json(run_dir / CORPUS, corpus_info)
+    meta = family.prepare(corpus, config, run_dir)
+    write_json(run_dir / META, meta)
+    return meta
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+class _Trainer:
+    """One training session over a prepared run dir (the loop's state lives here)."""
+
+    def __init__(self, family: ModelFamily, corpus: Any, config: Any, meta: dict, run_dir: Path,
+                 distribution: Any, *, chief: bool) -> None:
+        import keras
+        import tensorflow as tf
+
+        self.family, self.config, self.meta, self.run_dir, self.chief = family, config, meta, run_dir, chief
+        self.tc = config.train
+        with distribution.scope():
+            self.model = family.build_model(config, meta)
+            self.optimizer = make_optimizer(self.tc)
+            self.optimizer.build(self.model.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.data = iter(family.make_dataset(corpus, config, meta, split="train", training=True))
+        self.eval_data = family.make_dataset(corpus, config, meta, split="eval", training=False)
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step, data=self.data)
+        self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / CHECKPOINTS),
+                                                 max_to_keep=self.tc.keep_checkpoints, step_counter=self.step)
+        self.best = tf.train.CheckpointManager(tf.train.Checkpoint(model=self.model, step=self.step),
+                                               str(run_dir / BEST), max_to_keep=1, step_counter=self.step)
+        self.train_step = make_train_step(family, self.model, self.optimizer, distribution, self.data, self.step,
+                                          clip_norm=self.tc.clip_norm)
+        self.eval_fn = make_loss_fn(family, self.model)
+        self.check_grads = not isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)  # it skips inf steps
+        self.failures = 0
+        self.since_eval: list[float] = []
+        self.metrics = {"model": family.name, "step": 0, "history": [], "best": None}
+
+    def run(self, *, resume: bool, progress: bool) -> dict:
+        """Train to ``train.steps``; Ctrl-C saves a checkpoint and returns early ("interrupted")."""
+        if resume:
+            self._restore()
+        if self.latest.latest_checkpoint is None:
+            self._save()  # a good point for the NaN guard to return to
+        step = int(self.step.numpy())
+        monitor = Monitor(self.run_dir / LOGS, start_step=step, total_steps=self.tc.steps,
+                          items_per_step=self.tc.batch_size, progress=progress)
+        interrupt = _Interrupt()
+        try:
+            with interrupt:
+                while step < self.tc.steps and not interrupt.requested:
+                    loss, grad_norm = (float(v) for v in self.train_step().numpy())
+                    if not math.isfinite(loss) or (self.check_grads and not math.isfinite(grad_norm)):
+                        step = self._recover(loss, monitor)
+                        continue
+                    step += 1
+                    self._after_step(step, loss, grad_norm, monitor)
+            if interrupt.requested:
+                self._save()
+                self._write_metrics(step)
+                monitor.note(f"interrupted at step {step}: checkpoint saved; continue with --resume")
+                return {**self.metrics, "interrupted": True}
+            if not self.metrics["history"] or self.metrics["history"][-1]["step"] != step:
+                self._evaluate(step, monitor)
+        finally:
+            monitor.close()
+        return self.metrics
+
+    def _after_step(self, step: int, loss: float, grad_norm: float, monitor: Monitor) -> None:
+        """Bookkeeping after a good step: logs, evaluation, checkpoints, samples."""
+        self.since_eval.append(loss)
+        monitor.step(step, loss)
+        if step % self.tc.log_every == 0:
+            monitor.flush(step, learning_rate=float(self.optimizer.learning_rate.numpy()), grad_norm=grad_norm)
+        if step % self.tc.eval_every == 0 or step == self.tc.steps:
+            self._evaluate(step, monitor)
+        elif step % self.tc.checkpoint_every == 0:
+            self._save()
+        if self.chief and self.tc.sample_every and step % self.tc.sample_every == 0:
+            self.family.write_sample(self.model, self.config, self.meta, self.run_dir / SAMPLES, step=step)
+
+    def _evaluate(self, step: int, monitor: Monitor) -> None:
+        """Eval loss over up to ``eval_batches`` batches; checkpoint; keep the best; write metrics."""
+        eval_loss = _finite_or_none(mean_loss(self.eval_fn, self.eval_data, max_batches=self.tc.eval_batches))
+        train_loss = sum(self.since_eval) / len(self.since_eval) if self.since_eval else None
+        self.since_eval = []
+        self.metrics["history"].append({"step": step, "train_loss": train_loss, "eval_loss": eval_loss})
+        self._save()  # the latest checkpoint is never behind the best one
+        best = self.metrics["best"]
+        if eval_loss is not None and (best is None or eval_loss < best["eval_loss"]):
+            self.best.save(checkpoint_number=step)
+            self.metrics["best"] = {"step": step, "eval_loss": eval_loss}
+        self._write_metrics(step)
+        if eval_loss is None:
+            monitor.note(f"step {step}: no finite eval loss (is the corpus eval split empty?)")
+        else:
+            monitor.evaluated(step, eval_loss)
+
+    def _write_metrics(self, step: int) -> None:
+        self.metrics["step"] = step
+        best = self.metrics["best"]
+        if best is not None:
+            self.metrics.update(self.family.summarize(best["eval_loss"], self.meta))
+        write_json(self.run_dir / METRICS, self.metrics)
+
+    def _save(self) -> None:
+        self.latest.save(checkpoint_number=self.step)
+        self.failures = 0  # the NaN guard counts failures since the last good checkpoint
+
+    def _restore(self) -> None:
+        """Continue from the latest checkpoint and the metrics recorded up to it."""
+        path = self.latest.latest_checkpoint
+        if path is None:
+            return  # killed before the first checkpoint: start over in the same run dir
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        step = int(self.step.numpy())
+        if (self.run_dir / METRICS).is_file():
+            history = [h for h in read_json(self.run_dir / METRICS).get("history", []) if h["step"] <= step]
+            scored = [h for h in history if h.get("eval_loss") is not None]
+            best = min(scored, key=lambda h: h["eval_loss"]) if scored else None
+            self.metrics.update(history=history, step=step,
+                                best=best and {"step": best["step"], "eval_loss": best["eval_loss"]})
+
+    def _recover(self, loss: float, monitor: Monitor) -> int:
+        """NaN guard: restore the last good checkpoint at a lower learning rate, or give up."""
+        what = "loss" if not math.isfinite(loss) else "gradient"
+        at = int(self.step.numpy())
+        path = self.latest.latest_checkpoint
+        self.failures += 1
+        learning_rate = float(self.optimizer.learning_rate.numpy())
+        if self.failures > self.tc.nan_retries:
+            raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
+                                f"with the learning rate lowered to {learning_rate:.3g}; try a lower "
+                                "train.learning_rate or train.clip_norm")
+        self.checkpoint.restore(path)
+        self.optimizer.learning_rate = learning_rate * self.tc.nan_lr_factor
+        self.since_eval = []
+        restored = int(self.step.numpy())
+        monitor.note(f"non-finite {what} at step {at}: restored step {restored}, "
+                     f"learning rate now {learning_rate * self.tc.nan_lr_factor:.3g}")
+        return restored
+
+
+class _Interrupt:
+    """Turn the first Ctrl-C into a request to stop after the current step (a second one aborts)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> "_Interrupt":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True

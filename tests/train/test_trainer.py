@@ -1,0 +1,123 @@
+"""The harness end to end on the toy family, in this process (default strategy)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+import train_toy
+from composer.errors import ConfigError, RunDirError, TrainingError
+from composer.train.run import eval_loss, load_run
+from composer.train.trainer import train
+
+pytestmark = pytest.mark.slow
+
+
+def _train(tmp_path, name="run", config=None, **kwargs):
+    config = config or train_toy.write_config(tmp_path / "toy.yaml")
+    return train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=tmp_path / name,
+                 progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("trained")
+    config = train_toy.write_config(tmp_path / "toy.yaml", sample_every=30)
+    return tmp_path / "run", _train(tmp_path, config=config)
+
+
+def test_run_dir_is_self_describing(trained):
+    run_dir, metrics = trained
+    for name in ("config.yaml", "meta.json", "corpus.json", "metrics.json", "checkpoints/checkpoint",
+                 "checkpoints/best/checkpoint", "samples/step-30.txt", "samples/step-60.txt"):
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "logs").glob("events.out.tfevents.*"))
+    assert json.loads((run_dir / "metrics.json").read_text()) == metrics
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["model"] == train_toy.NAME
+    corpus = json.loads((run_dir / "corpus.json").read_text())
+    assert corpus["name"] == "toy" and corpus["chunk_counts"]["train"]["symbolic"] == 256
+    assert json.loads((run_dir / "meta.json").read_text()) == {"vocab": 12, "train_items": 256}
+
+
+def test_metrics_show_learning(trained):
+    _, metrics = trained
+    assert metrics["model"] == train_toy.NAME and metrics["step"] == 60
+    assert [h["step"] for h in metrics["history"]] == [20, 40, 60]
+    first, last = metrics["history"][0], metrics["history"][-1]
+    assert last["eval_loss"] < 0.5 * first["eval_loss"] and last["train_loss"] < first["train_loss"]
+    best = min(metrics["history"], key=lambda h: h["eval_loss"])
+    assert metrics["best"] == {"step": best["step"], "eval_loss": best["eval_loss"]}
+    assert metrics["eval_perplexity"] == pytest.approx(math.exp(best["eval_loss"]))
+
+
+def test_load_run_restores_the_best_model(trained):
+    run_dir, metrics = trained
+    run = load_run(run_dir)
+    assert run.step == metrics["best"]["step"] and run.meta["vocab"] == 12
+    corpus = train_toy.FakeCorpus()
+    assert eval_loss(run, corpus, max_batches=2) == pytest.approx(metrics["best"]["eval_loss"], rel=1e-5)
+    untrained = run.family.build_model(run.config, run.meta)
+    untrained_loss = train_toy.FAMILY.compute_loss(untrained, corpus.splits["eval"][:16], training=False)
+    assert float(untrained_loss) > 2 * metrics["best"]["eval_loss"]
+    assert load_run(run_dir, checkpoint="latest").step == 60
+
+
+def test_run_dir_of_one_model_is_not_another(trained):
+    run_dir, _ = trained
+    with pytest.raises(RunDirError, match="trained 'toy-conv', not 'samplernn'"):
+        load_run(run_dir, model="samplernn")
+    with pytest.raises(RunDirError, match="not a run directory"):
+        load_run(run_dir / "logs")
+
+
+def test_starting_over_a_run_dir_suggests_resume(trained):
+    run_dir, _ = trained
+    with pytest.raises(RunDirError, match="--resume"):
+        train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=run_dir / "config.yaml",
+              run_dir=run_dir, progress=False)
+
+
+def test_resume_continues_exactly(tmp_path):
+    """20 steps, then resume to 40, equals 40 steps straight: same step, optimizer state and data position."""
+    straight = _train(tmp_path, "straight", steps=40)
+    _train(tmp_path, "split", steps=20)
+    resumed = _train(tmp_path, "split", steps=40, resume=True)
+    assert resumed["step"] == 40 and [h["step"] for h in resumed["history"]] == [20, 40]
+    assert resumed["history"][-1]["eval_loss"] == pytest.approx(straight["history"][-1]["eval_loss"], rel=1e-4)
+    weights = [load_run(tmp_path / name, checkpoint="latest").model.get_weights() for name in ("straight", "split")]
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_a_single_nan_is_recovered(tmp_path, capsys):
+    config = train_toy.write_config(tmp_path / "toy.yaml", steps=40, nan_at=30, learning_rate=0.02)
+    metrics = _train(tmp_path, config=config)
+    assert "non-finite loss at step 30: restored step 20, learning rate now 0.01" in capsys.readouterr().out
+    assert metrics["step"] == 40 and metrics["history"][-1]["eval_loss"] < metrics["history"][0]["eval_loss"]
+    run = load_run(tmp_path / "run", checkpoint="latest")
+    assert all(np.isfinite(w).all() for w in run.model.get_weights())
+
+
+def test_persistent_nan_stops_with_a_message(tmp_path):
+    config = train_toy.write_config(tmp_path / "toy.yaml", nan_at=5, nan_forever=True, nan_retries=2)
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 1 after 2 restores of .*ckpt-0 .*learning rate lowered to 0\.005"):
+        _train(tmp_path, config=config)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model: toy-conv\ntrain: {stepz: 3}\n", r"toy\.yaml: unknown key 'train\.stepz' \(allowed: batch_size"),
+    ("model: toy-conv\ntrain: {steps: many}\n", r"toy\.yaml: 'train\.steps' must be int, got 'many'"),
+    ("model: toy-conv\nhidden: [1\n", r"toy\.yaml: not valid YAML"),
+    ("model: samplernn\n", r"toy\.yaml: model is 'samplernn', but this trains 'toy-conv'"),
+])
+def test_bad_config_is_one_line_error(tmp_path, text, message):
+    config = tmp_path / "toy.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message) as error:
+        _train(tmp_path, config=config)
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "run").exists()
