@@ -222,12 +222,13 @@ def unigram_bits_per_sample(train: Sequence[np.ndarray], eval_: Sequence[np.ndar
 
 
 def repeat_last_frame_loss(frames: Sequence[np.ndarray]) -> float:
-    """Mean squared error of predicting every frame as the previous one.
+    """Nats per frame of predicting every frame as the previous one under the LSTM+VAE's
+    likelihood, a unit-variance Gaussian without its constant: 1/2 ||x_t - x_{t-1}||^2.
 
     Args:
-      frames: per clip, the model's (normalized) frames, shape [n_frames, frame_size].
+      frames: per clip, the model's normalized frames, shape [n_frames, feature_dim].
     """
-    errors = [np.mean((f[1:] - f[:-1]) ** 2, axis=1) for f in frames if len(f) > 1]
+    errors = [0.5 * np.sum((f[1:] - f[:-1]) ** 2, axis=1) for f in map(np.asarray, frames) if len(f) > 1]
     if not errors:
         raise ComposerError("repeat-last-frame baseline needs clips of at least two frames")
     return float(np.concatenate(errors).mean())

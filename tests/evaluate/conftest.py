@@ -32,8 +32,22 @@ def synthesize(notes, *, seconds, sample_rate=SAMPLE_RATE):
 
 
 @pytest.fixture(scope="session")
-def corpus_audio():
-    """{"train": [4 clips], "eval": [2 clips], "fresh": an unseen piece of the same style}."""
+def corpus_notes():
+    """{"train": [4 pieces], "eval": [2 pieces], "fresh": an unseen piece}, as note rows [n, 4]."""
     rng = np.random.default_rng(7)
-    clips = [synthesize(random_notes(rng), seconds=8.0) for _ in range(7)]
-    return {"train": clips[:4], "eval": clips[4:6], "fresh": clips[6]}
+    pieces = [random_notes(rng) for _ in range(7)]
+    return {"train": pieces[:4], "eval": pieces[4:6], "fresh": pieces[6]}
+
+
+@pytest.fixture(scope="session")
+def corpus_audio(corpus_notes):
+    """The same pieces synthesized: 8 s float32 clips at SAMPLE_RATE."""
+    render = lambda notes: synthesize(notes, seconds=8.0)  # noqa: E731
+    return {"train": [render(n) for n in corpus_notes["train"]], "eval": [render(n) for n in corpus_notes["eval"]],
+            "fresh": render(corpus_notes["fresh"])}
+
+
+@pytest.fixture(scope="session")
+def synth():
+    """The synthesizer, for tests that make their own audio: synth(notes, seconds=...)."""
+    return synthesize

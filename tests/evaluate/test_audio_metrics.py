@@ -71,7 +71,7 @@ def test_unigram_bits_per_sample_learns_the_value_distribution(corpus_audio):
 
 def test_repeat_last_frame_loss():
     frames = [np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 3.0]])]
-    assert am.repeat_last_frame_loss(frames) == pytest.approx((1.0 + 2.0) / 2)
+    assert am.repeat_last_frame_loss(frames) == pytest.approx((0.5 * 2.0 + 0.5 * 4.0) / 2)
 
 
 @pytest.mark.parametrize("call, message", [

@@ -1,0 +1,79 @@
+"""report.md from an evaluation's metrics dict: tables a reader can scan, plots linked beside them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows] + [""]
+
+
+def _likelihood(m: dict) -> list[str]:
+    if "baseline_nll_per_event" not in m and "eval_bits_per_sample" not in m and "eval_loss" not in m:
+        return []
+    lines = ["## Held-out likelihood", ""]
+    if "baseline_nll_per_event" in m:
+        rows = [["model", m.get("eval_nll_per_event")],
+                ["unigram (add-one)", m["baseline_nll_per_event"]["unigram"]]]
+        rows += [[f"Kneser-Ney {k}-gram", v] for k, v in m["ngram_nll_by_order"].items()]
+        lines += ["Nats per event on the eval split (lower is better); n-grams are interpolated modified "
+                  "Kneser-Ney fit on the train split.", ""] + _table(["predictor", "nats/event"], rows)
+        if "gain_over_best_baseline_nats" in m:
+            lines += [f"Gain of the model over the best baseline: **{m['gain_over_best_baseline_nats']:.3f} "
+                      "nats/event** (positive: the model predicts better).", ""]
+    if "eval_bits_per_sample" in m:
+        lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
+                                                        ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
+    if "eval_loss" in m:
+        lines += _table(["predictor", "eval loss (nats/frame)"], [
+            ["model", m["eval_loss"]], ["repeat last frame", m["baseline_eval_loss"]["repeat_last_frame"]]])
+    return lines
+
+
+def _features(m: dict) -> list[str]:
+    if "feature_overlap" not in m:
+        return []
+    rows = [[name, m["feature_overlap"][name], m["feature_overlap_ceiling"][name], m["feature_kl"][name],
+             m["feature_kl_ceiling"][name]] for name in m["feature_overlap"]]
+    return ["## Symbolic features (Yang & Lerch 2019)", "",
+            "Overlap area of histograms (1 = identical) and KL(eval || set) in nats; the train split "
+            "against the eval split is the ceiling.", ""] + _table(
+        ["feature", "overlap generated", "overlap train (ceiling)", "KL generated", "KL train"], rows) + [
+        f"Overlap ratio generated/ceiling: **{m['feature_overlap_ratio']:.3f}**", ""]
+
+
+def _audio(m: dict) -> list[str]:
+    if "spectral_frechet" not in m:
+        return []
+    ref = m["collapse_reference"]
+    checks = ("silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate")
+    rows = [[name] + [row[c] for c in checks] for name, row in m["collapse_per_file"].items()]
+    rows += [["**mean generated**"] + [m[c] for c in checks], ["eval split (reference)"] + [ref[c] for c in checks]]
+    spectral = [[name, m["spectral_overlap"][name], m["spectral_overlap_ceiling"][name], m["spectral_kl"][name]]
+                for name in m["spectral_overlap"]]
+    return ["## Audio", "",
+            f"Frechet distance on MFCC statistics vs the eval split: **{m['spectral_frechet']:.4g}** "
+            f"(train split: {m['spectral_frechet_ceiling']:.4g}).", ""] + _table(
+        ["spectral feature", "overlap generated", "overlap train (ceiling)", "KL generated"], spectral) + [
+        "Collapse checks (share of frames or samples; compare with the eval split's own clips):", ""] + _table(
+        ["clip"] + list(checks), rows)
+
+
+def render_report(metrics: dict) -> str:
+    """The whole report as Markdown; plots are linked by their paths relative to the report."""
+    lines = ["# Evaluation", "", f"- corpus: `{metrics['corpus']}`"]
+    if metrics.get("run_dir"):
+        lines.append(f"- run: `{metrics['run_dir']}` ({metrics['model']})")
+    lines += [f"- generated files: {len(metrics['generated'])}", ""]
+    lines += _likelihood(metrics) + _features(metrics) + _audio(metrics)
+    if metrics["plots"]:
+        lines += ["## Plots", ""] + [f"![{name}]({path})" for name, path in metrics["plots"].items()] + [""]
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""evaluate() end to end on a small synthetic corpus: metrics.json keys, report.md, plots."""
+
+import json
+
+import note_seq
+import numpy as np
+import pretty_midi
+import pytest
+
+from composer.audio_io import write_audio
+from composer.errors import ComposerError, CorpusError
+from composer.evaluate import report
+
+SR = 16000  # conftest.SAMPLE_RATE
+
+
+def sequence_of(notes):
+    seq = note_seq.NoteSequence()
+    for start, end, pitch, velocity in notes:
+        seq.notes.add(start_time=float(start), end_time=float(end), pitch=int(pitch), velocity=int(velocity))
+    seq.total_time = float(notes[:, 1].max())
+    return seq
+
+
+def write_midi(notes, path, *, shift=0):
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    inst.notes = [pretty_midi.Note(int(v), int(p) + shift, float(s), float(e)) for s, e, p, v in notes]
+    pm.instruments.append(inst)
+    pm.write(str(path))
+    return path
+
+
+class FakeCorpus:
+    """The composer.corpus.Corpus contract, in memory: symbolic and audio chunks per split."""
+
+    name = "fake"
+    sample_rate = SR
+
+    def __init__(self, notes, audio):
+        self._notes, self._audio = notes, audio
+
+    def sequences(self, split):
+        return (sequence_of(n) for n in self._notes[split])
+
+    def audio(self, split):
+        return iter(self._audio[split])
+
+    def chunk_counts(self):
+        return {s: {"symbolic": len(self._notes[s]), "audio": len(self._audio[s])} for s in ("train", "eval")}
+
+
+class PitchEncoding:
+    """Stand-in for PerformanceEncoding until composer.symbolic lands: one event per note pitch."""
+
+    num_classes = 128
+
+
+@pytest.fixture
+def corpus(monkeypatch, corpus_notes, corpus_audio):
+    monkeypatch.setattr(report, "_encoding", lambda run: PitchEncoding())
+    monkeypatch.setattr(report, "_encoded_split",
+                        lambda corpus, split, enc: [n[:, 2].astype(np.int64) for n in corpus_notes[split]])
+    return FakeCorpus(corpus_notes, corpus_audio)
+
+
+@pytest.fixture
+def generated(tmp_path, corpus_notes, corpus_audio):
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    write_midi(corpus_notes["fresh"], folder / "fresh.mid")
+    write_midi(corpus_notes["fresh"], folder / "shifted.mid", shift=6)
+    write_audio(folder / "fresh.wav", corpus_audio["fresh"], SR)
+    write_audio(folder / "silence.wav", np.zeros(4 * SR, np.float32), SR)
+    (folder / "notes.txt").write_text("ignored: not MIDI or audio")
+    return folder
+
+
+def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
+    out = tmp_path / "eval"
+    metrics = report.evaluate(corpus=corpus, generated=[generated], out=out)
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert len(metrics["generated"]) == 4
+    assert set(metrics["baseline_nll_per_event"]) == {"unigram", "ngram"}
+    assert metrics["baseline_nll_per_event"]["ngram"] <= metrics["ngram_nll_by_order"]["3"]
+    assert set(metrics["feature_overlap"]) == set(metrics["feature_overlap_ceiling"]) >= {"pitch_class", "velocity"}
+    for key in ("silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate", "spectral_frechet"):
+        assert np.isfinite(metrics[key])
+    assert metrics["collapse_per_file"]["silence.wav"]["silence_ratio"] == 1.0
+    assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
+    assert metrics["collapse_reference"]["copy_rate"] < 0.1
+    text = (out / "report.md").read_text()
+    assert set(metrics["plots"]) == {"ngram", "features", "spectra", "collapse"}
+    for path in metrics["plots"].values():
+        assert f"]({path})" in text
+        assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Kneser-Ney 10-gram" in text and "silence.wav" in text
+
+
+def test_corpus_only_gives_the_baselines(tmp_path, corpus):
+    metrics = report.evaluate(corpus=corpus, out=tmp_path / "eval")
+    assert metrics["baseline_nll_per_event"]["ngram"] < metrics["baseline_nll_per_event"]["unigram"] + 1.0
+    assert "feature_overlap" not in metrics and "spectral_frechet" not in metrics
+
+
+def test_audio_against_a_corpus_without_audio_is_a_clear_error(tmp_path, corpus, generated):
+    corpus._audio = {"train": [], "eval": []}
+    with pytest.raises(CorpusError, match="render-audio fake"):
+        report.evaluate(corpus=corpus, generated=[generated / "fresh.wav"], out=tmp_path / "eval")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"generated": ["missing.mid"]}, "missing.mid: no such file"),
+    ({"generated": ["notes.txt"]}, "cannot evaluate '.txt' files"),
+    ({"corpus": None, "generated": ["fresh.mid"]}, "give --corpus NAME or a run dir"),
+])
+def test_bad_arguments_are_clear_errors(tmp_path, corpus, generated, kwargs, message):
+    kwargs = {"corpus": corpus, **kwargs}
+    kwargs["generated"] = [generated / name for name in kwargs["generated"]]
+    with pytest.raises(ComposerError, match=message):
+        report.evaluate(out=tmp_path / "eval", **kwargs)
