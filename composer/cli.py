@@ -295,11 +295,10 @@ def evaluate(
 
     Example: composer evaluate runs/prnn --out out/eval --json
     """
-    from composer.corpus import Corpus
     from composer.evaluate.report import evaluate as run_evaluate
 
-    target = Corpus.open(corpus, root=root) if corpus else None
-    metrics = run_evaluate(run_dir, corpus=target, generated=tuple(generated), out=out, num=num)
+    # corpus: a name (default: the run's, from RUN_DIR/corpus.json), opened under --root.
+    metrics = run_evaluate(run_dir, corpus=corpus, root=root, generated=tuple(generated), out=out, num=num)
     if as_json:
         _print_json(metrics)
     else:
