@@ -1,0 +1,16 @@
+"""Symbolic branch: Magenta's performance encoding, Performance RNN, sampling and MIDI export.
+
+``composer.symbolic.generate(run_dir, out=...)`` samples new MIDI from a trained run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
+    """Sample MIDI from a Performance RNN run; see ``composer.symbolic.generate.generate``."""
+    from composer.symbolic.generate import generate as _generate
+
+    return _generate(run_dir, out=out, **options)

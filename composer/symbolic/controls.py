@@ -1,0 +1,161 @@
+"""Conditioning controls of Performance RNN, computed per event with numpy.
+
+Magenta's two control signals, looking *ahead* from each event (so a control says what the
+music is about to do):
+  - note density: note-ons per second in the next 3 s, one-hot over bins edged at
+    1, 2, 4, 8, 16, 32, 64 notes/s (8 classes);
+  - pitch-class histogram: how long each pitch class sounds in the next 5 s, normalized (12).
+Events that share a time step share the control computed at the first of them, as in Magenta.
+A model input at step i carries the control of event i + 1 (the event it predicts).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from composer.errors import ConfigError
+from composer.symbolic.encoding import NUM_PITCHES, STEPS_PER_SECOND, PerformanceEncoding
+
+CONTROL_NAMES = ("density", "pitch_histogram")
+DENSITY_EDGES = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+DENSITY_WINDOW_S = 3.0
+HISTOGRAM_WINDOW_S = 5.0
+HISTOGRAM_PRIOR = 0.01  # Magenta's prior count per pitch class (s)
+TONICS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+
+
+def check_controls(names: tuple[str, ...]) -> None:
+    """Raise ConfigError for an unknown control name."""
+    for name in names:
+        if name not in CONTROL_NAMES:
+            raise ConfigError(f"unknown control '{name}' (allowed: {', '.join(CONTROL_NAMES)})")
+
+
+def control_dim(names: tuple[str, ...]) -> int:
+    """Width of the control vector: density one-hot (8), histogram (12), then an 'absent' flag (1)."""
+    if not names:
+        return 0
+    return (len(DENSITY_EDGES) + 1) * ("density" in names) + 12 * ("pitch_histogram" in names) + 1
+
+
+def event_steps(events: np.ndarray, encoding: PerformanceEncoding) -> tuple[np.ndarray, int]:
+    """Time step (10 ms) at which each event happens, int64 [n_events], and the total length in steps."""
+    events = np.asarray(events, np.int64)
+    is_shift = (events >= encoding.shift_offset) & (events < encoding.velocity_offset)
+    shift = np.where(is_shift, events - encoding.shift_offset + 1, 0)
+    total = np.cumsum(shift)
+    return total - shift, int(total[-1]) if len(events) else 0
+
+
+def _block_start(events: np.ndarray, encoding: PerformanceEncoding) -> np.ndarray:
+    """Index of the first event of each event's time step (the event after the last time shift)."""
+    n = len(events)
+    after_shift = np.zeros(n, bool)
+    after_shift[0:1] = True
+    is_shift = (events >= encoding.shift_offset) & (events < encoding.velocity_offset)
+    after_shift[1:] = is_shift[:-1]
+    return np.maximum.accumulate(np.where(after_shift, np.arange(n), 0))
+
+
+def note_density(events: np.ndarray, encoding: PerformanceEncoding) -> np.ndarray:
+    """Note-ons per second in the 3 s ahead of each event, float64 [n_events]."""
+    events = np.asarray(events, np.int64)
+    if len(events) == 0:
+        return np.zeros(0)
+    steps, total = event_steps(events, encoding)
+    window = int(round(DENSITY_WINDOW_S * STEPS_PER_SECOND))
+    onsets_before = np.concatenate([[0], np.cumsum(events < NUM_PITCHES)])
+    start = _block_start(events, encoding)
+    stop = np.searchsorted(steps, steps + window, side="left")
+    count = onsets_before[stop] - onsets_before[start]
+    span = np.minimum(window, total - steps)
+    return np.where(span > 0, count * STEPS_PER_SECOND / np.maximum(span, 1), 0.0)
+
+
+def pitch_histogram(events: np.ndarray, encoding: PerformanceEncoding) -> np.ndarray:
+    """Seconds each pitch class sounds in the 5 s ahead of each event, normalized: float64 [n_events, 12].
+
+    As Magenta: a pitch sounds from its note-on to its next note-off (set semantics), and the
+    window ends with the time shift that reaches 5 s, so it may run over by up to one shift.
+    """
+    events = np.asarray(events, np.int64)
+    steps, total = event_steps(events, encoding)
+    is_note = events < encoding.shift_offset
+    # Latest note event of each pitch at or before each step, then whether it was a note-on.
+    latest = np.full((total + 1, NUM_PITCHES), -1)
+    np.maximum.at(latest, (steps[is_note], events[is_note] % NUM_PITCHES), np.flatnonzero(is_note))
+    latest = np.maximum.accumulate(latest, axis=0)[:total]
+    sounding = np.zeros((total, 132))  # 11 octaves of 12 pitch classes
+    sounding[:, :NUM_PITCHES] = (latest >= 0) & (events[np.maximum(latest, 0)] < NUM_PITCHES)
+    per_class = sounding.reshape(total, 11, 12).sum(axis=1)
+    integral = np.concatenate([np.zeros((1, 12)), np.cumsum(per_class, axis=0)]) / STEPS_PER_SECOND
+    window = int(round(HISTOGRAM_WINDOW_S * STEPS_PER_SECOND))
+    is_shift = ~is_note & (events < encoding.velocity_offset)
+    shift_ends = (steps + events - encoding.shift_offset + 1)[is_shift]
+    begin = steps[_block_start(events, encoding)] if len(events) else steps
+    after = np.searchsorted(shift_ends, begin + window, side="left")
+    end = np.append(shift_ends, total)[after]
+    histogram = integral[end] - integral[begin] + HISTOGRAM_PRIOR
+    return histogram / histogram.sum(axis=1, keepdims=True)
+
+
+def density_one_hot(density: np.ndarray) -> np.ndarray:
+    """Notes/s [n] -> one-hot float32 [n, 8] over the density bins."""
+    bins = np.searchsorted(DENSITY_EDGES, np.asarray(density, np.float64), side="right")
+    return np.eye(len(DENSITY_EDGES) + 1, dtype=np.float32)[bins]
+
+
+def control_vectors(events: np.ndarray, encoding: PerformanceEncoding, names: tuple[str, ...]) -> np.ndarray:
+    """Controls of every event, float32 [n_events, control_dim(names)] (flag column 0: present)."""
+    parts = []
+    if "density" in names:
+        parts.append(density_one_hot(note_density(events, encoding)))
+    if "pitch_histogram" in names:
+        parts.append(pitch_histogram(events, encoding).astype(np.float32))
+    parts.append(np.zeros((len(events), 1), np.float32))
+    return np.concatenate(parts, axis=1)
+
+
+def key_histogram(key: str) -> np.ndarray:
+    """'D minor' / 'Eb major' / 'f#' -> a 12-dim histogram: scale tones 1, tonic 2 (Magenta's presets)."""
+    match = re.fullmatch(r"\s*([a-gA-G])\s*([#b]?)\s*(major|minor|maj|min|m)?\s*", key)
+    if not match:
+        raise ConfigError(f"key '{key}' not understood (e.g. 'D minor', 'Eb major', 'F#')")
+    tonic = (TONICS[match.group(1).lower()] + {"#": 1, "b": -1, "": 0}[match.group(2)]) % 12
+    mode = "major" if (match.group(3) or "major") in ("major", "maj") else "minor"
+    histogram = np.zeros(12)
+    histogram[[(tonic + degree) % 12 for degree in SCALES[mode]]] = 1.0
+    histogram[tonic] = 2.0
+    return histogram / histogram.sum()
+
+
+def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,
+                  histograms: list[np.ndarray] | None = None) -> np.ndarray:
+    """Controls a user asked for, float32 [n_segments, control_dim]; segments spread over the piece.
+
+    A control not given is left at zero (for the density one-hot: all zeros), which is what a
+    model trained with control_dropout saw as 'absent' only when *every* control is missing;
+    then the flag column is set.
+    """
+    given = [values for values in (density, histograms) if values]
+    segments = max((len(values) for values in given), default=1)
+    rows = []
+    for k in range(segments):
+        parts = []
+        if "density" in names:
+            parts.append(density_one_hot(np.array([_pick(density, k, segments)]))[0] if density
+                         else np.zeros(len(DENSITY_EDGES) + 1, np.float32))
+        if "pitch_histogram" in names:
+            histogram = np.asarray(_pick(histograms, k, segments), np.float64) if histograms else np.zeros(12)
+            parts.append((histogram / max(histogram.sum(), 1e-9)).astype(np.float32))
+        parts.append(np.array([0.0 if given else 1.0], np.float32))
+        rows.append(np.concatenate(parts))
+    return np.stack(rows).astype(np.float32)
+
+
+def _pick(values: list, k: int, segments: int):
+    """The value of a list of len(values) stretched over ``segments`` segments at segment k."""
+    return values[k * len(values) // segments]
