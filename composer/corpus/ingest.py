@@ -1,0 +1,139 @@
+"""Import driver: walk the sources, parse in worker processes, commit rows in the parent.
+
+Workers write each item's data file atomically and return its rows; the parent commits the rows
+of one source file in one transaction. A killed import therefore leaves only complete items in
+the manifest (at worst an unreferenced data file), and the next import skips every file whose
+content hash is already stored and picks up the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from composer.corpus import manifest
+from composer.corpus.importers import SUPPORTED, Task, file_sha, run_task
+from composer.errors import CorpusError
+
+
+@dataclass
+class ImportSummary:
+    """What one import did: counts of stored and already-present items, and every failure."""
+
+    imported: int = 0
+    skipped: int = 0
+    errors: list[dict] = field(default_factory=list)  # {"source", "reason"}
+    ignored: int = 0  # files of other types met while walking folders
+
+    def line(self) -> str:
+        """One line for humans: 'N imported, M skipped, K errors'."""
+        text = f"{self.imported} imported, {self.skipped} skipped, {len(self.errors)} errors"
+        if self.ignored:
+            text += f", {self.ignored} ignored (not a supported type)"
+        return text
+
+    def raise_if_errors(self) -> None:
+        """CorpusError naming the first failure, for ``strict`` imports."""
+        if self.errors:
+            first = self.errors[0]
+            raise CorpusError(f"{len(self.errors)} import errors ({self.line()}); "
+                              f"first: {first['source']}: {first['reason']}")
+
+
+def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) -> list[Path]:
+    """Supported files under ``paths`` in sorted order (folders walked recursively, hidden skipped).
+
+    A path that is missing, or a file named explicitly with an unsupported extension, is an
+    error in ``summary``; unsupported files met inside folders are only counted as ignored.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for sub in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))):
+                if sub.suffix.lower() in SUPPORTED:
+                    found.append(sub)
+                else:
+                    summary.ignored += 1
+        elif not path.is_file():
+            summary.errors.append({"source": str(path), "reason": "no such file or folder"})
+        elif path.suffix.lower() not in SUPPORTED:
+            allowed = " ".join(sorted(SUPPORTED))
+            summary.errors.append({"source": str(path),
+                                   "reason": f"unsupported extension '{path.suffix}' (allowed: {allowed})"})
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def import_files(conn, files: list[Path], *, items_dir: Path, sample_rate: int, chunk_s: float,
+                 jobs: int, progress: bool, summary: ImportSummary) -> ImportSummary:
+    """Import ``files`` (already filtered to supported types) into the corpus behind ``conn``."""
+    stored = manifest.stored_file_shas(conn)
+    tasks = []
+    for path in files:
+        sha = file_sha(path)
+        if sha in stored:
+            summary.skipped += 1
+        else:
+            stored.add(sha)  # the same bytes under two names: import once
+            tasks.append(Task(str(path), sha, str(items_dir), sample_rate, chunk_s))
+    with progress_bar(progress, len(tasks), "importing") as advance:
+        for rows in _run(tasks, jobs):
+            record_rows(conn, rows, summary)
+            advance()
+    return summary
+
+
+def record_rows(conn, rows: list[dict], summary: ImportSummary) -> None:
+    """Commit the rows of one source file in one transaction and count them in ``summary``."""
+    for row, is_new in zip(rows, manifest.insert_items(conn, rows)):
+        if not is_new:
+            summary.skipped += 1
+        elif row["status"] == "ok":
+            summary.imported += 1
+        else:
+            summary.errors.append({"source": row["source"], "reason": row["error"]})
+
+
+def _run(tasks: list[Task], jobs: int) -> Iterator[list[dict]]:
+    if jobs <= 1 or len(tasks) <= 1:
+        yield from map(run_task, tasks)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+        for future in as_completed([pool.submit(run_task, task) for task in tasks]):
+            yield future.result()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork is cheapest (parsers already imported); once TensorFlow has started threads, fork is
+    unsafe, so use a fork server that preloads only the importers."""
+    if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["composer.corpus.importers"])
+    return context
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[], None]]:
+    """A rich progress bar when ``enabled``; yields a function that advances it by one."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)

@@ -1,0 +1,58 @@
+"""Audio twins: symbolic items synthesized to audio so raw-audio models can train on any corpus.
+
+A twin is an audio item whose ``source_id`` is the symbolic item it was rendered from and whose
+``split_key`` is that item's, so a chunk of the piece lands in the same split in both forms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from composer.corpus import ingest
+from composer.corpus.importers import Task, error_row, store_audio
+from composer.corpus.tfrecord import read_records
+from composer.errors import CorpusError
+
+
+def twin_id(source_id: str) -> str:
+    """Stable id of the audio twin of the symbolic item ``source_id``."""
+    return hashlib.sha256(f"render:{source_id}".encode()).hexdigest()
+
+
+def render_twins(corpus, *, soundfont: str | os.PathLike | None = None, progress: bool = False) -> ingest.ImportSummary:
+    """Render every symbolic item of ``corpus`` that has no twin yet; one transaction per twin.
+
+    Raises:
+      CorpusError if ``soundfont`` is given but is not a file.
+    """
+    from note_seq import NoteSequence
+
+    from composer.render.synth import render_midi
+
+    if soundfont is not None and not Path(soundfont).is_file():
+        raise CorpusError(f"soundfont {soundfont} not found (pass an existing .sf2/.sf3 file)")
+    summary = ingest.ImportSummary()
+    with corpus.connect() as conn:
+        rendered = {row[0] for row in conn.execute("SELECT source_id FROM items WHERE source_id IS NOT NULL")}
+    todo = [row for row in corpus.items("symbolic") if row["id"] not in rendered]
+    summary.skipped = len(corpus.items("symbolic")) - len(todo)
+    task = Task("", "", str(corpus.items_dir), corpus.sample_rate, corpus.chunk_s)
+    with ingest.progress_bar(progress, len(todo), "rendering") as advance, corpus.connect() as conn:
+        for row in todo:
+            twin = {"id": twin_id(row["id"]), "source": f"{row['source']} (rendered)", "format": "render",
+                    "source_id": row["id"], "split_key": row["split_key"],
+                    "source_sample_rate": corpus.sample_rate, "channels": 2}
+            try:
+                sequence = NoteSequence.FromString(next(read_records(corpus.item_path(row))))
+                stereo = render_midi(sequence, sample_rate=corpus.sample_rate, soundfont=soundfont)
+                twin = store_audio(stereo.mean(axis=1), twin, task)
+            except Exception as exc:  # one bad item must not stop the others; reported in the summary
+                twin = error_row(twin, exc)
+                summary.errors.append({"source": twin["source"], "reason": twin["error"]})
+                advance()
+                continue
+            ingest.record_rows(conn, [twin], summary)
+            advance()
+    return summary

@@ -1,0 +1,77 @@
+"""Shared fixtures: a small real corpus (Bach chorales) and synthesized MIDI and audio files.
+
+``bach_corpus`` is built once per session from music21's bundled chorales (no network) in a
+temporary root; tests must treat it as read-only. ``corpus_root`` is a fresh, empty root per test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile as sf
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BACH_LIMIT = 24
+C_MAJOR = (60, 62, 64, 65, 67, 69, 71, 72)
+
+
+def scale_midi(path: Path, *, pitches: tuple[int, ...] = C_MAJOR, note_s: float = 0.5, repeats: int = 1,
+               velocity: int = 90, program: int = 0) -> Path:
+    """Write a MIDI file of ``pitches`` played in turn ``repeats`` times, ``note_s`` seconds each.
+
+    Velocities cycle ``velocity``, ``velocity - 20``, ... so a round trip can check them.
+    """
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    inst = pretty_midi.Instrument(program=program)
+    for i in range(len(pitches) * repeats):
+        start = i * note_s
+        inst.notes.append(pretty_midi.Note(velocity=velocity - 20 * (i % 3), pitch=pitches[i % len(pitches)],
+                                           start=start, end=start + 0.8 * note_s))
+    pm.instruments.append(inst)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pm.write(str(path))
+    return path
+
+
+def chirp_wav(path: Path, *, seconds: float = 1.0, sample_rate: int = 16000, channels: int = 1,
+              subtype: str = "PCM_16", f0_hz: float = 220.0, f1_hz: float = 880.0, amplitude: float = 0.5) -> Path:
+    """Write a linear chirp from ``f0_hz`` to ``f1_hz`` (the same in every channel)."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    phase = 2 * np.pi * (f0_hz * t + (f1_hz - f0_hz) * t**2 / (2 * seconds))
+    audio = amplitude * np.sin(phase)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.repeat(audio[:, None], channels, axis=1), sample_rate, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def make_midi():
+    """The ``scale_midi(path, ...)`` writer: a C-major scale as a MIDI file."""
+    return scale_midi
+
+
+@pytest.fixture
+def make_wav():
+    """The ``chirp_wav(path, ...)`` writer: a chirp at any rate, channel count and bit depth."""
+    return chirp_wav
+
+
+@pytest.fixture
+def corpus_root(tmp_path: Path) -> Path:
+    """A fresh, empty corpus root for one test."""
+    root = tmp_path / "corpora"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture(scope="session")
+def bach_corpus(tmp_path_factory):
+    """The first 24 Bach chorales (MusicXML from music21) as corpus 'bach'; read-only, shared."""
+    from composer.corpus import builtin
+
+    return builtin.build("bach-chorales", "bach", root=tmp_path_factory.mktemp("bach_root"), limit=BACH_LIMIT)
