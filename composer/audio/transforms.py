@@ -148,7 +148,7 @@ class Normalizer:
             raise ConfigError("no frames to compute normalization statistics from")
         mean = total / count
         std = np.sqrt(np.maximum(squares / count - np.square(mean), 0.0))
-        std = np.maximum(std, 1e-3 * float(std.mean()) + 1e-8)  # silent bands must not blow up
+        std = np.maximum(std, 1e-4 * float(std.max()) + 1e-8)  # bands 80 dB below the loudest count as silent
         abs_max = np.maximum(np.abs(low - mean), np.abs(high - mean)) / std
         return cls(mean.astype(np.float32), std.astype(np.float32), abs_max.astype(np.float32))
 
