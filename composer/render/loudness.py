@@ -32,7 +32,7 @@ def gain_to_db(gain: float) -> float | None:
 
 def peak_db(audio: np.ndarray) -> float | None:
     """Sample peak in dBFS, None when silent."""
-    return gain_to_db(float(np.abs(audio).max(initial=0.0)))
+    return gain_to_db(peak(audio))
 
 
 @functools.lru_cache(maxsize=8)
@@ -59,8 +59,8 @@ def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
         return None
     channels = np.ascontiguousarray(audio.reshape(len(audio), -1).T, dtype=np.float32)  # [n_channels, n]
     weighted = scipy.signal.sosfilt(_k_weighting(sample_rate).astype(np.float32), channels, axis=1)
-    power = np.square(weighted[:, : n_steps * step]).sum(axis=0)
-    per_step = power.reshape(n_steps, step).sum(axis=1, dtype=np.float64)
+    weighted *= weighted  # power, in place
+    per_step = weighted[:, : n_steps * step].reshape(len(weighted), n_steps, step).sum(axis=(0, 2)).astype(np.float64)
     z = np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)  # mean square per block
     with np.errstate(divide="ignore"):
         loudness = -0.691 + 10.0 * np.log10(z)
@@ -78,50 +78,62 @@ def true_peak(audio: np.ndarray, sample_rate: int) -> float:
     stream = soxr.ResampleStream(sample_rate, TRUE_PEAK_OVERSAMPLE * sample_rate, audio.shape[1],
                                  dtype="float32", quality="HQ")
     chunk = 1 << 18
-    peak = float(np.abs(audio).max(initial=0.0))
+    highest = peak(audio)
     for start in range(0, len(audio), chunk):
         last = start + chunk >= len(audio)
-        peak = max(peak, float(np.abs(stream.resample_chunk(audio[start:start + chunk], last=last)).max(initial=0.0)))
-    return peak
+        highest = max(highest, peak(stream.resample_chunk(audio[start:start + chunk], last=last)))
+    return highest
 
 
 def limit(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> np.ndarray:
-    """Look-ahead peak limiter: the result's sample and true peaks never exceed ``ceiling``.
+    """Look-ahead peak limiter, in place: sample and true peaks end at or below ``ceiling``.
 
     A per-sample gain min(1, ceiling / |x|) is spread by a minimum filter over +-2 look-ahead
     windows and smoothed by a moving average half as wide, so the gain falls before each peak and
     recovers after it, yet stays at or below the gain that peak needs. A last scalar trim covers
-    inter-sample (true) peaks when the sample peak is within 4 dB of the ceiling; a clip covers
-    rounding.
+    inter-sample (true) peaks when the sample peak is within 4 dB of the ceiling (``engages``);
+    a clip covers rounding.
 
     Args:
-      audio: float32 [n_samples, n_channels]; ceiling: linear amplitude in (0, 1].
-    Returns:
-      float32 [n_samples, n_channels], a new array.
+      audio: float32 [n_samples, n_channels], modified and returned; ceiling: linear, (0, 1].
     """
-    level = np.abs(audio).max(axis=1) if audio.ndim == 2 else np.abs(audio)
-    out = np.array(audio, dtype=np.float32)
+    if not engages(peak(audio), ceiling):
+        return audio
+    level = np.maximum(audio.max(axis=1), -audio.min(axis=1)) if audio.ndim == 2 else np.abs(audio)
     if level.max(initial=0.0) > ceiling:
         needed = np.minimum(1.0, ceiling / np.maximum(level, 1e-12))
         reach = max(1, int(LOOKAHEAD_S * sample_rate))
         held = scipy.ndimage.minimum_filter1d(needed, size=4 * reach + 1, mode="nearest")
         gain = scipy.ndimage.uniform_filter1d(held, size=2 * reach + 1, mode="nearest")
-        out *= gain.astype(np.float32).reshape(-1, *([1] * (out.ndim - 1)))
-    over = true_peak(out, sample_rate) / ceiling if level.max(initial=0.0) > TRUE_PEAK_MARGIN * ceiling else 0.0
+        audio *= gain.astype(np.float32).reshape(-1, *([1] * (audio.ndim - 1)))
+    over = true_peak(audio, sample_rate) / ceiling
     if over > 1.0:
-        out *= np.float32(1.0 / over)
-    return np.clip(out, -ceiling, ceiling, out=out)
+        audio *= np.float32(1.0 / over)
+    return np.clip(audio, -ceiling, ceiling, out=audio)
 
 
-def quantize(audio: np.ndarray, bits: int, *, seed: int = 0) -> np.ndarray:
-    """Round to the ``bits`` PCM grid (scale 2**(bits-1) - 1, as libsndfile writes), with TPDF
-    dither of +-1 LSB for 16 bit. Returns float32 values that libsndfile stores exactly."""
-    scale = float(2 ** (bits - 1) - 1)
-    scaled = audio.astype(np.float64) * scale
-    if bits == 16:
-        rng = np.random.default_rng(seed)
-        scaled += rng.random(audio.shape) - rng.random(audio.shape)
-    return (np.clip(np.round(scaled), -scale, scale) / scale).astype(np.float32)
+def engages(peak_level: float, ceiling: float) -> bool:
+    """Whether ``limit`` touches audio of this linear sample peak at all."""
+    return peak_level > TRUE_PEAK_MARGIN * ceiling
+
+
+def peak(audio: np.ndarray) -> float:
+    """Linear sample peak, without a temporary |audio| copy."""
+    return float(max(audio.max(initial=0.0), -audio.min(initial=0.0)))
+
+
+def dither_16bit(audio: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Round to the 16-bit grid (scale 32767, as libsndfile writes) after high-pass TPDF dither
+    (r[n] - r[n-1], r uniform in [0, 1), +-1 LSB). Returns float32 that libsndfile stores exactly."""
+    scale = np.float32(32767.0)
+    noise = np.random.default_rng(seed).random((len(audio) + 1, *audio.shape[1:]), dtype=np.float32)
+    scaled = audio * scale
+    scaled += noise[1:]
+    scaled -= noise[:-1]
+    np.round(scaled, out=scaled)
+    np.clip(scaled, -scale, scale, out=scaled)
+    scaled /= scale
+    return scaled
 
 
 def pcm_headroom(bits: int | None) -> float:

@@ -43,7 +43,8 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
       out: the mix file; its format follows the extension, bit depth the spec's master.
       plot: write ``<out>.png`` with every stem on a time line; None follows the spec.
     Returns:
-      the mix.json content: sample_rate, length_s, lufs, peak_db, true_peak_db, path, stems
+      the mix.json content: sample_rate, length_s, lufs, peak_db (sample peak), master_gain_db,
+      bit_depth, path, stems
       [{source, gain_db, pan, start_s, lufs, peak_db, path}] (levels None when silent).
     """
     out = Path(out)
@@ -58,9 +59,9 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
     bus = np.zeros((n_samples, 2), dtype=np.float32)
     for stem in placed:
         bus[stem.offset:stem.offset + len(stem.audio)] += stem.audio
-    bus, gain = _master(bus, master)
+    bus, gain_db, lufs = _master(bus, master)
     write_audio(out, bus, master.sample_rate, subtype=master.subtype)
-    report = _report(bus, placed, gain, master, out)
+    report = _report(bus, placed, gain_db, lufs, master, out)
     write_text_atomic(out.parent / "mix.json", json.dumps(report, indent=2) + "\n")
     if plot if plot is not None else master.plot:
         from composer.render.plots import plot_timeline
@@ -134,9 +135,13 @@ def _place(spec: StemSpec, audio: np.ndarray, index: int, n_samples: int, sample
     """Loop or cut the stem to the mix, fade it, then apply gain and constant-power pan."""
     offset = min(int(round(spec.start_s * sample_rate)), n_samples)
     span = n_samples - offset if spec.loop else min(len(audio), n_samples - offset)
-    placed = np.resize(audio, (span, 2)) if spec.loop else audio[:span].copy()  # resize repeats rows
+    gains = np.float32(loudness.db_to_gain(spec.gain_db)) * pan_gains(spec.pan)
+    if spec.loop:
+        placed = np.resize(audio, (span, 2))  # repeats whole rows: the loop
+        placed *= gains
+    else:
+        placed = np.multiply(audio[:span], gains)
     _fade(placed, int(round(spec.fade_in_s * sample_rate)), int(round(spec.fade_out_s * sample_rate)))
-    placed *= np.float32(loudness.db_to_gain(spec.gain_db)) * pan_gains(spec.pan)
     return PlacedStem(spec, offset, placed, f"{index:02d}_{spec.source.stem}")
 
 
@@ -158,27 +163,33 @@ def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
         audio[len(audio) - fade_out:] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)[:, None]
 
 
-def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float]:
-    """Loudness-normalize, limit and quantize the bus; returns (audio, master gain in dB).
+def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, float | None]:
+    """Loudness-normalize, limit and dither the bus.
 
-    The limiter lowers loudness on dense material, so the gain is corrected (twice at most)
-    from the limited result's loudness.
+    Returns (audio float32 [n, 2], master gain dB, LUFS of the result). The limiter lowers the
+    loudness of dense material, so then the gain is corrected from the result (twice at most).
     """
+    rate, target = master.sample_rate, master.target_lufs
     bits = master.bit_depth if master.bit_depth != "float" else None
     ceiling = loudness.db_to_gain(master.ceiling_db) - loudness.pcm_headroom(bits)
-    gain_db, out = 0.0, bus
-    for _ in range(3):
-        measured = loudness.integrated_lufs(out, master.sample_rate)
-        if master.target_lufs is None or measured is None or abs(measured - master.target_lufs) < 0.05:
+    lufs = loudness.integrated_lufs(bus, rate)
+    gain_db = 0.0 if target is None or lufs is None else target - lufs
+    bus_peak = loudness.peak(bus)
+    for attempt in range(3):
+        gain = loudness.db_to_gain(gain_db)
+        out = loudness.limit(bus * np.float32(gain), rate, ceiling=ceiling)
+        if lufs is None or not loudness.engages(bus_peak * gain, ceiling):
+            result_lufs = None if lufs is None else lufs + gain_db
             break
-        gain_db += master.target_lufs - measured
-        out = loudness.limit(bus * np.float32(loudness.db_to_gain(gain_db)), master.sample_rate, ceiling=ceiling)
-    if out is bus:
-        out = loudness.limit(bus, master.sample_rate, ceiling=ceiling)
-    return (out if bits is None else loudness.quantize(out, bits)), gain_db
+        result_lufs = loudness.integrated_lufs(out, rate)
+        if target is None or abs(result_lufs - target) < 0.05 or attempt == 2:
+            break
+        gain_db += target - result_lufs
+    return (loudness.dither_16bit(out) if bits == 16 else out), gain_db, result_lufs
 
 
-def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, master: MasterSpec, out: Path) -> dict:
+def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, lufs: float | None, master: MasterSpec,
+            out: Path) -> dict:
     """Write each stem (master gain applied, full mix length) to stems/ and describe everything."""
     rate, gain = master.sample_rate, np.float32(loudness.db_to_gain(gain_db))
     stems = []
@@ -188,10 +199,9 @@ def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, master: M
         stems.append({"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
                       "start_s": stem.offset / rate, "lufs": _rounded(loudness.integrated_lufs(stem.audio, rate)),
                       "peak_db": _rounded(loudness.peak_db(stem.audio)), "path": str(path)})
-    return {"sample_rate": rate, "length_s": len(bus) / rate,
-            "lufs": _rounded(loudness.integrated_lufs(bus, rate)), "peak_db": _rounded(loudness.peak_db(bus)),
-            "true_peak_db": _rounded(loudness.gain_to_db(loudness.true_peak(bus, rate))),
-            "master_gain_db": round(gain_db, 3), "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
+    return {"sample_rate": rate, "length_s": len(bus) / rate, "lufs": _rounded(lufs),
+            "peak_db": _rounded(loudness.peak_db(bus)), "master_gain_db": round(gain_db, 3),
+            "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
 
 
 def _padded(stem: PlacedStem, n_samples: int) -> np.ndarray:

@@ -188,7 +188,7 @@ def _trim(value: Any, where: str) -> tuple[float, float | None]:
 
 def _existing(value: Any, base: Path, where: str, extensions: tuple[str, ...]) -> Path:
     path = Path(os.path.expanduser(str(value)))
-    path = path if path.is_absolute() else base / path
+    path = path if path.is_absolute() else Path(os.path.normpath(base / path))
     if path.suffix.lower() not in extensions:
         raise RenderError(f"{where}: '{path.name}' has an unsupported type (use {', '.join(extensions)})")
     if not path.is_file():
