@@ -46,6 +46,9 @@ class FakeCorpus:
     def audio(self, split):
         return iter(self._audio[split])
 
+    def fingerprint(self):
+        return "fake-1"
+
     def chunk_counts(self):
         return {s: {"symbolic": len(self._notes[s]), "audio": len(self._audio[s])} for s in ("train", "eval")}
 
@@ -119,3 +122,34 @@ def test_bad_arguments_are_clear_errors(tmp_path, corpus, generated, kwargs, mes
     kwargs["generated"] = [generated / name for name in kwargs["generated"]]
     with pytest.raises(ComposerError, match=message):
         report.evaluate(out=tmp_path / "eval", **kwargs)
+
+
+TINY_LSTM_VAE = """
+model: lstm-vae
+frame_size: 512
+hop: 256
+layers: 1
+units: 16
+latent_dim: 4
+decoder_units: 16
+sequence_frames: 16
+primer_frames: 4
+sample_seconds: 1.0
+train: {steps: 4, batch_size: 4, eval_every: 4, eval_batches: 2, checkpoint_every: 4, log_every: 2}
+"""
+
+
+@pytest.mark.slow
+def test_report_for_an_lstm_vae_run(tmp_path, corpus):
+    from composer.train.trainer import train
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_LSTM_VAE)
+    run_dir = tmp_path / "run"
+    train("lstm-vae", corpus=corpus, config_path=config, run_dir=run_dir, progress=False)
+    metrics = report.evaluate(run_dir, corpus=corpus, out=tmp_path / "eval", num=2, seconds=1.0)
+    assert metrics["model"] == "lstm-vae" and len(metrics["generated"]) == 2
+    assert np.isfinite(metrics["eval_loss"])
+    assert metrics["baseline_eval_loss"]["repeat_last_frame"] > 0
+    assert set(metrics["plots"]) == {"spectra", "collapse"}
+    assert "repeat last frame" in (tmp_path / "eval" / "report.md").read_text()

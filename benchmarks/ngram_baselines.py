@@ -1,0 +1,90 @@
+"""N-gram baselines on real music: held-out nats/event by order, and fit speed vs plain dict counting.
+
+Data: the Bach chorales music21 ships, in Magenta's performance encoding (388 classes), split
+by a hash of the chorale name (10% eval), like the corpus's item split. Encoded events are
+cached in a .npz so reruns skip the slow MusicXML parsing.
+
+Run: .venv/bin/python benchmarks/ngram_baselines.py [--limit N] [--cache /tmp/bach_events.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from composer.evaluate.ngram import KneserNey, Unigram
+
+
+def encode_chorales(limit: int | None) -> dict[str, np.ndarray]:
+    import music21
+    import note_seq
+
+    from composer.symbolic.encoding import PerformanceEncoding
+
+    encoding, events = PerformanceEncoding(), {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in music21.corpus.getComposer("bach")[:limit]:
+            midi = Path(tmp) / "chorale.mid"
+            music21.corpus.parse(path).write("midi", fp=str(midi))
+            events[Path(str(path)).name] = encoding.encode(note_seq.midi_file_to_note_sequence(str(midi)))
+    return events
+
+
+def split(events: dict[str, np.ndarray], eval_ratio: float = 0.1) -> tuple[list, list]:
+    def to_eval(name: str) -> bool:
+        return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 16 ** 8 < eval_ratio
+
+    names = sorted(events)
+    return [events[n] for n in names if not to_eval(n)], [events[n] for n in names if to_eval(n)]
+
+
+def dict_counts(sequences: list[np.ndarray], order: int) -> int:
+    """The plain way: count every k-gram (k = 1..order) as a tuple in a Counter."""
+    counts: Counter = Counter()
+    for seq in sequences:
+        padded = [-1] * (order - 1) + seq.tolist()
+        for k in range(1, order + 1):
+            counts.update(zip(*(padded[i:len(padded) - k + 1 + i] for i in range(k))))
+    return len(counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=None, help="only the first N chorales")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bach_events.npz")
+    parser.add_argument("--repeat-train", type=int, default=1, help="tile the train split (speed test at scale)")
+    args = parser.parse_args()
+    if args.cache.is_file():
+        events = dict(np.load(args.cache))
+    else:
+        events = encode_chorales(args.limit)
+        np.savez(args.cache, **events)
+    train, eval_ = split(events)
+    n_train = sum(map(len, train))
+    print(f"chorales: {len(train)} train ({n_train} events), {len(eval_)} eval ({sum(map(len, eval_))} events)")
+    print(f"unigram (add-one): {Unigram(vocab_size=388).fit(train).nll_per_event(eval_):.3f} nats/event")
+    for order in (1, 2, 3, 4, 5, 6, 7, 8, 10):
+        t0 = time.perf_counter()
+        model = KneserNey(order, vocab_size=388).fit(train)
+        fit_s = time.perf_counter() - t0
+        print(f"KN {order:2d}-gram: {model.nll_per_event(eval_):.3f} nats/event  (fit {fit_s:.2f} s)")
+    big = train * args.repeat_train
+    n_big = sum(map(len, big))
+    t0 = time.perf_counter()
+    KneserNey(10, vocab_size=388).fit(big)
+    ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dict_counts(big, 10)
+    plain = time.perf_counter() - t0
+    print(f"order-10 fit on {n_big} events: ours {ours:.2f} s (full modified KN), "
+          f"plain Counter of tuples {plain:.2f} s (counting only); ratio {plain / ours:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
