@@ -129,7 +129,7 @@ class Corpus:
         """(start_s, end_s) of the chunks of item ``row`` that belong to ``split``."""
         if split not in splits.SPLITS:
             raise CorpusError(f"unknown split '{split}' (allowed: {', '.join(splits.SPLITS)})")
-        bounds = splits.chunk_bounds(row["duration_s"], self.chunk_s)
+        bounds = splits.chunk_bounds(row["duration_s"], self.chunk_s, row["n_chunks"])
         keep = splits.chunks_in_split(row["split_key"], len(bounds), split,
                                       eval_ratio=self.eval_ratio, split_unit=self.split_unit)
         return [bounds[i] for i in keep]
@@ -143,9 +143,8 @@ class Corpus:
             if not chunks:
                 continue
             sequence = NoteSequence.FromString(next(read_records(self.item_path(row))))
-            whole = len(splits.chunk_bounds(row["duration_s"], self.chunk_s)) == 1
             for start_s, end_s in chunks:
-                yield sequence if whole else sequences_lib.extract_subsequence(sequence, start_s, end_s)
+                yield sequence if row["n_chunks"] == 1 else sequences_lib.extract_subsequence(sequence, start_s, end_s)
 
     def audio(self, split: str) -> Iterator[np.ndarray]:
         """Each audio chunk of ``split``: float32 [n_samples] at ``sample_rate``."""

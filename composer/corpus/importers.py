@@ -103,7 +103,8 @@ def store_audio(audio: np.ndarray, row: dict, task: Task) -> dict:
     audio_io.write_audio(Path(task.items_dir) / f"{row['id']}.flac", audio, task.sample_rate, subtype=AUDIO_SUBTYPE)
     duration_s = len(audio) / task.sample_rate
     return {**row, "kind": "audio", "duration_s": duration_s, "status": "ok",
-            "n_chunks": splits.n_chunks(duration_s, task.chunk_s), "split_key": row.get("split_key") or row["id"],
+            "n_chunks": row.get("n_chunks") or splits.n_chunks(duration_s, task.chunk_s),
+            "split_key": row.get("split_key") or row["id"],
             "peak": float(np.max(np.abs(audio))), "rms": float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))}
 
 

@@ -24,9 +24,12 @@ def n_chunks(duration_s: float, chunk_s: float) -> int:
     return max(1, int(duration_s / chunk_s + 0.5))
 
 
-def chunk_bounds(duration_s: float, chunk_s: float) -> list[tuple[float, float]]:
-    """(start_s, end_s) of each chunk; the last chunk ends at ``duration_s``."""
-    count = n_chunks(duration_s, chunk_s)
+def chunk_bounds(duration_s: float, chunk_s: float, count: int | None = None) -> list[tuple[float, float]]:
+    """(start_s, end_s) of each of ``count`` chunks (default ``n_chunks``); the last ends at ``duration_s``.
+
+    An audio twin passes its source's count, so its release tail joins the last chunk.
+    """
+    count = count or n_chunks(duration_s, chunk_s)
     return [(i * chunk_s, duration_s if i == count - 1 else (i + 1) * chunk_s) for i in range(count)]
 
 

@@ -27,10 +27,6 @@ def render_twins(corpus, *, soundfont: str | os.PathLike | None = None, progress
     Raises:
       CorpusError if ``soundfont`` is given but is not a file.
     """
-    from note_seq import NoteSequence
-
-    from composer.render.synth import render_midi
-
     if soundfont is not None and not Path(soundfont).is_file():
         raise CorpusError(f"soundfont {soundfont} not found (pass an existing .sf2/.sf3 file)")
     summary = ingest.ImportSummary()
@@ -41,18 +37,27 @@ def render_twins(corpus, *, soundfont: str | os.PathLike | None = None, progress
     task = Task("", "", str(corpus.items_dir), corpus.sample_rate, corpus.chunk_s)
     with ingest.progress_bar(progress, len(todo), "rendering") as advance, corpus.connect() as conn:
         for row in todo:
-            twin = {"id": twin_id(row["id"]), "source": f"{row['source']} (rendered)", "format": "render",
-                    "source_id": row["id"], "split_key": row["split_key"],
-                    "source_sample_rate": corpus.sample_rate, "channels": 2}
-            try:
-                sequence = NoteSequence.FromString(next(read_records(corpus.item_path(row))))
-                stereo = render_midi(sequence, sample_rate=corpus.sample_rate, soundfont=soundfont)
-                twin = store_audio(stereo.mean(axis=1), twin, task)
-            except Exception as exc:  # one bad item must not stop the others; reported in the summary
-                twin = error_row(twin, exc)
+            twin = _render_one(corpus, row, task, soundfont=soundfont)
+            if twin["status"] == "ok":
+                ingest.record_rows(conn, [twin], summary)
+            else:  # not stored, so the next render_audio retries it
                 summary.errors.append({"source": twin["source"], "reason": twin["error"]})
-                advance()
-                continue
-            ingest.record_rows(conn, [twin], summary)
             advance()
     return summary
+
+
+def _render_one(corpus, row: dict, task: Task, *, soundfont: str | os.PathLike | None) -> dict:
+    """Synthesize one symbolic item and write its FLAC; returns the twin's row (ok or error)."""
+    from note_seq import NoteSequence
+
+    from composer.render.synth import render_midi
+
+    twin = {"id": twin_id(row["id"]), "source": f"{row['source']} (rendered)", "format": "render",
+            "source_id": row["id"], "split_key": row["split_key"], "n_chunks": row["n_chunks"],
+            "source_sample_rate": corpus.sample_rate, "channels": 2}
+    try:
+        sequence = NoteSequence.FromString(next(read_records(corpus.item_path(row))))
+        stereo = render_midi(sequence, sample_rate=corpus.sample_rate, soundfont=soundfont)  # [n_samples, 2]
+        return store_audio(stereo.mean(axis=1), twin, task)
+    except Exception as exc:  # one bad item must not stop the others; reported in the summary
+        return error_row(twin, exc)
