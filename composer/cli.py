@@ -70,6 +70,7 @@ def corpus_import(
                            eval_ratio=eval_ratio, split_unit=split_unit)
     summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
     typer.echo(summary.line())
+    _echo_errors(summary.errors)
 
 
 @corpus_app.command("builtin")
@@ -104,6 +105,7 @@ def corpus_render_audio(
 
     summary = Corpus.open(name, root=root).render_audio(soundfont=soundfont, progress=True)
     typer.echo(summary.line())
+    _echo_errors(summary.errors)
 
 
 @corpus_app.command("list")
@@ -139,8 +141,15 @@ def corpus_info(name: str = typer.Argument(..., help="Corpus name."), root: Opti
     typer.echo(f"{info['name']}: {items['total']} items ({items['symbolic']} symbolic, {items['audio']} audio), "
                f"chunks train {splits['train']} / eval {splits['eval']}, "
                f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors")
-    for error in info["errors"]:
+    _echo_errors(info["errors"])
+
+
+def _echo_errors(errors: list[dict], *, limit: int = 20) -> None:
+    """The first ``limit`` import errors, one line each (``corpus info NAME --json`` has all)."""
+    for error in errors[:limit]:
         typer.echo(f"  {error['source']}: {error['reason']}")
+    if len(errors) > limit:
+        typer.echo(f"  ... and {len(errors) - limit} more (corpus info NAME --json lists all)")
 
 
 # ---------------------------------------------------------------- train and generate
