@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,10 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
         raise RenderError(f"{out}: mix output must be one of {', '.join(MIX_EXTENSIONS)}")
     parsed = load_spec(spec)
     master = parsed.master
-    loaded = [(s, _load_stem(s, parsed, i + 1, master.sample_rate)) for i, s in enumerate(parsed.stems)]
+    with _pool() as pool:  # file I/O, soxr and fluidsynth release the GIL
+        audios = pool.map(lambda i: _load_stem(parsed.stems[i], parsed, i + 1, master.sample_rate),
+                          range(len(parsed.stems)))
+        loaded = list(zip(parsed.stems, audios))
     n_samples = _mix_length(loaded, master)
     placed = [_place(s, audio, i + 1, n_samples, master.sample_rate) for i, (s, audio) in enumerate(loaded)]
     del loaded
@@ -192,13 +196,16 @@ def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, lufs: flo
             out: Path) -> dict:
     """Write each stem (master gain applied, full mix length) to stems/ and describe everything."""
     rate, gain = master.sample_rate, np.float32(loudness.db_to_gain(gain_db))
-    stems = []
-    for stem in placed:
+
+    def describe(stem: PlacedStem) -> dict:
         stem.audio *= gain
         path = write_audio(out.parent / "stems" / f"{stem.name}.wav", _padded(stem, len(bus)), rate, subtype="FLOAT")
-        stems.append({"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
-                      "start_s": stem.offset / rate, "lufs": _rounded(loudness.integrated_lufs(stem.audio, rate)),
-                      "peak_db": _rounded(loudness.peak_db(stem.audio)), "path": str(path)})
+        return {"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
+                "start_s": stem.offset / rate, "lufs": _rounded(loudness.integrated_lufs(stem.audio, rate)),
+                "peak_db": _rounded(loudness.peak_db(stem.audio)), "path": str(path)}
+
+    with _pool() as pool:
+        stems = list(pool.map(describe, placed))
     return {"sample_rate": rate, "length_s": len(bus) / rate, "lufs": _rounded(lufs),
             "peak_db": _rounded(loudness.peak_db(bus)), "master_gain_db": round(gain_db, 3),
             "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
@@ -206,9 +213,16 @@ def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, lufs: flo
 
 def _padded(stem: PlacedStem, n_samples: int) -> np.ndarray:
     """The stem at its place in a full-length [n_samples, 2] buffer, so stems line up in a DAW."""
+    if stem.offset == 0 and len(stem.audio) == n_samples:
+        return stem.audio
     full = np.zeros((n_samples, 2), dtype=np.float32)
     full[stem.offset:stem.offset + len(stem.audio)] = stem.audio
     return full
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for per-stem work; the heavy parts run in C without the GIL."""
+    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
 
 
 def _rounded(value: float | None) -> float | None:

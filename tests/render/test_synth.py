@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+import mido
 
 import numpy as np
 import pretty_midi
 import pytest
 
 from composer.errors import RenderError
-from composer.render.synth import MAX_TAIL_S, render_midi
+from composer.render.synth import MAX_TAIL_S, _library, render_midi
 
 
 SR = 22050
@@ -122,3 +125,33 @@ def test_bad_inputs_raise(tmp_path: Path, scale: pretty_midi.PrettyMIDI) -> None
     bad_sf.write_bytes(b"RIFF0000junk")
     with pytest.raises(RenderError, match="bad.sf2: fluidsynth cannot load"):
         render_midi(scale, soundfont=bad_sf)
+
+
+def test_tempo_changes_are_honoured(tmp_path: Path) -> None:
+    """Two notes at beats 0 and 3; the tempo halves after beat 2, so beat 3 sounds at 2.0 s."""
+    track = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=500_000, time=0),  # 120 bpm
+        mido.Message("program_change", program=74, time=0),
+        mido.Message("note_on", note=69, velocity=100, time=0),
+        mido.Message("note_off", note=69, velocity=0, time=240),
+        mido.MetaMessage("set_tempo", tempo=1_000_000, time=720),  # at beat 2: 60 bpm
+        mido.Message("note_on", note=72, velocity=100, time=480),
+        mido.Message("note_off", note=72, velocity=0, time=240),
+    ])
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    midi.save(str(tmp_path / "tempo.mid"))
+    audio = np.abs(render_midi(tmp_path / "tempo.mid", sample_rate=SR, reverb=False, chorus=False)).max(axis=1)
+    onsets = np.flatnonzero((audio[1:] > 0.01) & (audio[:-1] <= 0.01)) / SR
+    first, second = onsets[0], onsets[onsets > 0.5][0]
+    assert first < 0.1 and abs((second - first) - 2.0) < 0.01  # same attack, so compare onsets
+
+
+def test_missing_library_says_how_to_install(monkeypatch: pytest.MonkeyPatch, scale: pretty_midi.PrettyMIDI) -> None:
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)  # import fluidsynth now raises ImportError
+    _library.cache_clear()
+    try:
+        with pytest.raises(RenderError, match=r"cannot load the fluidsynth library .*apt-get install libfluidsynth3"):
+            render_midi(scale)
+    finally:
+        _library.cache_clear()
