@@ -135,8 +135,8 @@ def test_tempo_changes_are_honoured(tmp_path: Path) -> None:
         mido.Message("note_on", note=69, velocity=100, time=0),
         mido.Message("note_off", note=69, velocity=0, time=240),
         mido.MetaMessage("set_tempo", tempo=1_000_000, time=720),  # at beat 2: 60 bpm
-        mido.Message("note_on", note=72, velocity=100, time=480),
-        mido.Message("note_off", note=72, velocity=0, time=240),
+        mido.Message("note_on", note=69, velocity=100, time=480),
+        mido.Message("note_off", note=69, velocity=0, time=240),
     ])
     midi = mido.MidiFile(ticks_per_beat=480)
     midi.tracks.append(track)
