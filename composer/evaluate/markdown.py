@@ -21,8 +21,8 @@ def _likelihood(m: dict) -> list[str]:
         return []
     lines = ["## Held-out likelihood", ""]
     if "baseline_nll_per_event" in m:
-        rows = [["model", m.get("eval_nll_per_event")],
-                ["unigram (add-one)", m["baseline_nll_per_event"]["unigram"]]]
+        rows = [["model", m["eval_nll_per_event"]]] if "eval_nll_per_event" in m else []
+        rows += [["unigram (add-one)", m["baseline_nll_per_event"]["unigram"]]]
         rows += [[f"Kneser-Ney {k}-gram", v] for k, v in m["ngram_nll_by_order"].items()]
         lines += ["Nats per event on the eval split (lower is better); n-grams are interpolated modified "
                   "Kneser-Ney fit on the train split.", ""] + _table(["predictor", "nats/event"], rows)

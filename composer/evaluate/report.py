@@ -166,7 +166,7 @@ def symbolic_likelihood(corpus: Any, run_dir: Path | None, out: Path, figures: d
         nll = float(eval_loss(run, corpus))
         result["eval_nll_per_event"] = nll
         result["gain_over_best_baseline_nats"] = min(base["unigram"], base["ngram"]) - nll
-    figures["ngram"] = str(plots.plot_ngram(base["ngram_by_order"], unigram=base["unigram"],
+    figures["likelihood"] = str(plots.plot_ngram(base["ngram_by_order"], unigram=base["unigram"],
                                             model=result.get("eval_nll_per_event"),
                                             out=out / "plots" / "likelihood.png").relative_to(out))
     return result
@@ -260,6 +260,7 @@ def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict)
         "spectral_overlap": {k: v["overlap"] for k, v in against["generated"].items()},
         "spectral_overlap_ceiling": {k: v["overlap"] for k, v in against["train"].items()},
         "spectral_kl": {k: v["kl"] for k, v in against["generated"].items()},
+        "audio_reference_s": {"train": sum(map(len, train)) / sr, "eval": sum(map(len, eval_)) / sr},
         "collapse_per_file": per_file,
         "collapse_reference": {k: float(np.mean([row[k] for row in reference])) for k in reference[0]},
     })

@@ -93,7 +93,7 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
     assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
     assert metrics["collapse_reference"]["copy_rate"] < 0.1
     text = (out / "report.md").read_text()
-    assert set(metrics["plots"]) == {"ngram", "features", "spectra", "collapse"}
+    assert set(metrics["plots"]) == {"likelihood", "features", "spectra", "collapse"}
     for path in metrics["plots"].values():
         assert f"]({path})" in text
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
