@@ -25,8 +25,8 @@ import pretty_midi
 
 SAMPLE_RATE = 44100
 # (GM program, lowest pitch, notes per beat, chord size): a dense band
-PARTS = [(0, 48, 4, 3), (33, 28, 2, 1), (48, 55, 1, 4), (80, 67, 4, 1), (61, 55, 2, 2),
-         (25, 52, 4, 1), (16, 60, 1, 3), (73, 72, 2, 1)]
+PARTS = [(0, 48, 2, 3), (33, 28, 2, 1), (48, 55, 0.5, 4), (80, 67, 4, 1), (61, 55, 1, 2),
+         (25, 52, 2, 1), (16, 60, 0.25, 3), (73, 72, 1, 1)]
 
 
 def dense_midi(minutes: float, *, seed: int = 0, bpm: float = 150.0) -> pretty_midi.PrettyMIDI:
@@ -39,7 +39,7 @@ def dense_midi(minutes: float, *, seed: int = 0, bpm: float = 150.0) -> pretty_m
     for program, low, per_beat, chord in PARTS:
         inst = pretty_midi.Instrument(program=program)
         step = beat / per_beat
-        for k in range(n_beats * per_beat):
+        for k in range(int(n_beats * per_beat)):
             root = low + int(rng.integers(0, 12))
             for j in range(chord):
                 inst.notes.append(pretty_midi.Note(int(rng.integers(60, 120)), root + 4 * j, k * step, (k + 0.9) * step))
@@ -160,7 +160,7 @@ def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--stems", type=int, default=8)
     parser.add_argument("--stem-minutes", type=float, default=3.0)

@@ -23,6 +23,7 @@ from composer.errors import RenderError
 DEFAULT_SOUNDFONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 DRUM_CHANNEL = 9  # MIDI channel 10
 DRUM_BANK = 128
+MAX_CHANNELS = 256  # fluidsynth's limit for synth.midi-channels
 MAX_TAIL_S = 5.0  # release and reverb tails are rendered until silence, at most this long
 SILENCE = 1e-4  # -80 dBFS: the tail ends when a block stays below this
 _TAIL_BLOCK_S = 0.05
@@ -104,16 +105,23 @@ def as_pretty_midi(midi: Any) -> pretty_midi.PrettyMIDI:
 
 
 def _assign_channels(pm: pretty_midi.PrettyMIDI, program: int | None) -> list[_Channel]:
-    """Give each instrument its own channel: drums on 10 (and 26, 42, ...), the rest elsewhere."""
-    drum_numbers = (DRUM_CHANNEL + 16 * k for k in range(1024))
-    melodic_numbers = (n for n in range(16 * 1024) if n % 16 != DRUM_CHANNEL)
+    """Give each instrument its own channel: drums on 10 (and 26, 42, ...), the rest elsewhere.
+
+    Past fluidsynth's 256 channels an instrument shares the channel of one with the same sound.
+    """
+    free = {True: [n for n in range(MAX_CHANNELS) if n % 16 == DRUM_CHANNEL],
+            False: [n for n in range(MAX_CHANNELS) if n % 16 != DRUM_CHANNEL]}
+    by_sound: dict[tuple[bool, int, int], int] = {}
     channels = []
     for inst in pm.instruments:
-        if inst.is_drum:
-            channels.append(_Channel(next(drum_numbers), DRUM_BANK, inst.program, inst))
-        else:
-            chosen = inst.program if program is None else int(program)
-            channels.append(_Channel(next(melodic_numbers), _bank_of(inst), chosen, inst))
+        bank = DRUM_BANK if inst.is_drum else _bank_of(inst)
+        chosen = inst.program if inst.is_drum or program is None else int(program)
+        sound = (inst.is_drum, bank, chosen)
+        number = free[inst.is_drum].pop(0) if free[inst.is_drum] else by_sound.get(sound)
+        if number is None:
+            raise RenderError(f"MIDI has more distinct instruments than fluidsynth's {MAX_CHANNELS} channels")
+        by_sound.setdefault(sound, number)
+        channels.append(_Channel(number, bank, chosen, inst))
     return channels
 
 

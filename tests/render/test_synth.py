@@ -12,7 +12,7 @@ import pretty_midi
 import pytest
 
 from composer.errors import RenderError
-from composer.render.synth import MAX_TAIL_S, _library, render_midi
+from composer.render.synth import MAX_CHANNELS, MAX_TAIL_S, _assign_channels, _library, render_midi
 
 
 SR = 22050
@@ -155,3 +155,17 @@ def test_missing_library_says_how_to_install(monkeypatch: pytest.MonkeyPatch, sc
             render_midi(scale)
     finally:
         _library.cache_clear()
+
+
+def test_channels_drums_on_ten_and_shared_past_the_limit() -> None:
+    pm = pretty_midi.PrettyMIDI()
+    pm.instruments = [pretty_midi.Instrument(program=k % 5, is_drum=(k % 50 == 0)) for k in range(300)]
+    channels = _assign_channels(pm, None)
+    assert all((ch.number % 16 == 9) == ch.instrument.is_drum for ch in channels)
+    assert all(ch.bank == 128 for ch in channels if ch.instrument.is_drum)
+    assert len({ch.number for ch in channels}) == 240 + 6 and max(ch.number for ch in channels) < MAX_CHANNELS
+    sounds = {}
+    for ch in channels:  # a shared channel always carries one sound
+        assert sounds.setdefault(ch.number, (ch.bank, ch.program)) == (ch.bank, ch.program)
+    forced = _assign_channels(pm, 73)
+    assert {ch.program for ch in forced if not ch.instrument.is_drum} == {73}
