@@ -80,9 +80,9 @@ def make_train_step(family: Any, model: Any, optimizer: Any, strategy: Any, iter
             loss = tf.cast(family.compute_loss(model, batch, training=True), tf.float32)
             objective = optimizer.scale_loss(loss / replicas)
         pairs = [(g, v) for g, v in zip(tape.gradient(objective, variables), variables) if g is not None]
-        grads = [g for g, _ in pairs]
+        grads = [tf.convert_to_tensor(g) for g, _ in pairs]  # dense: sums the repeated rows of embedding grads
         if replicas > 1:
-            grads = tf.distribute.get_replica_context().all_reduce("sum", [tf.convert_to_tensor(g) for g in grads])
+            grads = tf.distribute.get_replica_context().all_reduce("sum", grads)
         scale = optimizer.dynamic_scale if scaled_loss else 1.0
         norm = tf.linalg.global_norm(grads)
         if clip_norm is not None:

@@ -151,7 +151,8 @@ class _Trainer:
         self.check_grads = not isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)  # it skips inf steps
         self.failures = 0
         self.since_eval: list[float] = []
-        self.metrics = {"model": family.name, "step": 0, "history": [], "best": None}
+        self.metrics = {"model": family.name, "step": 0, "history": [], "best": None,
+                        "replicas": distribution.num_replicas_in_sync}
 
     def run(self, *, resume: bool, progress: bool) -> dict:
         """Train to ``train.steps``; Ctrl-C saves a checkpoint and returns early ("interrupted")."""

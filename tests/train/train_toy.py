@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ class ToyConfig:
     hidden: int = 32
     nan_at: int = 0
     nan_forever: bool = False
+    interrupt_at_sample: bool = False  # write_sample sends this process SIGINT (a user's Ctrl-C)
     train: TrainConfig = TrainConfig()
 
 
@@ -103,6 +106,8 @@ class ToyFamily:
         return {"eval_perplexity": math.exp(eval_loss)}
 
     def write_sample(self, model: Any, config: ToyConfig, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
+        if config.interrupt_at_sample:
+            os.kill(os.getpid(), signal.SIGINT)
         tokens = [0, 1]
         for _ in range(8):
             tokens.append(int(np.argmax(model.predict(np.array([tokens]), verbose=0)[0, -1])))
@@ -123,8 +128,30 @@ def write_config(path: Path, **train: Any) -> Path:
     """A toy preset YAML with small, fast train settings (overridable)."""
     import yaml
 
-    nan = {k: train.pop(k) for k in ("nan_at", "nan_forever") if k in train}
+    family_keys = {k: train.pop(k) for k in ("nan_at", "nan_forever", "interrupt_at_sample") if k in train}
     settings = {"steps": 60, "batch_size": 16, "learning_rate": 0.02, "eval_every": 20, "eval_batches": 2,
                 "checkpoint_every": 20, "log_every": 10, **train}
-    path.write_text(yaml.safe_dump({"model": NAME, "seed": 0, **nan, "train": settings}))
+    path.write_text(yaml.safe_dump({"model": NAME, "seed": 0, **family_keys, "train": settings}))
     return path
+
+
+def start_worker(run_dir: Path, config: Path | None, *args: str, env: dict | None = None) -> Any:
+    """Start tests/train/train_worker.py (the harness in a fresh process); returns the Popen."""
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent
+    command = [sys.executable, str(here / "train_worker.py"), str(run_dir), *args]
+    if config is not None:
+        command += ["--config", str(config)]
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(here.parents[1]), **(env or {})}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+
+
+def finish(process: Any, timeout_s: float = 300) -> dict:
+    """Wait for a worker; return its metrics (the last stdout line), failing with its stderr."""
+    import json
+
+    out, err = process.communicate(timeout=timeout_s)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
