@@ -120,11 +120,10 @@ def _generated_files(run_dir: Path | None, model: str | None, generated: Sequenc
 
 
 def _encoding(run: Any) -> Any:
-    """The run's performance encoding (its velocity bins), or the default one."""
+    """The run's performance encoding (velocity bins, program, sustain), or Magenta's default."""
     from composer.symbolic.encoding import PerformanceEncoding
 
-    bins = getattr(run.config, "velocity_bins", None) if run is not None else None
-    return PerformanceEncoding(velocity_bins=bins) if bins else PerformanceEncoding()
+    return run.config.encoding if run is not None else PerformanceEncoding()
 
 
 def _encoded_split(corpus: Any, split: str, encoding: Any) -> list[np.ndarray]:
