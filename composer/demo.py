@@ -23,7 +23,7 @@ AUDIO_PIECES = 24  # chorales rendered to audio for the raw-audio models
 # (run name, model family, preset)
 RUNS = (
     ("performance-rnn", "performance-rnn", CONFIGS / "performance_rnn" / "tiny_conditioned.yaml"),
-    ("lstm-vae", "lstm-vae", CONFIGS / "lstm_vae" / "tiny_dct.yaml"),
+    ("lstm-vae", "lstm-vae", CONFIGS / "lstm_vae" / "tiny.yaml"),
     ("samplernn", "samplernn", CONFIGS / "samplernn" / "tiny.yaml"),
 )
 

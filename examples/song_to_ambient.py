@@ -1,7 +1,7 @@
 """Train the LSTM+VAE on one song and generate a 3-minute ambient stem from it.
 
     python examples/song_to_ambient.py ~/music/song.mp3 --out runs/song
-    python examples/song_to_ambient.py song.wav --out runs/try --config configs/lstm_vae/tiny_dct.yaml --seconds 20
+    python examples/song_to_ambient.py song.wav --out runs/try --config configs/lstm_vae/tiny.yaml --seconds 20
 
 One song is enough: the corpus cuts it into 30 s chunks and holds some out for evaluation.
 The DCT preset with truncated coefficients gives calmer, narrower-band textures; raise
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("song", type=Path, help="an audio file (wav, flac, ogg, aiff, mp3)")
     parser.add_argument("--out", type=Path, required=True, help="run directory")
     parser.add_argument("--root", type=Path, help="corpus root (default: ./corpora)")
-    parser.add_argument("--config", type=Path, default=REPO / "configs/lstm_vae/default_dct.yaml")
+    parser.add_argument("--config", type=Path, default=REPO / "configs/lstm_vae/dct.yaml")
     parser.add_argument("--steps", type=int, help="override the preset's training steps")
     parser.add_argument("--seconds", type=float, default=180.0, help="length of the stem")
     parser.add_argument("--temperature", type=float, default=1.2)
