@@ -1,0 +1,216 @@
+"""SampleRNN as a model family of the shared training harness, and its ``generate``.
+
+Training data: each audio chunk of a split is quantized and cut into stretches of
+``lookback + subseqs_per_stretch * subseq_len`` samples. A batch of stretches is fed as
+``subseqs_per_stretch`` consecutive windows (truncated BPTT); the model carries its RNN state
+from one window to the next and restarts from its learned initial state where a batch says
+``reset`` (the first window of each stretch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import tensorflow as tf
+
+from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
+from composer.audio.samplernn import SampleRNN
+from composer.config import TrainConfig
+from composer.errors import ConfigError, CorpusError, RunDirError
+
+NAME = "samplernn"
+PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleRNNConfig:
+    """A SampleRNN preset (configs/samplernn/*.yaml)."""
+
+    model: str = NAME
+    seed: int = 0
+    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(batch_size=32, clip_norm=1.0))
+    frame_sizes: tuple[int, ...] = (16,)   # frame tiers, top first: (16,) 2-tier, (16, 4) 3-tier
+    dim: int = 256                         # RNN and conditioning width of every tier
+    cell: Literal["gru", "lstm"] = "gru"
+    rnn_layers: int = 1
+    q_levels: int = 256
+    quantization: Literal["linear", "mu-law"] = "mu-law"
+    embed_dim: int = 64                    # embedding of each quantized input sample
+    mlp_dims: tuple[int, ...] = (256,)     # hidden layers of the sample-tier MLP after its input layer
+    weight_norm: bool = True
+    subseq_len: int = 1024                 # samples per truncated-BPTT window
+    subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
+    sample_seconds: float = 2.0            # length of the samples written during training
+
+    def __post_init__(self) -> None:
+        if self.model != NAME:
+            raise ConfigError(f"model must be '{NAME}', got '{self.model}'")
+        sizes = self.frame_sizes
+        if not sizes or min(sizes) < 1 or any(a % b or a == b for a, b in zip(sizes, sizes[1:])):
+            raise ConfigError(f"frame_sizes must be positive, top first, each a multiple of the next, got {list(sizes)}")
+        if self.subseq_len % sizes[0]:
+            raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
+        checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,
+                  "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
+                  "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
+                  "sample_seconds": self.sample_seconds > 0}
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
+
+    @property
+    def stretch_len(self) -> int:
+        """Samples per stretch: the top frame of look-back, then the windows' targets."""
+        return self.frame_sizes[0] + self.subseqs_per_stretch * self.subseq_len
+
+
+def quantized_split(corpus: Any, config: SampleRNNConfig, split: str) -> list[np.ndarray]:
+    """Every audio chunk of ``split``, quantized: int32 [n_samples] each."""
+    return [quantize(chunk, levels=config.q_levels, method=config.quantization) for chunk in corpus.audio(split)]
+
+
+def cut_stretches(chunks: list[np.ndarray], config: SampleRNNConfig) -> np.ndarray:
+    """Stretches [n, stretch_len] from each chunk; consecutive ones share the look-back samples."""
+    size, hop = config.stretch_len, config.stretch_len - config.frame_sizes[0]
+    rows = [chunk[start:start + size] for chunk in chunks for start in range(0, len(chunk) - size + 1, hop)]
+    dtype = np.uint8 if config.q_levels <= 256 else np.int32
+    return np.stack(rows).astype(dtype) if rows else np.zeros((0, size), dtype)
+
+
+def windows_dataset(stretches: np.ndarray, config: SampleRNNConfig, batches: tf.data.Dataset) -> tf.data.Dataset:
+    """From batches of (stretch indices [batch], weights [batch]) to TBPTT windows.
+
+    Each element: {"codes": int32 [batch, lookback + subseq_len], "reset": bool scalar,
+    "weight": float32 [batch]}, ``subseqs_per_stretch`` elements per batch of stretches.
+    """
+    table = tf.constant(stretches)
+    look, n, count = config.frame_sizes[0], config.subseq_len, config.subseqs_per_stretch
+
+    def split_windows(index: tf.Tensor, weight: tf.Tensor) -> dict:
+        codes = tf.cast(tf.gather(table, index), tf.int32)  # [batch, stretch_len]
+        windows = tf.stack([codes[:, i * n:i * n + look + n] for i in range(count)])
+        return {"codes": windows, "reset": tf.range(count) == 0, "weight": tf.tile(weight[None], (count, 1))}
+
+    return batches.map(split_windows).unbatch().prefetch(2)
+
+
+class SampleRNNFamily:
+    name = NAME
+    config_class = SampleRNNConfig
+
+    def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
+        """Quantization and rate for sampling, and the unigram baseline of the eval split."""
+        eval_codes = quantized_split(corpus, config, "eval")
+        unigram = (histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels)
+                   if eval_codes else None)
+        return {"sample_rate": int(corpus.sample_rate), "q_levels": config.q_levels,
+                "quantization": config.quantization, "eval_unigram_bits": unigram}
+
+    def build_model(self, config: SampleRNNConfig, meta: dict) -> SampleRNN:
+        for key in ("q_levels", "quantization"):
+            if meta.get(key) != getattr(config, key):
+                raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config has "
+                                  f"{getattr(config, key)!r} (config and run dir do not match)")
+        model = SampleRNN(frame_sizes=config.frame_sizes, dim=config.dim, q_levels=config.q_levels,
+                          embed_dim=config.embed_dim, mlp_dims=config.mlp_dims, cell=config.cell,
+                          rnn_layers=config.rnn_layers, weight_norm=config.weight_norm,
+                          batch_size=config.train.batch_size, silence=silence_level(levels=config.q_levels))
+        model(tf.zeros((1, model.lookback + config.frame_sizes[0]), tf.int32))
+        return model
+
+    def make_dataset(self, corpus: Any, config: SampleRNNConfig, meta: dict, *, split: str,
+                     training: bool) -> tf.data.Dataset:
+        stretches = cut_stretches(quantized_split(corpus, config, split), config)
+        if not len(stretches):
+            raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} audio chunk of at least "
+                              f"{config.stretch_len} samples (lower subseq_len or subseqs_per_stretch, or add audio)")
+        batch, n = config.train.batch_size, len(stretches)
+        if training:
+            batches = (tf.data.Dataset.range(n).shuffle(n, seed=config.seed).repeat().batch(batch, drop_remainder=True)
+                       .map(lambda index: (index, tf.ones((batch,)))))
+        else:  # pad the last batch with weight-0 copies so every batch fills the carried state
+            padded = -(-n // batch) * batch
+            index = np.arange(padded) % n
+            weight = (np.arange(padded) < n).astype(np.float32)
+            batches = tf.data.Dataset.from_tensor_slices((index, weight)).batch(batch)
+        return windows_dataset(stretches, config, batches)
+
+    def compute_loss(self, model: SampleRNN, batch: dict, *, training: bool) -> tf.Tensor:
+        """Mean cross-entropy in nats per predicted sample (weight-0 rows left out)."""
+        codes = batch["codes"]
+        logits = model.forward_carried(codes, batch["reset"], mode="train" if training else "eval")
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes[:, model.lookback:], logits=logits)
+        weight = tf.cast(batch["weight"], nll.dtype)
+        return tf.reduce_sum(tf.reduce_mean(nll, axis=1) * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
+
+    def summarize(self, eval_loss: float, meta: dict) -> dict:
+        """Bits per sample, next to the entropy of the eval data's own value histogram."""
+        return {"eval_bits_per_sample": eval_loss * math.log2(math.e),
+                "baseline_bits_per_sample": {"unigram": meta.get("eval_unigram_bits")}}
+
+    def write_sample(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, out_dir: Path, *,
+                     step: int) -> list[Path]:
+        audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
+        return write_wavs(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav")
+
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
+                 seed: int | None = None, num: int = 1, primer: Path | None = None) -> list[Path]:
+        """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer)
+
+
+FAMILY = SampleRNNFamily()
+
+
+def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: float = 1.0, seed: int = 0,
+                 num: int = 1, primer: np.ndarray | None = None) -> np.ndarray:
+    """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers."""
+    levels, method = meta["q_levels"], meta["quantization"]
+    primer_codes = None if primer is None else quantize(primer, levels=levels, method=method)
+    codes = model.generate(max(1, round(seconds * meta["sample_rate"])), batch_size=num, temperature=temperature,
+                           seed=seed, primer=primer_codes)
+    return dequantize(codes.numpy(), levels=levels, method=method)
+
+
+def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
+    """One wav per row of ``audio``: ``out`` itself for one row, else ``out-1.wav``, ``out-2.wav``, ..."""
+    from composer.audio_io import write_audio
+
+    if len(audio) == 1:
+        return [write_audio(out, audio[0], sample_rate)]
+    return [write_audio(out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}"), row, sample_rate)
+            for i, row in enumerate(audio)]
+
+
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float = 1.0,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None) -> list[Path]:
+    """Sample ``num`` sequences in one batch from the SampleRNN of ``run_dir`` and write them as wavs.
+
+    Args:
+      run_dir: a run dir of a samplernn training (best checkpoint used).
+      out: the wav path; with num > 1 the files are ``out-1.wav``, ``out-2.wav``, ...
+      seconds: length of new audio per file (the primer is not included).
+      temperature: softmax temperature (1: the model's distribution, 0: always the likeliest level).
+      seed: makes the output reproducible; None draws one.
+      primer: an audio file (its last 30 s) that warms the tiers; generation continues from its end.
+    Returns:
+      The wav paths written (16-bit PCM at the corpus sample rate).
+    """
+    from composer.audio_io import read_audio
+    from composer.train.run import load_run
+
+    if seconds <= 0 or num < 1 or temperature < 0:
+        raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
+    run = load_run(run_dir, model=NAME)
+    sample_rate = run.meta["sample_rate"]
+    primer_audio = None
+    if primer is not None:
+        primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]
+    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num,
+                         primer=primer_audio)
+    return write_wavs(audio, sample_rate, Path(out))
