@@ -119,7 +119,7 @@ def baseline_losses(features: np.ndarray, starts: np.ndarray, window: int) -> di
 
 def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
     """Up to N_PRIMERS windows of primer audio [n, primer_samples], eval split first, at random offsets."""
-    n_samples = (config.primer_frames + config.frame_size // config.hop) * config.hop
+    n_samples = max(config.primer_frames * config.hop, config.frame_size)
     rng = np.random.default_rng(seed)
     primers: list[np.ndarray] = []
     for split in ("eval", "train"):
@@ -261,18 +261,17 @@ def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primer
     without a seam. The result is scaled down, if needed, to peak at -1 dBFS.
     """
     spec = config.spec
-    overlap = spec.frame_size // spec.hop - 1  # trailing frames that reach into the padding
     if primers.shape[1] < spec.frame_size:
         raise ConfigError(f"primer must be at least one frame ({spec.frame_size} samples), got {primers.shape[1]}")
-    primed = np.stack([normalizer.apply(chunk_features(p, config, sample_rate)) for p in primers])
-    primed = primed[:, :primed.shape[1] - overlap]  # [num, n_primer, feature_dim]
-    n_new = math.ceil(seconds * sample_rate / spec.hop) + overlap + 1
+    n_primer = primers.shape[1] // spec.hop  # frames that end before the zero padding after the primer
+    primed = np.stack([normalizer.apply(chunk_features(p, config, sample_rate)[:n_primer]) for p in primers])
+    n_new = math.ceil(seconds * sample_rate / spec.hop) + spec.frame_size // spec.hop
     limit = 1.5 * normalizer.abs_max + 1.0
     generated = model.generate(primed, n_new, temperature=temperature, seed=seed, limit=limit).numpy()
     features = normalizer.invert(np.concatenate([primed, generated], axis=1))
     audio = features_to_audio(features, spec, seed=seed)
-    start = 0 if keep_primer else primed.shape[1] * spec.hop  # the first sample no primer frame reaches
-    audio = audio[:, start:primed.shape[1] * spec.hop + int(round(seconds * sample_rate))]
+    start = 0 if keep_primer else n_primer * spec.hop  # the first sample no primer frame reaches
+    audio = audio[:, start:n_primer * spec.hop + int(round(seconds * sample_rate))]
     if not keep_primer:
         fade = min(audio.shape[1], int(0.01 * sample_rate))
         audio[:, :fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
