@@ -20,6 +20,7 @@ from composer.errors import CorpusError
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "corpora"
 _KEYS = {"description", "package", "folder", "patterns", "settings"}
+_SETTINGS = {"sample_rate", "chunk_s", "eval_ratio", "split_unit"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,11 @@ def load_recipe(name: str) -> Recipe:
     if unknown or missing or not isinstance(raw.get("patterns"), list):
         raise CorpusError(f"{path}: needs package, folder and a list of patterns "
                           f"(unknown keys: {sorted(unknown)}, missing: {sorted(missing)})")
+    settings = dict(raw.get("settings") or {})
+    if unknown_settings := set(settings) - _SETTINGS:
+        raise CorpusError(f"{path}: unknown settings {sorted(unknown_settings)} (allowed: {sorted(_SETTINGS)})")
     return Recipe(name=name, description=str(raw.get("description", "")), package=raw["package"],
-                  folder=raw["folder"], patterns=tuple(raw["patterns"]), settings=dict(raw.get("settings") or {}))
+                  folder=raw["folder"], patterns=tuple(raw["patterns"]), settings=settings)
 
 
 def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limit: int | None = None,

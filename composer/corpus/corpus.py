@@ -73,7 +73,8 @@ class Corpus:
         path.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(manifest.connect(path / MANIFEST)) as conn:
             stored = manifest.init_settings(conn, wanted)
-        differ = [f"{key}={stored.get(key)} (asked {value})" for key, value in wanted.items() if stored.get(key) != value]
+        differ = [f"{key}={stored.get(key)} (asked {value})"
+                  for key, value in wanted.items() if stored.get(key) != value]
         if differ:
             raise CorpusError(f"corpus '{name}' at {path} exists with other settings: {', '.join(differ)}")
         return cls(path, stored)
@@ -152,9 +153,10 @@ class Corpus:
             chunks = self.chunks(row, split)
             if not chunks:
                 continue
-            audio, _ = sf.read(str(self.item_path(row)), dtype="float32")
-            for start_s, end_s in chunks:
-                yield audio[round(start_s * self.sample_rate):round(end_s * self.sample_rate)]
+            with sf.SoundFile(str(self.item_path(row))) as stored:  # read only this split's chunks
+                for start_s, end_s in chunks:
+                    stored.seek(round(start_s * self.sample_rate))
+                    yield stored.read(round(end_s * self.sample_rate) - stored.tell(), dtype="float32")
 
     def chunk_counts(self) -> dict[str, dict[str, int]]:
         """Chunks per split and kind: ``{"train": {"symbolic", "audio"}, "eval": {...}}``."""

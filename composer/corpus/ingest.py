@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -72,7 +73,7 @@ def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) ->
     return list(dict.fromkeys(found))
 
 
-def import_files(conn, files: list[Path], *, items_dir: Path, sample_rate: int, chunk_s: float,
+def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path, sample_rate: int, chunk_s: float,
                  jobs: int, progress: bool, summary: ImportSummary) -> ImportSummary:
     """Import ``files`` (already filtered to supported types) into the corpus behind ``conn``."""
     stored = manifest.stored_file_shas(conn)
@@ -91,7 +92,7 @@ def import_files(conn, files: list[Path], *, items_dir: Path, sample_rate: int, 
     return summary
 
 
-def record_rows(conn, rows: list[dict], summary: ImportSummary) -> None:
+def record_rows(conn: sqlite3.Connection, rows: list[dict], summary: ImportSummary) -> None:
     """Commit the rows of one source file in one transaction and count them in ``summary``."""
     for row, is_new in zip(rows, manifest.insert_items(conn, rows)):
         if not is_new:

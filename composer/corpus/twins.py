@@ -9,11 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from composer.corpus import ingest
 from composer.corpus.importers import Task, error_row, store_audio
 from composer.corpus.tfrecord import read_records
 from composer.errors import CorpusError
+
+if TYPE_CHECKING:
+    from composer.corpus.corpus import Corpus
 
 
 def twin_id(source_id: str) -> str:
@@ -21,7 +25,8 @@ def twin_id(source_id: str) -> str:
     return hashlib.sha256(f"render:{source_id}".encode()).hexdigest()
 
 
-def render_twins(corpus, *, soundfont: str | os.PathLike | None = None, progress: bool = False) -> ingest.ImportSummary:
+def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None,
+                 progress: bool = False) -> ingest.ImportSummary:
     """Render every symbolic item of ``corpus`` that has no twin yet; one transaction per twin.
 
     Raises:
@@ -46,7 +51,7 @@ def render_twins(corpus, *, soundfont: str | os.PathLike | None = None, progress
     return summary
 
 
-def _render_one(corpus, row: dict, task: Task, *, soundfont: str | os.PathLike | None) -> dict:
+def _render_one(corpus: Corpus, row: dict, task: Task, *, soundfont: str | os.PathLike | None) -> dict:
     """Synthesize one symbolic item and write its FLAC; returns the twin's row (ok or error)."""
     from note_seq import NoteSequence
 
