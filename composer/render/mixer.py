@@ -24,6 +24,7 @@ from composer.render.mixspec import MasterSpec, MixSpec, StemSpec, load_spec
 from composer.render.synth import render_midi
 
 MIX_EXTENSIONS = (".wav", ".flac")
+LUFS_TOLERANCE = 0.2  # LU: when the limiter lowered the loudness more than this, raise the gain again
 
 
 @dataclass
@@ -186,7 +187,7 @@ def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, flo
             result_lufs = None if lufs is None else lufs + gain_db
             break
         result_lufs = loudness.integrated_lufs(out, rate)
-        if target is None or abs(result_lufs - target) < 0.05 or attempt == 2:
+        if target is None or abs(result_lufs - target) < LUFS_TOLERANCE or attempt == 2:
             break
         gain_db += target - result_lufs
     return (loudness.dither_16bit(out) if bits == 16 else out), gain_db, result_lufs

@@ -124,7 +124,7 @@ def _parse_master(raw: dict, where: str) -> MasterSpec:
         raise RenderError(f"{where}: bit_depth {bit_depth!r} is not one of 16, 24, float")
     get("tempo", 120, low=1.0, high=1000.0, strict=True)
     get("beats_per_bar", 4, low=1.0, high=64.0)
-    return MasterSpec(sample_rate, length_s, target_lufs, ceiling_db, bit_depth, bool(raw.get("plot", False)))
+    return MasterSpec(sample_rate, length_s, target_lufs, ceiling_db, bit_depth, _flag(raw.get("plot", False), "plot", where))
 
 
 def _parse_stem(raw: Any, index: int, *, name: str, base: Path, tempo: tuple) -> StemSpec:

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 
 from composer.audio_io import AUDIO_EXTENSIONS, read_audio  # noqa: E402
 from composer.errors import RenderError  # noqa: E402
+from composer.render.loudness import frame_peaks  # noqa: E402
 from composer.render.mixspec import MIDI_EXTENSIONS  # noqa: E402
 
 _ENVELOPE_POINTS = 2000  # columns of the time-line picture
@@ -98,7 +99,7 @@ def plot_timeline(stems: list[tuple[str, int, np.ndarray]], mix: np.ndarray, sam
 def _envelope(offset: int, audio: np.ndarray, n_samples: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """Peak envelope of a stem placed at ``offset`` in a mix of ``n_samples``: (times_s, peaks)."""
     level = np.zeros(n_samples, dtype=np.float32)
-    level[offset:offset + len(audio)] = np.abs(audio.reshape(len(audio), -1)).max(axis=1)[: n_samples - offset]
+    level[offset:offset + len(audio)] = frame_peaks(audio)[: n_samples - offset]
     hop = max(1, n_samples // _ENVELOPE_POINTS)
     peaks = level[: len(level) // hop * hop].reshape(-1, hop).max(axis=1)
     return np.arange(len(peaks)) * hop / sample_rate, peaks

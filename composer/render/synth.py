@@ -233,14 +233,14 @@ class _Synth:
         last = int(event_samples[-1]) if len(event_samples) else 0
         end_sample = max(end_sample, last)
         out = np.zeros((end_sample + max_tail, 2), dtype=np.float32)
-        cursor = 0
+        base, cursor = out.ctypes.data, 0
         handlers = (self._cc, self._bend, self._note_off, self._note_on)
         for sample, (kind, channel, a, b) in zip(event_samples.tolist(), events.tolist()):
             if sample > cursor:
-                self._write(out, cursor, sample)
+                self._write(base, cursor, sample)
                 cursor = sample
             handlers[kind](channel, a, b)
-        self._write(out, cursor, end_sample)
+        self._write(base, cursor, end_sample)
         n = end_sample + self._render_tail(out, end_sample)
         out.resize((n, 2), refcheck=False)  # shrink in place: no second copy of the audio
         return out
@@ -251,17 +251,18 @@ class _Synth:
         pos = start
         while pos < len(out):
             stop = min(pos + block, len(out))
-            self._write(out, pos, stop)
+            self._write(out.ctypes.data, pos, stop)
             if np.abs(out[pos:stop]).max(initial=0.0) < SILENCE:
                 return pos - start
             pos = stop
         return pos - start
 
-    def _write(self, out: np.ndarray, start: int, stop: int) -> None:
-        """Render samples [start, stop) interleaved into ``out`` (C-contiguous [n, 2] float32)."""
+    def _write(self, base: int, start: int, stop: int) -> None:
+        """Render samples [start, stop) interleaved into the C-contiguous float32 [n, 2] buffer
+        at address ``base``."""
         if stop <= start:
             return
-        ptr = out.ctypes.data + start * 8
+        ptr = base + start * 8
         self.lib.fluid_synth_write_float(self.handle, stop - start, ptr, 0, 2, ptr, 1, 2)
 
     def _note_on(self, channel: int, pitch: int, velocity: int) -> None:
