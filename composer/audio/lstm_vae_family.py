@@ -26,6 +26,8 @@ from composer.errors import ConfigError, CorpusError
 NORMALIZATION = "normalization.npz"
 PRIMERS = "primers.npz"
 N_PRIMERS = 8
+# XLA saves ~0.3 ms per frame step on 2 CPU cores but takes ~3 s to compile (benchmarks/RESULTS.md).
+XLA_MIN_STEPS = 10000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,12 +255,13 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
 
 def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,
                sample_rate: int, seconds: float, temperature: float, seed: int,
-               keep_primer: bool = False) -> np.ndarray:
+               keep_primer: bool = False, jit_compile: bool | None = None) -> np.ndarray:
     """Audio [num, n_samples] continuing each primer [num, primer_samples] by ``seconds``.
 
     The primer's frames (minus those that overlap its zero-padded end) warm the net; the
     generated frames follow at the same hop, so overlap-add joins primer and continuation
-    without a seam. The result is scaled down, if needed, to peak at -1 dBFS.
+    without a seam. The result is scaled down, if needed, to peak at -1 dBFS. ``jit_compile``
+    None uses XLA only for loops long enough to repay its seconds of compilation.
     """
     spec = config.spec
     if primers.shape[1] < spec.frame_size:
@@ -267,7 +270,10 @@ def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primer
     primed = np.stack([normalizer.apply(chunk_features(p, config, sample_rate)[:n_primer]) for p in primers])
     n_new = math.ceil(seconds * sample_rate / spec.hop) + spec.frame_size // spec.hop
     limit = 1.5 * normalizer.abs_max + 1.0
-    generated = model.generate(primed, n_new, temperature=temperature, seed=seed, limit=limit).numpy()
+    if jit_compile is None:
+        jit_compile = (n_primer + n_new) * len(primers) >= XLA_MIN_STEPS
+    generated = model.generate(primed, n_new, temperature=temperature, seed=seed, limit=limit,
+                               jit_compile=jit_compile).numpy()
     features = normalizer.invert(np.concatenate([primed, generated], axis=1))
     audio = features_to_audio(features, spec, seed=seed)
     start = 0 if keep_primer else n_primer * spec.hop  # the first sample no primer frame reaches

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from composer.audio.lstm_vae_family import FAMILY, generate
 from composer.audio_io import read_audio, write_audio
@@ -16,7 +17,7 @@ from composer.train.trainer import train
 pytestmark = pytest.mark.slow
 SR = 8000
 TINY = Path(__file__).parents[2] / "configs" / "lstm_vae" / "tiny.yaml"
-STEPS = 120
+STEPS = 60
 
 
 def chord_progression(seconds: float, *, seed: int, bpm: float = 120.0) -> np.ndarray:
@@ -55,10 +56,14 @@ class FakeCorpus:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    corpus = FakeCorpus([chord_progression(20, seed=1), chord_progression(20, seed=2)], [chord_progression(8, seed=9)])
-    run_dir = tmp_path_factory.mktemp("lstm_vae") / "run"
-    metrics = train("lstm-vae", corpus=corpus, config_path=TINY, run_dir=run_dir, steps=STEPS, progress=False)
-    return run_dir, metrics
+    corpus = FakeCorpus([chord_progression(12, seed=1), chord_progression(12, seed=2)], [chord_progression(6, seed=9)])
+    work = tmp_path_factory.mktemp("lstm_vae")
+    config = yaml.safe_load(TINY.read_text())
+    config["train"].update(eval_every=20, eval_batches=4, checkpoint_every=STEPS)
+    (work / "tiny.yaml").write_text(yaml.safe_dump(config))
+    metrics = train("lstm-vae", corpus=corpus, config_path=work / "tiny.yaml", run_dir=work / "run", steps=STEPS,
+                    progress=False)
+    return work / "run", metrics
 
 
 def test_training_lowers_eval_loss_below_the_trivial_predictors(trained):
