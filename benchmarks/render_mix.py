@@ -64,10 +64,10 @@ def _child_render(midi: str) -> None:
     render_midi(pretty_midi.PrettyMIDI(), sample_rate=SAMPLE_RATE)  # load the library outside the timing
     before = _status_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     audio = render_midi(midi, sample_rate=SAMPLE_RATE)
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "n_samples": len(audio), "peak_rise_mb": (_status_kb("VmHWM") - before) / 1024,
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "n_samples": len(audio), "peak_rise_mb": (_status_kb("VmHWM") - before) / 1024,
                       "audio_mb": audio.nbytes / 2**20}))
 
 
@@ -84,12 +84,13 @@ def render_ours(midi: Path) -> dict:
 
 
 def render_cli(midi: Path, soundfont: Path, wav: Path) -> dict:
-    """fluidsynth -ni -F: wall time and max RSS (KB, from /usr/bin/time)."""
+    """fluidsynth -ni -F: wall time, CPU time and max RSS (from /usr/bin/time)."""
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", "fluidsynth", "-ni", "-q", "-F", str(wav), "-r", str(SAMPLE_RATE),
+    done = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "fluidsynth", "-ni", "-q", "-F", str(wav), "-r", str(SAMPLE_RATE),
                            str(soundfont), str(midi)], capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "max_rss_mb": int(done.stderr.strip().splitlines()[-1]) / 1024}
+    rss_kb, user_s, sys_s = done.stderr.strip().splitlines()[-1].split()
+    return {"seconds": seconds, "cpu_s": float(user_s) + float(sys_s), "max_rss_mb": int(rss_kb) / 1024}
 
 
 def bench_render(minutes: float, repeats: int, folder: Path) -> None:
@@ -109,13 +110,15 @@ def bench_render(minutes: float, repeats: int, folder: Path) -> None:
     audio_s = ours[0]["n_samples"] / SAMPLE_RATE
     cli_s = soundfile.info(str(folder / "cli.wav")).duration
     t_ours, t_cli = (statistics.median(r["seconds"] for r in rows) for rows in (ours, cli))
-    print(f"{'':24}{'seconds':>10}{'x realtime':>12}{'memory MB':>11}")
-    print(f"{'composer render_midi':24}{t_ours:10.2f}{audio_s / t_ours:12.1f}{ours[0]['peak_rise_mb']:11.1f}"
+    c_ours, c_cli = (statistics.median(r["cpu_s"] for r in rows) for rows in (ours, cli))
+    print(f"{'':24}{'wall s':>8}{'cpu s':>8}{'x realtime (cpu)':>18}{'memory MB':>11}")
+    print(f"{'composer render_midi':24}{t_ours:8.2f}{c_ours:8.2f}{audio_s / c_ours:18.1f}{ours[0]['peak_rise_mb']:11.1f}"
           f"   (rendered {audio_s:.1f} s = {ours[0]['audio_mb']:.1f} MB float32 stereo)")
-    print(f"{'fluidsynth CLI -F':24}{t_cli:10.2f}{cli_s / t_cli:12.1f}{cli[0]['max_rss_mb']:11.1f}   (rendered {cli_s:.1f} s to 16-bit wav)")
-    print(f"speed ratio (ours / CLI, audio seconds per wall second): {(audio_s / t_ours) / (cli_s / t_cli):.2f}x; "
+    print(f"{'fluidsynth CLI -F':24}{t_cli:8.2f}{c_cli:8.2f}{cli_s / c_cli:18.1f}{cli[0]['max_rss_mb']:11.1f}"
+          f"   (rendered {cli_s:.1f} s to 16-bit wav)")
+    print(f"speed ratio ours / CLI for the same file: {c_cli / c_ours:.2f}x in CPU time, {t_cli / t_ours:.2f}x in wall time; "
           f"memory: {max(r['peak_rise_mb'] for r in ours) / ours[0]['audio_mb']:.2f}x the rendered audio")
-    print(f"runs ours: {[round(r['seconds'], 2) for r in ours]}  CLI: {[round(r['seconds'], 2) for r in cli]}")
+    print(f"wall runs ours: {[round(r['seconds'], 2) for r in ours]}  CLI: {[round(r['seconds'], 2) for r in cli]}")
 
 
 def _plain_mix(paths: list[Path], out: Path) -> None:
@@ -143,19 +146,24 @@ def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path) -> None:
         paths.append(write_audio(folder / f"stem{i}.wav", stem.astype(np.float32), SAMPLE_RATE, subtype="PCM_16"))
     spec = {"master": {"sample_rate": SAMPLE_RATE, "target_lufs": -14.0, "ceiling_db": -1.0, "bit_depth": 16},
             "stems": [{"source": str(p), "gain_db": -i, "pan": (i / (n_stems - 1)) * 2 - 1} for i, p in enumerate(paths)]}
-    ours, plain = [], []
+    ours, plain, ours_cpu, plain_cpu = [], [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = mix(spec, out=folder / "mix" / "mix.wav")
         ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        ours_cpu.append(time.process_time() - cpu)
+        start, cpu = time.perf_counter(), time.process_time()
         _plain_mix(paths, folder / "plain.wav")
         plain.append(time.perf_counter() - start)
+        plain_cpu.append(time.process_time() - cpu)
     print(f"\nmix: {n_stems} stems x {minutes} min, 44.1 kHz stereo 16-bit wav in, 16-bit out")
-    print(f"{'composer mix (+stems/, mix.json)':36}{statistics.median(ours):8.2f} s   runs {[round(x, 2) for x in ours]}"
-          f"   -> {report['lufs']} LUFS, peak {report['peak_db']} dBFS")
-    print(f"{'plain read+sum+pyloudnorm+clip':36}{statistics.median(plain):8.2f} s   runs {[round(x, 2) for x in plain]}")
-    print(f"ratio ours / plain: {statistics.median(ours) / statistics.median(plain):.2f}x")
+    print(f"{'':36}{'wall s':>8}{'cpu s':>8}")
+    print(f"{'composer mix (+stems/, mix.json)':36}{statistics.median(ours):8.2f}{statistics.median(ours_cpu):8.2f}"
+          f"   -> {report['lufs']} LUFS, peak {report['peak_db']} dBFS, wall runs {[round(x, 2) for x in ours]}")
+    print(f"{'plain read+sum+pyloudnorm+clip':36}{statistics.median(plain):8.2f}{statistics.median(plain_cpu):8.2f}"
+          f"   wall runs {[round(x, 2) for x in plain]}")
+    print(f"ratio ours / plain: {statistics.median(ours) / statistics.median(plain):.2f}x wall, "
+          f"{statistics.median(ours_cpu) / statistics.median(plain_cpu):.2f}x CPU")
 
 
 def main() -> None:
