@@ -121,3 +121,35 @@ def test_bad_config_is_one_line_error(tmp_path, text, message):
         _train(tmp_path, config=config)
     assert "\n" not in str(error.value)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_and_restores_the_policy(tmp_path, policy):
+    import keras
+
+    config = train_toy.write_config(tmp_path / "toy.yaml", steps=20, eval_every=10, mixed_precision=policy,
+                                    clip_norm=None)
+    metrics = _train(tmp_path, config=config)
+    losses = [h["eval_loss"] for h in metrics["history"]]
+    assert losses[-1] < 0.6 * losses[0]
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert load_run(tmp_path / "run").model.get_weights()[0].dtype == np.float32
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"strategy": "tpu"}, ConfigError, r"unknown strategy 'tpu' \(valid: default, mirrored, multi-worker\)"),
+    ({"strategy": "multi-worker"}, ConfigError, r"needs the TF_CONFIG environment variable"),
+    ({"resume": True}, RunDirError, r"not a run directory"),
+])
+def test_bad_options_are_clear_errors(tmp_path, monkeypatch, kwargs, error, message):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(error, match=message):
+        _train(tmp_path, **kwargs)
+
+
+def test_resume_refuses_a_changed_config(trained, tmp_path):
+    run_dir, _ = trained
+    changed = train_toy.write_config(tmp_path / "changed.yaml", sample_every=30, learning_rate=0.5)
+    with pytest.raises(RunDirError, match=r"changed\.yaml: 'train' differs from .*only --steps may change"):
+        train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=changed, run_dir=run_dir, resume=True,
+              progress=False)
