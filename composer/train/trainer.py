@@ -44,8 +44,8 @@ def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_
     """
     import keras
 
-    family = get_family(family_name)
     distribution = make_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
+    family = get_family(family_name)
     worker = worker_index(strategy)
     own_dir = Path(run_dir) if worker == 0 else Path(run_dir) / f".worker-{worker}"
     config = _resolve_config(family, config_path, own_dir, steps=steps, resume=resume)
