@@ -28,7 +28,9 @@ class ModelFamily(Protocol):
 
     Datasets must be built from in-memory arrays (``from_tensor_slices`` and friends, never
     ``from_generator``) so the harness can checkpoint the iterator and resume at the same
-    data position.
+    data position. The iterator checkpoint holds the shuffle buffer's contents: shuffle example
+    indices and ``tf.gather`` the arrays after (``Dataset.range(n).shuffle(n).map(gather)``), or
+    a full-corpus shuffle of examples is copied into every checkpoint.
     """
 
     name: str            # "performance-rnn", "lstm-vae", "samplernn"
