@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+GENERATE_BLOCK_SAMPLES = 4096  # samples per compiled generation call (rounded down to top frames)
 States = list  # per frame tier: per RNN layer: [h] (GRU) or [h, c] (LSTM), each [batch, dim]
 
 
@@ -276,10 +277,18 @@ class SampleRNN(keras.Model):
         states = self.initial_states(batch_size)
         if primer is not None:
             history, states = self._warm_up(tf.cast(primer, tf.int32), batch_size)
-        n_frames = -(-n_samples // self.lookback)
-        codes = self._generate_frames(history, states, tf.constant(float(temperature)),
-                                      tf.constant(int(seed), tf.int64), n_frames)
-        return codes[:, :n_samples]
+        sampling = (tf.constant(float(temperature)), tf.constant(int(seed), tf.int64))
+        blocks, n_frames = [], -(-n_samples // self.lookback)
+        for first_frame in range(0, n_frames, self.block_frames):
+            codes, history, states = self._generate_block(history, states, *sampling,
+                                                          tf.constant(first_frame, tf.int64))
+            blocks.append(codes)
+        return tf.concat(blocks, axis=1)[:, :n_samples]
+
+    @property
+    def block_frames(self) -> int:
+        """Top frames per compiled call: one fixed size, so any length reuses one compilation."""
+        return max(1, GENERATE_BLOCK_SAMPLES // self.lookback)
 
     def _warm_up(self, primer: tf.Tensor, batch_size: int) -> tuple[tf.Tensor, list[States]]:
         """Left-pad the primer with silence to lookback + a whole number of top frames, run the frame tiers."""
@@ -293,21 +302,26 @@ class SampleRNN(keras.Model):
         return codes[:, -self.lookback:], states
 
     @tf.function(jit_compile=True)
-    def _generate_frames(self, history, states, temperature, seed, n_frames: int):
-        """The compiled loop: one iteration per top frame, writing the frame's samples."""
+    def _generate_block(self, history, states, temperature, seed, first_frame):
+        """The compiled loop over ``block_frames`` top frames: one iteration per top frame.
+
+        Returns (codes [batch, block_frames * lookback], history, states) to continue from.
+        """
         table = self.sample_tier.lookup_table()
-        frames = tf.TensorArray(tf.int32, size=n_frames)
+        frames = tf.TensorArray(tf.int32, size=self.block_frames)
 
         def body(i, history, states, frames):
             # one uniform per sample of this top frame: [lookback, batch]
-            uniform = tf.random.stateless_uniform((self.lookback, tf.shape(history)[0]), seed=tf.stack([seed, i]))
+            uniform = tf.random.stateless_uniform((self.lookback, tf.shape(history)[0]),
+                                                  seed=tf.stack([seed, first_frame + tf.cast(i, tf.int64)]))
             history, states, _ = self._step(0, None, (history, states, tf.constant(0)), (table, temperature, uniform))
-            return i + 1, history, states, frames.write(tf.cast(i, tf.int32), history)
+            return i + 1, history, states, frames.write(i, history)
 
         with kernels_computed_once(self.linears()):
-            *_, frames = tf.while_loop(lambda i, *_: i < n_frames, body,
-                                       (tf.constant(0, tf.int64), history, states, frames))
-        return tf.reshape(tf.transpose(frames.stack(), (1, 0, 2)), (tf.shape(history)[0], -1))
+            _, history, states, frames = tf.while_loop(lambda i, *_: i < self.block_frames, body,
+                                                       (tf.constant(0), history, states, frames))
+        codes = tf.reshape(tf.transpose(frames.stack(), (1, 0, 2)), (tf.shape(history)[0], -1))
+        return codes, history, states
 
     def linears(self) -> list[Linear]:
         """Every Linear layer, for computing their kernels once per generation."""
