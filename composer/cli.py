@@ -176,6 +176,10 @@ def train(
     metrics = run_training(model, corpus=Corpus.open(corpus, root=root), config_path=config, run_dir=out,
                            steps=steps, strategy=strategy, resume=resume, progress=True)
     best = metrics.get("best") or {}
+    if metrics.get("interrupted"):
+        typer.echo(f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command "
+                   f"plus --resume")
+        return
     typer.echo(f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
                f"at step {best.get('step')}; run dir {out}")
 
