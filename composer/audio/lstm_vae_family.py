@@ -98,11 +98,19 @@ def window_starts(lengths: Iterable[int], window: int, *, stride: int) -> np.nda
 
 
 def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer, split: str,
-                     *, stride: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """(features [total_frames, feature_dim], window starts) of ``split``; stride None = sequence_frames."""
+                     *, training: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(features [total_frames, feature_dim], window starts) of ``split``.
+
+    Training windows start at every frame. Evaluation windows do not overlap and, past
+    ``eval_batches * batch_size`` of them, are thinned evenly over the split, so the harness's
+    eval loss and the baselines in meta.json score exactly the same windows.
+    """
     chunks = [normalizer.apply(f) for f in split_features(corpus, config, split)]
     window = config.sequence_frames + 1
-    starts = window_starts([len(c) for c in chunks], window, stride=stride or config.sequence_frames)
+    starts = window_starts([len(c) for c in chunks], window, stride=1 if training else config.sequence_frames)
+    most = config.train.eval_batches * config.train.batch_size
+    if not training and len(starts) > most:
+        starts = starts[np.linspace(0, len(starts) - 1, most).round().astype(np.int64)]
     if len(starts) == 0:
         raise CorpusError(f"corpus '{corpus.name}': no {split} audio chunk is long enough for sequence_frames="
                           f"{config.sequence_frames} ({window * config.hop / corpus.sample_rate:.1f} s); "
@@ -151,7 +159,7 @@ class LstmVaeFamily:
         primers = pick_primers(corpus, config, config.seed)
         save_npz(Path(run_dir) / PRIMERS, audio=primers)
         split = "eval" if counts["eval"]["audio"] else "train"
-        features, starts = normalized_split(corpus, config, normalizer, split, stride=None)
+        features, starts = normalized_split(corpus, config, normalizer, split, training=False)
         return {"sample_rate": int(corpus.sample_rate), "feature_dim": config.spec.feature_dim,
                 "frames_per_second": corpus.sample_rate / config.hop, "eval_split": split,
                 "baseline_eval_loss": baseline_losses(features, starts, config.sequence_frames + 1),
@@ -176,7 +184,7 @@ class LstmVaeFamily:
         normalizer = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION)
         if split == "eval":
             split = meta.get("eval_split", "eval")
-        features, starts = normalized_split(corpus, config, normalizer, split, stride=1 if training else None)
+        features, starts = normalized_split(corpus, config, normalizer, split, training=training)
         table = tf.constant(features)
         size = [config.sequence_frames + 1, features.shape[1]]
         dataset = tf.data.Dataset.from_tensor_slices(starts)

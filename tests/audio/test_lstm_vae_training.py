@@ -63,11 +63,11 @@ def trained(tmp_path_factory):
     (work / "tiny.yaml").write_text(yaml.safe_dump(config))
     metrics = train("lstm-vae", corpus=corpus, config_path=work / "tiny.yaml", run_dir=work / "run", steps=STEPS,
                     progress=False)
-    return work / "run", metrics
+    return work / "run", metrics, corpus
 
 
 def test_training_lowers_eval_loss_below_the_trivial_predictors(trained):
-    run_dir, metrics = trained
+    run_dir, metrics, _ = trained
     history = [h["eval_loss"] for h in metrics["history"]]
     baselines = metrics["baseline_eval_loss"]
     assert history[-1] < history[0]
@@ -79,7 +79,7 @@ def test_training_lowers_eval_loss_below_the_trivial_predictors(trained):
 
 
 def test_generate_writes_clean_reproducible_wavs_of_the_asked_length(trained, tmp_path):
-    run_dir, _ = trained
+    run_dir, _, _ = trained
     paths = generate(run_dir, out=tmp_path / "x.wav", seconds=2.0, seed=3, num=2)
     assert [p.name for p in paths] == ["x-1.wav", "x-2.wav"]
     first = [read_audio(p) for p in paths]
@@ -95,11 +95,21 @@ def test_generate_writes_clean_reproducible_wavs_of_the_asked_length(trained, tm
 
 
 def test_generate_continues_a_primer_file_and_can_keep_it(trained, tmp_path):
-    run_dir, _ = trained
+    run_dir, _, _ = trained
     primer = write_audio(tmp_path / "primer.wav", chord_progression(1.5, seed=5), SR)
     [path] = generate(run_dir, out=tmp_path / "kept.wav", seconds=1.0, seed=0, primer=primer, keep_primer=True)
     kept, _ = read_audio(path)
     assert len(kept) > 2 * SR  # the primer's 1.5 s (minus its padded end) and the 1 s continuation
+
+
+def test_baseline_scores_the_same_eval_windows_as_the_harness(trained):
+    run_dir, metrics, corpus = trained
+    run = load_run(run_dir)
+    windows = np.concatenate([batch.numpy() for batch in FAMILY.make_dataset(corpus, run.config, run.meta,
+                                                                             split="eval", training=False)])
+    assert windows.shape[1:] == (run.config.sequence_frames + 1, run.meta["feature_dim"])
+    repeat_last = np.mean(0.5 * np.sum(np.square(windows[:, 1:] - windows[:, :-1]), axis=-1))
+    assert repeat_last == pytest.approx(metrics["baseline_eval_loss"]["repeat_last_frame"], rel=1e-4)
 
 
 def test_prepare_names_a_corpus_without_audio(tmp_path):
