@@ -1,7 +1,8 @@
 """N-gram baselines on real music: held-out nats/event by order, and fit speed vs plain dict counting.
 
-Data: the Bach chorales music21 ships, in Magenta's performance encoding (388 classes), split
-by a hash of the chorale name (10% eval), like the corpus's item split. Encoded events are
+Data: the Bach chorales music21 ships (the 408 .mxl files, as the bach-chorales recipe), in
+Magenta's performance encoding (388 classes), split by a hash of the chorale name (10% eval),
+like the corpus's item split. Encoded events are
 cached in a .npz so reruns skip the slow MusicXML parsing.
 
 Run: .venv/bin/python benchmarks/ngram_baselines.py [--limit N] [--cache /tmp/bach_events.npz]
@@ -29,7 +30,7 @@ def encode_chorales(limit: int | None) -> dict[str, np.ndarray]:
 
     encoding, events = PerformanceEncoding(), {}
     with tempfile.TemporaryDirectory() as tmp:
-        for path in music21.corpus.getComposer("bach")[:limit]:
+        for path in [p for p in music21.corpus.getComposer("bach") if str(p).endswith(".mxl")][:limit]:
             midi = Path(tmp) / "chorale.mid"
             music21.corpus.parse(path).write("midi", fp=str(midi))
             events[Path(str(path)).name] = encoding.encode(note_seq.midi_file_to_note_sequence(str(midi)))
@@ -40,7 +41,7 @@ def split(events: dict[str, np.ndarray], eval_ratio: float = 0.1) -> tuple[list,
     def to_eval(name: str) -> bool:
         return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 16 ** 8 < eval_ratio
 
-    names = sorted(events)
+    names = sorted(n for n in events if n.endswith(".mxl"))
     return [events[n] for n in names if not to_eval(n)], [events[n] for n in names if to_eval(n)]
 
 

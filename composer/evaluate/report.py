@@ -199,13 +199,15 @@ def audio_likelihood(run_dir: Path, model: str, corpus: Any) -> dict:
     run = _load_run(run_dir)
     loss = float(eval_loss(run, corpus))
     if model == "samplernn":
-        levels = int(getattr(run.config, "q_levels", 256))
-        method = str(getattr(run.config, "quantization", "mu-law"))
         max_samples = int(MAX_REFERENCE_S * corpus.sample_rate)
         unigram = audio_metrics.unigram_bits_per_sample(
             _take_audio(corpus.audio("train"), max_samples=max_samples),
-            _take_audio(corpus.audio("eval"), max_samples=max_samples), levels=levels, method=method)
-        return {"eval_bits_per_sample": loss / math.log(2), "baseline_bits_per_sample": {"unigram": unigram}}
+            _take_audio(corpus.audio("eval"), max_samples=max_samples),
+            levels=run.config.q_levels, method=run.config.quantization)
+        baselines = {"unigram": unigram}
+        if run.meta.get("eval_unigram_bits") is not None:  # entropy of the eval split's own histogram: a bound
+            baselines["unigram_eval_entropy"] = run.meta["eval_unigram_bits"]
+        return {"eval_bits_per_sample": loss / math.log(2), "baseline_bits_per_sample": baselines}
     baselines = dict(run.meta.get("baseline_eval_loss") or {})  # the family's own, on the same windows
     if "repeat_last_frame" not in baselines:
         dataset = run.family.make_dataset(corpus, run.config, run.meta, split="eval", training=False)

@@ -124,7 +124,8 @@ def test_bad_arguments_are_clear_errors(tmp_path, corpus, generated, kwargs, mes
         report.evaluate(out=tmp_path / "eval", **kwargs)
 
 
-TINY_LSTM_VAE = """
+TINY_AUDIO_CONFIGS = {
+    "lstm-vae": """
 model: lstm-vae
 frame_size: 512
 hop: 256
@@ -136,20 +137,70 @@ sequence_frames: 16
 primer_frames: 4
 sample_seconds: 1.0
 train: {steps: 4, batch_size: 4, eval_every: 4, eval_batches: 2, checkpoint_every: 4, log_every: 2}
+""",
+    "samplernn": """
+model: samplernn
+frame_sizes: [16]
+dim: 16
+rnn_layers: 1
+embed_dim: 8
+mlp_dims: [16]
+subseq_len: 64
+subseqs_per_stretch: 2
+sample_seconds: 0.5
+train: {steps: 4, batch_size: 4, eval_every: 4, eval_batches: 2, checkpoint_every: 4, log_every: 2}
+""",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, likelihood, baseline", [
+    ("lstm-vae", "eval_loss", "baseline_eval_loss"),
+    ("samplernn", "eval_bits_per_sample", "baseline_bits_per_sample"),
+])
+def test_report_for_an_audio_run(tmp_path, corpus, family, likelihood, baseline):
+    from composer.train.trainer import train
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_AUDIO_CONFIGS[family])
+    run_dir = tmp_path / "run"
+    train(family, corpus=corpus, config_path=config, run_dir=run_dir, progress=False)
+    metrics = report.evaluate(run_dir, corpus=corpus, out=tmp_path / "eval", num=2, seconds=0.5)
+    assert metrics["model"] == family and len(metrics["generated"]) == 2
+    assert np.isfinite(metrics[likelihood]) and all(v > 0 for v in metrics[baseline].values())
+    assert set(metrics["plots"]) == {"spectra", "collapse"}
+    assert {"silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate", "spectral_frechet"} <= set(metrics)
+    assert "## Audio" in (tmp_path / "eval" / "report.md").read_text()
+
+
+TINY_PERFORMANCE_RNN = """
+model: performance-rnn
+layers: [16]
+example_events: 32
+example_hop: 16
+transpose: 0
+stretch_variants: 1
+sample_seconds: 1.0
+train: {steps: 4, batch_size: 4, eval_every: 4, eval_batches: 2, checkpoint_every: 4, log_every: 2}
 """
 
 
 @pytest.mark.slow
-def test_report_for_an_lstm_vae_run(tmp_path, corpus):
+def test_report_for_a_performance_rnn_run(tmp_path, corpus_notes):
+    from composer.corpus import Corpus
     from composer.train.trainer import train
 
+    pieces = corpus_notes["train"] + corpus_notes["eval"]
+    paths = [write_midi(notes, tmp_path / f"piece{i}.mid") for i, notes in enumerate(pieces)]
+    corpus = Corpus.create("midi", root=tmp_path / "corpora", chunk_s=2.0)   # 4 chunks per piece: both splits
+    corpus.import_paths(paths)
     config = tmp_path / "tiny.yaml"
-    config.write_text(TINY_LSTM_VAE)
-    run_dir = tmp_path / "run"
-    train("lstm-vae", corpus=corpus, config_path=config, run_dir=run_dir, progress=False)
-    metrics = report.evaluate(run_dir, corpus=corpus, out=tmp_path / "eval", num=2, seconds=1.0)
-    assert metrics["model"] == "lstm-vae" and len(metrics["generated"]) == 2
-    assert np.isfinite(metrics["eval_loss"])
-    assert metrics["baseline_eval_loss"]["repeat_last_frame"] > 0
-    assert set(metrics["plots"]) == {"spectra", "collapse"}
-    assert "repeat last frame" in (tmp_path / "eval" / "report.md").read_text()
+    config.write_text(TINY_PERFORMANCE_RNN)
+    train("performance-rnn", corpus=corpus, config_path=config, run_dir=tmp_path / "run", progress=False)
+    metrics = report.evaluate(tmp_path / "run", root=tmp_path / "corpora", out=tmp_path / "eval", num=2, seconds=2.0)
+    assert metrics["corpus"] == "midi" and len(metrics["generated"]) == 2
+    assert metrics["eval_nll_per_event"] > 0
+    assert metrics["gain_over_best_baseline_nats"] == pytest.approx(
+        min(metrics["baseline_nll_per_event"].values()) - metrics["eval_nll_per_event"])
+    assert set(metrics["feature_overlap"]) == set(metrics["feature_overlap_ceiling"])
+    assert set(metrics["plots"]) == {"likelihood", "features"}
