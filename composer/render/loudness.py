@@ -86,35 +86,44 @@ def true_peak(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def limit(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> np.ndarray:
-    """Look-ahead peak limiter, in place: sample and true peaks end at or below ``ceiling``.
+    """Peak limiter, in place: sample and true peaks end at or below ``ceiling`` (linear, (0, 1]).
+
+    ``limit_sample_peaks`` then ``trim_true_peak``. audio: float32 [n_samples, n_channels].
+    """
+    trim_true_peak(limit_sample_peaks(audio, sample_rate, ceiling=ceiling), sample_rate, ceiling=ceiling)
+    return audio
+
+
+def limit_sample_peaks(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> np.ndarray:
+    """Look-ahead limiter, in place: no sample above ``ceiling`` afterwards.
 
     A per-sample gain min(1, ceiling / |x|) is spread by a minimum filter over +-2 look-ahead
     windows and smoothed by a moving average half as wide, so the gain falls before each peak and
-    recovers after it, yet stays at or below the gain that peak needs. A last scalar trim covers
-    inter-sample (true) peaks when the sample peak is within 4 dB of the ceiling (``engages``);
-    a clip covers rounding.
-
-    Args:
-      audio: float32 [n_samples, n_channels], modified and returned; ceiling: linear, (0, 1].
+    recovers after it, yet stays at or below the gain that peak needs; a clip covers rounding.
     """
-    if not engages(peak(audio), ceiling):
-        return audio
     level = frame_peaks(audio)
-    if level.max(initial=0.0) > ceiling:
-        needed = np.minimum(1.0, ceiling / np.maximum(level, 1e-12))
-        reach = max(1, int(LOOKAHEAD_S * sample_rate))
-        held = scipy.ndimage.minimum_filter1d(needed, size=4 * reach + 1, mode="nearest")
-        gain = scipy.ndimage.uniform_filter1d(held, size=2 * reach + 1, mode="nearest")
-        audio *= gain.astype(np.float32).reshape(-1, *([1] * (audio.ndim - 1)))
-    over = true_peak(audio, sample_rate) / ceiling
-    if over > 1.0:
-        audio *= np.float32(1.0 / over)
+    if level.max(initial=0.0) <= ceiling:
+        return audio
+    needed = np.minimum(1.0, ceiling / np.maximum(level, 1e-12))
+    reach = max(1, int(LOOKAHEAD_S * sample_rate))
+    held = scipy.ndimage.minimum_filter1d(needed, size=4 * reach + 1, mode="nearest")
+    gain = scipy.ndimage.uniform_filter1d(held, size=2 * reach + 1, mode="nearest")
+    audio *= gain.astype(np.float32).reshape(-1, *([1] * (audio.ndim - 1)))
     return np.clip(audio, -ceiling, ceiling, out=audio)
 
 
-def engages(peak_level: float, ceiling: float) -> bool:
-    """Whether ``limit`` touches audio of this linear sample peak at all."""
-    return peak_level > TRUE_PEAK_MARGIN * ceiling
+def trim_true_peak(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> float:
+    """Scale ``audio`` in place so its true peak is at most ``ceiling``; returns the gain (<= 1).
+
+    Skipped (gain 1) when the sample peak is more than 4 dB below the ceiling, where inter-sample
+    overs of real audio do not reach.
+    """
+    if peak(audio) <= TRUE_PEAK_MARGIN * ceiling:
+        return 1.0
+    gain = min(1.0, ceiling / true_peak(audio, sample_rate))
+    if gain < 1.0:
+        audio *= np.float32(gain)
+    return gain
 
 
 def frame_peaks(audio: np.ndarray) -> np.ndarray:

@@ -141,11 +141,8 @@ def _place(spec: StemSpec, audio: np.ndarray, index: int, n_samples: int, sample
     offset = min(int(round(spec.start_s * sample_rate)), n_samples)
     span = n_samples - offset if spec.loop else min(len(audio), n_samples - offset)
     gains = np.float32(loudness.db_to_gain(spec.gain_db)) * pan_gains(spec.pan)
-    if spec.loop:
-        placed = np.resize(audio, (span, 2))  # repeats whole rows: the loop
-        placed *= gains
-    else:
-        placed = np.multiply(audio[:span], gains)
+    placed = np.resize(audio, (span, 2)) if spec.loop else audio[:span]  # resize repeats whole rows
+    placed *= gains  # in place: the loaded audio is this stage's own array
     _fade(placed, int(round(spec.fade_in_s * sample_rate)), int(round(spec.fade_out_s * sample_rate)))
     return PlacedStem(spec, offset, placed, f"{index:02d}_{spec.source.stem}")
 
@@ -173,6 +170,7 @@ def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, flo
 
     Returns (audio float32 [n, 2], master gain dB, LUFS of the result). The limiter lowers the
     loudness of dense material, so then the gain is corrected from the result (twice at most).
+    The true-peak trim, a scalar, is folded into the master gain.
     """
     rate, target = master.sample_rate, master.target_lufs
     bits = master.bit_depth if master.bit_depth != "float" else None
@@ -182,14 +180,17 @@ def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, flo
     bus_peak = loudness.peak(bus)
     for attempt in range(3):
         gain = loudness.db_to_gain(gain_db)
-        out = loudness.limit(bus * np.float32(gain), rate, ceiling=ceiling)
-        if lufs is None or not loudness.engages(bus_peak * gain, ceiling):
+        out = loudness.limit_sample_peaks(bus * np.float32(gain), rate, ceiling=ceiling)
+        if lufs is None or bus_peak * gain <= ceiling:  # the limiter did nothing
             result_lufs = None if lufs is None else lufs + gain_db
             break
         result_lufs = loudness.integrated_lufs(out, rate)
         if target is None or abs(result_lufs - target) < LUFS_TOLERANCE or attempt == 2:
             break
         gain_db += target - result_lufs
+    trim_db = loudness.gain_to_db(loudness.trim_true_peak(out, rate, ceiling=ceiling))
+    gain_db += trim_db
+    result_lufs = None if result_lufs is None else result_lufs + trim_db
     return (loudness.dither_16bit(out) if bits == 16 else out), gain_db, result_lufs
 
 

@@ -173,3 +173,14 @@ def test_unreadable_stem_names_the_stem(stems: Path) -> None:
     (stems / "broken.wav").write_bytes(b"RIFF nonsense")
     with pytest.raises(RenderError, match=r"mix spec: stem 1 \(broken.wav\): .*cannot read audio"):
         mix({"stems": [{"source": str(stems / "broken.wav")}]}, out=stems / "x.wav")
+
+
+def test_stems_sum_to_the_mix_when_the_limiter_is_idle(stems: Path) -> None:
+    spec = {"master": {"sample_rate": SR, "target_lufs": -30.0, "bit_depth": "float"},
+            "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5}, {"source": str(stems / "noise.wav"), "start": 0.5}]}
+    report = mix(spec, out=stems / "sum" / "mix.wav")
+    audio, _ = read_audio(stems / "sum" / "mix.wav", mono=False)
+    parts = [read_audio(s["path"], mono=False)[0] for s in report["stems"]]
+    assert all(p.shape == audio.shape for p in parts)
+    assert np.allclose(parts[0] + parts[1], audio, atol=1e-6)
+    assert report["master_gain_db"] < 0  # brought down to -30 LUFS
