@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -22,6 +23,9 @@ from composer.corpus import ingest, manifest, splits
 from composer.corpus.ingest import ImportSummary
 from composer.corpus.tfrecord import read_records
 from composer.errors import CorpusError
+
+if TYPE_CHECKING:
+    from note_seq import NoteSequence
 
 MANIFEST = "manifest.sqlite"
 KINDS = ("symbolic", "audio")
@@ -128,17 +132,17 @@ class Corpus:
 
     def chunks(self, row: dict, split: str) -> list[tuple[float, float]]:
         """(start_s, end_s) of the chunks of item ``row`` that belong to ``split``."""
-        if split not in splits.SPLITS:
-            raise CorpusError(f"unknown split '{split}' (allowed: {', '.join(splits.SPLITS)})")
+        _check_split(split)
         bounds = splits.chunk_bounds(row["duration_s"], self.chunk_s, row["n_chunks"])
         keep = splits.chunks_in_split(row["split_key"], len(bounds), split,
                                       eval_ratio=self.eval_ratio, split_unit=self.split_unit)
         return [bounds[i] for i in keep]
 
-    def sequences(self, split: str) -> Iterator:
+    def sequences(self, split: str) -> Iterator[NoteSequence]:
         """Each symbolic chunk of ``split`` as a NoteSequence whose times start at 0 (seconds)."""
         from note_seq import NoteSequence, sequences_lib
 
+        _check_split(split)
         for row in self.items("symbolic"):
             chunks = self.chunks(row, split)
             if not chunks:
@@ -149,6 +153,7 @@ class Corpus:
 
     def audio(self, split: str) -> Iterator[np.ndarray]:
         """Each audio chunk of ``split``: float32 [n_samples] at ``sample_rate``."""
+        _check_split(split)
         for row in self.items("audio"):
             chunks = self.chunks(row, split)
             if not chunks:
@@ -199,6 +204,11 @@ class Corpus:
         from composer.corpus.twins import render_twins
 
         return render_twins(self, soundfont=soundfont, progress=progress)
+
+
+def _check_split(split: str) -> None:
+    if split not in splits.SPLITS:
+        raise CorpusError(f"unknown split '{split}' (allowed: {', '.join(splits.SPLITS)})")
 
 
 def _check_name(name: str) -> str:

@@ -12,21 +12,24 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import note_seq
 import numpy as np
 import soundfile as sf
-from note_seq import abc_parser
 
 from composer import audio_io
 from composer.corpus import splits
 from composer.corpus.tfrecord import write_records
+
+if TYPE_CHECKING:
+    from note_seq import NoteSequence
 
 SYMBOLIC_FORMATS = {".mid": "midi", ".midi": "midi", ".kar": "midi",
                     ".xml": "musicxml", ".mxl": "musicxml", ".musicxml": "musicxml", ".abc": "abc"}
 AUDIO_FORMATS = {ext: ext.lstrip(".") for ext in audio_io.AUDIO_EXTENSIONS}
 SUPPORTED = {**SYMBOLIC_FORMATS, **AUDIO_FORMATS}
 AUDIO_SUBTYPE = "PCM_24"  # lossless enough for any source bit depth up to 24
+PARSER_MODULES = ["note_seq", "note_seq.abc_parser"]  # imported once before workers start
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,15 @@ def error_row(row: dict, exc: BaseException | str) -> dict:
     return {**row, "status": "error", "error": reason[:300]}
 
 
-def _parse_symbolic(path: str, fmt: str) -> note_seq.NoteSequence:
+def _parse_symbolic(path: str, fmt: str) -> NoteSequence:
+    import note_seq  # imported lazily: it takes seconds, and `corpus list/info` never parse
+
     if fmt == "midi":
         return note_seq.midi_file_to_note_sequence(path)
     return note_seq.musicxml_file_to_sequence_proto(path)
 
 
-def store_sequence(sequence: note_seq.NoteSequence, row: dict, task: Task) -> dict:
+def store_sequence(sequence: NoteSequence, row: dict, task: Task) -> dict:
     """Write ``sequence`` as items/<id>.tfrecord and return its complete manifest row."""
     notes = sequence.notes
     if not notes:
@@ -116,6 +121,8 @@ def _import_audio(task: Task, row: dict) -> dict:
 
 def _import_abc(task: Task, base: dict) -> list[dict]:
     """One row per tune; a tune the parser rejects is an error row of its own."""
+    from note_seq import abc_parser
+
     raw = Path(task.path).read_bytes()
     try:
         text = raw.decode("utf-8")

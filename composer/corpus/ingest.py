@@ -9,6 +9,7 @@ content hash is already stored and picks up the rest.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import os
 import sqlite3
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from composer.corpus import manifest
-from composer.corpus.importers import SUPPORTED, Task, file_sha, run_task
+from composer.corpus.importers import PARSER_MODULES, SUPPORTED, Task, file_sha, run_task
 from composer.errors import CorpusError
 
 
@@ -107,6 +108,8 @@ def _run(tasks: list[Task], jobs: int) -> Iterator[list[dict]]:
     if jobs <= 1 or len(tasks) <= 1:
         yield from map(run_task, tasks)
         return
+    for module in PARSER_MODULES:  # before forking, so no worker pays the import
+        importlib.import_module(module)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
         for future in as_completed([pool.submit(run_task, task) for task in tasks]):
             yield future.result()
@@ -118,7 +121,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["composer.corpus.importers"])
+    context.set_forkserver_preload([*PARSER_MODULES, "composer.corpus.importers"])
     return context
 
 
