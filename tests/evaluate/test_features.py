@@ -97,3 +97,12 @@ def test_bad_input_is_a_clear_error(tmp_path, item, message):
         item = tmp_path / item
     with pytest.raises(ComposerError, match=message):
         features.note_array(item)
+
+
+def test_a_generated_set_without_notes_scores_zero_overlap(sets):
+    empty = features.set_features([pretty_midi.PrettyMIDI()])
+    assert all(values.size == 0 for values in empty.values())
+    summary = features.feature_summary(empty, sets["eval"], sets["train"])
+    assert all(v == 0.0 for v in summary["feature_overlap"].values())
+    assert all(np.isfinite(v) and v > 0.0 for v in summary["feature_kl"].values())
+    assert summary["feature_overlap_ratio"] == 0.0
