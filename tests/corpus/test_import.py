@@ -88,6 +88,17 @@ def test_wav_any_rate_depth_and_channels_stored_mono_at_corpus_rate(corpus_root,
     assert 220 <= peak_hz <= 550
 
 
+@pytest.mark.parametrize("suffix, subtype", [(".flac", "PCM_16"), (".ogg", "VORBIS"), (".aiff", "PCM_16"),
+                                             (".mp3", "MPEG_LAYER_III")])
+def test_other_audio_formats(corpus_root, tmp_path, make_wav, suffix, subtype):
+    src = make_wav(tmp_path / f"chirp{suffix}", seconds=1.5, sample_rate=44100, channels=2, subtype=subtype)
+    corpus = Corpus.create("c", root=corpus_root)
+    assert corpus.import_paths([src], strict=True).imported == 1
+    (row,) = corpus.items("audio")
+    assert row["format"] == suffix[1:] and row["duration_s"] == pytest.approx(1.5, abs=0.06)  # mp3 pads frames
+    assert row["peak"] == pytest.approx(0.5, abs=0.08)
+
+
 def test_same_file_twice_is_stored_once(corpus_root, tmp_path, make_midi):
     src = make_midi(tmp_path / "a" / "scale.mid")
     shutil.copy(src, tmp_path / "a" / "copy.mid")
@@ -105,7 +116,7 @@ def test_parallel_import_matches_serial(corpus_root, tmp_path, make_midi):
     serial = Corpus.create("serial", root=corpus_root)
     parallel = Corpus.create("parallel", root=corpus_root)
     assert serial.import_paths([tmp_path / "src"], jobs=1).imported == 6
-    assert parallel.import_paths([tmp_path / "src"], jobs=2).imported == 6
+    assert parallel.import_paths([tmp_path / "src"], jobs=2, progress=True).imported == 6
     assert [r["id"] for r in serial.items()] == [r["id"] for r in parallel.items()]
     assert serial.fingerprint() == parallel.fingerprint()
 
