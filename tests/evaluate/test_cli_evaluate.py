@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 from typer.testing import CliRunner
 
 from composer.audio_io import write_audio
