@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from pathlib import Path
 from composer.corpus import manifest
 from composer.corpus.importers import PARSER_MODULES, SUPPORTED, Task, file_sha, run_task
 from composer.errors import CorpusError
+
+STALE_TEMP_S = 3600.0
 
 
 @dataclass
@@ -77,6 +80,7 @@ def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) ->
 def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path, sample_rate: int, chunk_s: float,
                  jobs: int, progress: bool, summary: ImportSummary) -> ImportSummary:
     """Import ``files`` (already filtered to supported types) into the corpus behind ``conn``."""
+    remove_stale_temps(items_dir)
     stored = manifest.stored_file_shas(conn)
     tasks = []
     for path in files:
@@ -91,6 +95,16 @@ def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path
             record_rows(conn, rows, summary)
             advance()
     return summary
+
+
+def remove_stale_temps(items_dir: Path, *, max_age_s: float = STALE_TEMP_S) -> int:
+    """Delete temp files a killed import left in ``items_dir`` (hidden, older than ``max_age_s``);
+    younger ones may belong to an import running now. Returns how many were removed."""
+    now = time.time()
+    stale = [p for p in items_dir.glob(".*") if p.is_file() and now - p.stat().st_mtime > max_age_s]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def record_rows(conn: sqlite3.Connection, rows: list[dict], summary: ImportSummary) -> None:

@@ -135,3 +135,13 @@ def test_two_imports_into_one_corpus_at_once(corpus_root, bach_corpus):
     assert [child.exitcode for child in children] == [0, 0]
     rows = _consistent(Corpus.open("shared", root=corpus_root))
     assert len(rows) == 12 and all(row["status"] == "ok" for row in rows)
+
+
+def test_temp_files_left_by_a_killed_import_are_cleaned_once_stale(corpus_root, tmp_path, make_midi):
+    corpus = Corpus.create("c", root=corpus_root)
+    stale, fresh = corpus.items_dir / ".abc.x1.flac", corpus.items_dir / ".def.x2.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a file")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    corpus.import_paths([make_midi(tmp_path / "s.mid")])
+    assert not stale.exists() and fresh.exists()  # a fresh one may belong to an import running now
