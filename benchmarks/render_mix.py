@@ -1,7 +1,8 @@
 """Render and mix benchmark: composer's in-process fluidsynth vs the fluidsynth command line,
 and composer's mixer vs a plain read-sum-normalize-clip mix.
 
-    .venv/bin/python benchmarks/render_mix.py [--minutes 6] [--repeats 3] [--stems 8] [--stem-minutes 3]
+    .venv/bin/python benchmarks/render_mix.py [--minutes 4] [--repeats 3] [--stems 8] [--stem-minutes 3]
+                                              [--only render|mix]
 
 Each render runs in a fresh subprocess (same MIDI file, same soundfont, 44.1 kHz) and the two
 programs alternate; figures are medians. Memory: for composer, the rise of peak RSS during
@@ -172,14 +173,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--stems", type=int, default=8)
     parser.add_argument("--stem-minutes", type=float, default=3.0)
+    parser.add_argument("--only", choices=("render", "mix"), help="run one of the two benchmarks")
     parser.add_argument("--child-render", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_render:
         return _child_render(args.child_render)
     print(f"machine load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])} (2 cores, shared)")
     with tempfile.TemporaryDirectory() as tmp:
-        bench_render(args.minutes, args.repeats, Path(tmp))
-        bench_mix(args.stems, args.stem_minutes, args.repeats, Path(tmp))
+        if args.only in (None, "render"):
+            bench_render(args.minutes, args.repeats, Path(tmp))
+        if args.only in (None, "mix"):
+            bench_mix(args.stems, args.stem_minutes, args.repeats, Path(tmp))
 
 
 if __name__ == "__main__":

