@@ -34,11 +34,16 @@ def check_controls(names: tuple[str, ...]) -> None:
             raise ConfigError(f"unknown control '{name}' (allowed: {', '.join(CONTROL_NAMES)})")
 
 
+def control_widths(names: tuple[str, ...]) -> list[int]:
+    """Width of each control's block, in CONTROL_NAMES order: density one-hot 8, histogram 12."""
+    return [{"density": len(DENSITY_EDGES) + 1, "pitch_histogram": 12}[name] for name in CONTROL_NAMES
+            if name in names]
+
+
 def control_dim(names: tuple[str, ...]) -> int:
-    """Width of the control vector: density one-hot (8), histogram (12), then an 'absent' flag (1)."""
-    if not names:
-        return 0
-    return (len(DENSITY_EDGES) + 1) * ("density" in names) + 12 * ("pitch_histogram" in names) + 1
+    """Width of the control vector: each control's block, then one 'absent' flag per control."""
+    widths = control_widths(names)
+    return sum(widths) + len(widths)
 
 
 def event_steps(events: np.ndarray, encoding: PerformanceEncoding) -> tuple[np.ndarray, int]:
@@ -109,13 +114,13 @@ def density_one_hot(density: np.ndarray) -> np.ndarray:
 
 
 def control_vectors(events: np.ndarray, encoding: PerformanceEncoding, names: tuple[str, ...]) -> np.ndarray:
-    """Controls of every event, float32 [n_events, control_dim(names)] (flag column 0: present)."""
+    """Controls of every event, float32 [n_events, control_dim(names)] (flags 0: all present)."""
     parts = []
     if "density" in names:
         parts.append(density_one_hot(note_density(events, encoding)))
     if "pitch_histogram" in names:
         parts.append(pitch_histogram(events, encoding).astype(np.float32))
-    parts.append(np.zeros((len(events), 1), np.float32))
+    parts.append(np.zeros((len(events), len(parts)), np.float32))
     return np.concatenate(parts, axis=1)
 
 
@@ -136,23 +141,24 @@ def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,
                   histograms: list[np.ndarray] | None = None) -> np.ndarray:
     """Controls a user asked for, float32 [n_segments, control_dim]; segments spread over the piece.
 
-    A control not given is left at zero (for the density one-hot: all zeros), which is what a
-    model trained with control_dropout saw as 'absent' only when *every* control is missing;
-    then the flag column is set.
+    A control not given is zeroed with its 'absent' flag set, as ``control_dropout`` trains.
     """
-    given = [values for values in (density, histograms) if values]
-    segments = max((len(values) for values in given), default=1)
+    values = {"density": density, "pitch_histogram": histograms}
+    segments = max((len(v) for v in values.values() if v), default=1)
     rows = []
     for k in range(segments):
-        parts = []
-        if "density" in names:
-            parts.append(density_one_hot(np.array([_pick(density, k, segments)]))[0] if density
-                         else np.zeros(len(DENSITY_EDGES) + 1, np.float32))
-        if "pitch_histogram" in names:
-            histogram = np.asarray(_pick(histograms, k, segments), np.float64) if histograms else np.zeros(12)
-            parts.append((histogram / max(histogram.sum(), 1e-9)).astype(np.float32))
-        parts.append(np.array([0.0 if given else 1.0], np.float32))
-        rows.append(np.concatenate(parts))
+        blocks, flags = [], []
+        for name, width in zip((n for n in CONTROL_NAMES if n in names), control_widths(names)):
+            given = values[name]
+            if not given:
+                blocks.append(np.zeros(width, np.float32))
+            elif name == "density":
+                blocks.append(density_one_hot(np.array([_pick(given, k, segments)]))[0])
+            else:
+                histogram = np.asarray(_pick(given, k, segments), np.float64)
+                blocks.append((histogram / max(histogram.sum(), 1e-9)).astype(np.float32))
+            flags.append(0.0 if given else 1.0)
+        rows.append(np.concatenate([*blocks, np.array(flags, np.float32)]))
     return np.stack(rows).astype(np.float32)
 
 

@@ -150,28 +150,35 @@ class PerformanceEncoding:
         pitch = notes[index, 2]
         tokens = np.where(is_off, NUM_PITCHES + pitch, pitch)
 
-        gaps = np.diff(steps, prepend=0)
-        full, rest = gaps // MAX_SHIFT_STEPS, gaps % MAX_SHIFT_STEPS
-        shifts_before = full + (rest > 0)
         bins = (notes[index, 3] - 1) // self.velocity_bin_size + 1 if self.velocity_bins else np.zeros(2 * n, np.int64)
         # The current velocity before each boundary is the bin of the last onset before it (0 at first).
         last_onset = np.maximum.accumulate(np.where(is_off, -1, np.arange(2 * n)))
         before = np.concatenate([[-1], last_onset[:-1]])
         current = np.where(before >= 0, bins[np.maximum(before, 0)], 0)
         velocity_change = ~is_off & (bins != current) & (self.velocity_bins > 0)
+        # A velocity event goes right before its note-on, at the same step.
+        owner = np.repeat(np.arange(2 * n), velocity_change + 1)
+        first = np.concatenate([[True], owner[1:] != owner[:-1]])
+        is_velocity = first & velocity_change[owner]
+        stream = np.where(is_velocity, self.velocity_offset + bins[owner] - 1, tokens[owner])
+        return self.insert_time_shifts(stream, steps[owner])
 
-        # Each boundary expands to: its time shifts, an optional velocity event, the note event.
-        per_event = shifts_before + velocity_change + 1
+    def insert_time_shifts(self, tokens: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """Timeless events [n] happening at nondecreasing ``steps`` [n] -> int32 events with time shifts.
+
+        A gap of g steps becomes g // 100 shifts of 100 then one of g % 100 (if nonzero), as Magenta.
+        """
+        gaps = np.diff(np.asarray(steps, np.int64), prepend=0)
+        full, rest = gaps // MAX_SHIFT_STEPS, gaps % MAX_SHIFT_STEPS
+        shifts_before = full + (rest > 0)
+        per_event = shifts_before + 1
+        starts = np.cumsum(per_event) - per_event
         out = np.empty(per_event.sum(), np.int64)
-        starts = np.concatenate([[0], np.cumsum(per_event)[:-1]])
-        shift_owner = np.repeat(np.arange(2 * n), shifts_before)
-        within = np.arange(len(shift_owner)) - np.repeat(np.cumsum(shifts_before) - shifts_before, shifts_before)
-        is_rest = within == full[shift_owner]  # the last, partial shift of a gap
-        shift_value = np.where(is_rest, rest[shift_owner], MAX_SHIFT_STEPS)
-        out[starts[shift_owner] + within] = self.shift_offset + shift_value - 1
-        velocity_at = starts + shifts_before
-        out[velocity_at[velocity_change]] = self.velocity_offset + bins[velocity_change] - 1
-        out[starts + per_event - 1] = tokens
+        owner = np.repeat(np.arange(len(tokens)), shifts_before)
+        within = np.arange(len(owner)) - np.repeat(np.cumsum(shifts_before) - shifts_before, shifts_before)
+        shift_value = np.where(within == full[owner], rest[owner], MAX_SHIFT_STEPS)  # last shift: the rest
+        out[starts[owner] + within] = self.shift_offset + shift_value - 1
+        out[starts + shifts_before] = tokens
         return out.astype(np.int32)
 
     def decode_notes(self, events: np.ndarray, *, max_note_s: float | None = None) -> np.ndarray:

@@ -1,0 +1,94 @@
+"""MIDI for a human composer: a file any DAW plays, a grid-snapped copy, and MusicXML.
+
+Performances carry no meter, so the written file declares a tempo (given or estimated from the
+onsets) and 4/4, so a DAW's grid and notation software line up with the music.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+from note_seq.protobuf import music_pb2
+
+from composer.errors import ConfigError
+
+DEFAULT_QPM = 120.0
+
+
+def estimate_qpm(sequence: music_pb2.NoteSequence) -> float:
+    """Tempo in quarter notes per minute from the note onsets (pretty_midi), folded into 60..180."""
+    onsets = sorted({round(n.start_time, 2) for n in sequence.notes})
+    if len(onsets) < 4:
+        return DEFAULT_QPM
+    pm = _pretty_midi(sequence, qpm=DEFAULT_QPM, program=0)
+    try:
+        qpm = float(pm.estimate_tempo())
+    except (ValueError, IndexError):
+        return DEFAULT_QPM
+    while qpm > 180:
+        qpm /= 2
+    while qpm < 60:
+        qpm *= 2
+    return qpm
+
+
+def quantized(sequence: music_pb2.NoteSequence, *, grid: int, qpm: float) -> music_pb2.NoteSequence:
+    """A copy with onsets and offsets snapped to 1/grid notes (grid=16: 16ths) at ``qpm``."""
+    if grid <= 0 or grid % 4 and grid not in (1, 2):
+        raise ConfigError(f"quantize grid must be 1, 2 or a multiple of 4 (e.g. 16 for 16ths), got {grid}")
+    step_s = 60.0 / qpm * 4.0 / grid
+    out = music_pb2.NoteSequence()
+    out.CopyFrom(sequence)
+    for note in out.notes:
+        start = np.round(note.start_time / step_s)
+        end = max(np.round(note.end_time / step_s), start + 1)
+        note.start_time, note.end_time = start * step_s, end * step_s
+    out.total_time = max((n.end_time for n in out.notes), default=0.0)
+    return out
+
+
+def _pretty_midi(sequence: music_pb2.NoteSequence, *, qpm: float, program: int,
+                 markers: tuple[tuple[float, str], ...] = ()) -> pretty_midi.PrettyMIDI:
+    """One track (the stem) with tempo, 4/4 and program set; velocities as in ``sequence``."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=qpm)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    track = pretty_midi.Instrument(program=program, name=pretty_midi.program_to_instrument_name(program))
+    for note in sorted(sequence.notes, key=lambda n: (n.start_time, n.pitch)):
+        track.notes.append(pretty_midi.Note(velocity=int(note.velocity), pitch=int(note.pitch),
+                                            start=float(note.start_time), end=float(note.end_time)))
+    pm.instruments.append(track)
+    pm.text_events.extend(pretty_midi.Text(text, float(time)) for time, text in markers)
+    return pm
+
+
+def write_midi(sequence: music_pb2.NoteSequence, path: Path, *, program: int = 0, qpm: float | None = None,
+               markers: tuple[tuple[float, str], ...] = ()) -> Path:
+    """Write ``sequence`` as a one-track MIDI file atomically; ``markers``: (time_s, text) events."""
+    pm = _pretty_midi(sequence, qpm=qpm or DEFAULT_QPM, program=program, markers=markers)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pm.write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_musicxml(midi_path: Path, path: Path) -> Path:
+    """Convert a (grid-snapped) MIDI file to MusicXML with music21, atomically."""
+    import music21
+
+    score = music21.converter.parse(str(midi_path), quantizePost=True)
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.musicxml")
+    score.write("musicxml", fp=str(tmp))
+    os.replace(tmp, path)
+    return path

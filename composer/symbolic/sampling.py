@@ -1,0 +1,241 @@
+"""Sampling new performances from a trained Performance RNN, the whole loop compiled.
+
+One ``tf.function`` runs the event loop: LSTM states stay tensors, the next event is drawn on
+device (temperature, optional nucleus/top-p), primer events are forced instead of drawn, and
+each row stops once it has moved ``seconds`` past its primer. Beam search keeps ``beam``
+sampled hypotheses per piece, scored by their log-likelihood, and returns the best.
+"""
+
+from __future__ import annotations
+
+import secrets
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from composer.errors import ConfigError, RunDirError
+from composer.symbolic.controls import event_steps, key_histogram, user_controls
+from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
+from composer.symbolic.midi import estimate_qpm, quantized, write_midi, write_musicxml
+
+MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
+CHUNK = 128                  # steps per compiled call; the loop state is carried between calls
+PRIMER_BUCKET = 64           # primers are padded to a multiple of this (fewer shapes to compile)
+_LOOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _nucleus(logits: tf.Tensor, top_p: tf.Tensor) -> tf.Tensor:
+    """Mask logits [B, V] outside the smallest set of classes whose probability reaches top_p."""
+    ordered = tf.sort(logits, direction="DESCENDING")
+    before = tf.cumsum(tf.nn.softmax(ordered), axis=-1, exclusive=True)
+    cutoff = tf.reduce_min(tf.where(before < top_p, ordered, ordered[:, :1]), axis=-1, keepdims=True)
+    return tf.where(logits < cutoff, -np.inf, logits)
+
+
+def _chunk_loop(model: Any, encoding: PerformanceEncoding) -> Any:
+    """The XLA-compiled loop running CHUNK sampling steps of ``model`` (cached per model)."""
+    if model in _LOOPS:
+        return _LOOPS[model]
+    shift_lo, shift_hi = encoding.shift_offset, encoding.velocity_offset
+    conditioned = model.control_dim > 0
+
+    @tf.function(jit_compile=True)
+    def run(carry, primer, primer_len, controls, total_steps, temperature, top_p, beam, seed):
+        """carry: (i, event [R], states, time [R], done [R], score [R]); R = pieces x beam.
+
+        Returns the new carry and the tokens and beam parents of the CHUNK steps, [CHUNK, R].
+        """
+        rows, segments = tf.shape(primer)[0], tf.shape(controls)[1]
+        pieces = rows // beam
+        first_only = tf.concat([tf.zeros([rows, 1]), tf.fill([rows, beam - 1], -np.inf)], 1)
+
+        def body(k, i, event, states, time, done, score, tokens, parents):
+            before = (event, states, time, done, score)
+            segment = tf.minimum(time * segments // tf.maximum(total_steps, 1), segments - 1)
+            control = tf.gather(controls, segment, batch_dims=1) if conditioned else None
+            logits, states = model.step(event, control, states)
+            logp = tf.nn.log_softmax(_nucleus(logits / tf.maximum(temperature, 1e-4), top_p))
+            # `beam` draws per row by the Gumbel-max trick: argmax(log p + Gumbel noise).
+            noise = tf.random.stateless_uniform([rows, beam, tf.shape(logp)[1]], seed + tf.cast([0, i], tf.int64),
+                                                minval=1e-20, maxval=1.0)
+            draw = tf.argmax(logp[:, None, :] - tf.math.log(-tf.math.log(noise)), axis=-1, output_type=tf.int32)
+            gain = tf.where(done[:, None], first_only, tf.gather(logp, draw, batch_dims=1))  # [R, beam]
+            best, pick = tf.math.top_k(tf.reshape(score[:, None] + gain, [pieces, beam * beam]), beam)
+            parent = tf.reshape(pick // beam + tf.range(pieces)[:, None] * beam, [-1])
+            token = tf.reshape(tf.gather(tf.reshape(draw, [pieces, beam * beam]), pick, batch_dims=1), [-1])
+            forced = i + 1 < primer_len                                   # primer events are fed, not drawn
+            token = tf.where(forced, primer[:, tf.minimum(i + 1, tf.shape(primer)[1] - 1)], token)
+            parent = tf.where(forced, tf.range(rows), parent)
+            score = tf.where(forced, score, tf.reshape(best, [-1]))
+            states = [(tf.gather(h, parent), tf.gather(c, parent)) for h, c in states]
+            time, done = tf.gather(time, parent), tf.gather(done, parent)
+            token = tf.where(done, -1, token)
+            is_shift = (token >= shift_lo) & (token < shift_hi)
+            time += tf.where(is_shift & ~forced, token - shift_lo + 1, 0)
+            done = done | (time >= total_steps) & ~forced
+            after = tf.nest.map_structure(lambda new, old: tf.ensure_shape(new, old.shape), (
+                tf.maximum(token, 0), states, time, done, score), before)  # static shapes for the loop
+            return (k + 1, i + 1, *after, tokens.write(k, token), parents.write(k, parent))
+
+        arrays = [tf.TensorArray(tf.int32, size=CHUNK) for _ in range(2)]
+        _, *carry, tokens, parents = tf.while_loop(lambda k, *_: k < CHUNK, body, [0, *carry, *arrays])
+        return carry, tokens.stack(), parents.stack()
+
+    _LOOPS[model] = run
+    return run
+
+
+def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, seconds: float = 30.0,
+                  temperature: float = 1.0, seed: int | None = None, primer: np.ndarray | None = None,
+                  controls: np.ndarray | None = None, top_p: float | None = None,
+                  beam: int | None = None) -> list[np.ndarray]:
+    """Sample ``num`` event arrays (int32, primer first) running ``seconds`` past the primer.
+
+    Args:
+      primer: int32 [P] events to continue (default: one 10 ms time shift).
+      controls: float32 [K, C] control rows spread evenly over the new material (conditioned models).
+      top_p: nucleus sampling mass (None: off); beam: hypotheses kept per piece (None: plain sampling).
+    """
+    primer = np.asarray(primer if primer is not None and len(primer) else [encoding.shift_offset], np.int32)
+    width, rows = beam or 1, num * (beam or 1)
+    controls = np.zeros((1, model.control_dim), np.float32) if controls is None else controls
+    seed = secrets.randbits(31) if seed is None else seed
+    padded = np.tile(np.pad(primer, (0, -len(primer) % PRIMER_BUCKET)), (rows, 1))
+    args = (tf.constant(padded), tf.constant(len(primer)), tf.constant(np.tile(controls[None], (rows, 1, 1))),
+            tf.constant(int(round(seconds * STEPS_PER_SECOND))), tf.constant(float(temperature)),
+            tf.constant(float(top_p or 1.0)), tf.constant(width), tf.constant([seed, 0], tf.int64))
+    alive = np.tile(np.r_[0.0, np.full(width - 1, -np.inf)], num).astype(np.float32)  # one live hypothesis
+    carry = [tf.constant(0), args[0][:, 0], model.initial_state(rows), tf.zeros([rows], tf.int32),
+             tf.zeros([rows], tf.bool), tf.constant(alive)]  # a list, as the loop returns it (no retrace)
+    loop, tokens, parents = _chunk_loop(model, encoding), [], []
+    limit = len(primer) + seconds * MAX_EVENTS_PER_SECOND
+    while int(carry[0]) < len(primer) or not bool(tf.reduce_all(carry[4])) and int(carry[0]) < limit:
+        carry, chunk_tokens, chunk_parents = loop(carry, *args)
+        tokens.append(chunk_tokens.numpy())
+        parents.append(chunk_parents.numpy())
+    tokens, parents, score = np.concatenate(tokens), np.concatenate(parents), carry[5].numpy()
+    return [_backtrack(primer, tokens, parents, score, piece * width, width) for piece in range(num)]
+
+
+def _backtrack(primer: np.ndarray, tokens: np.ndarray, parents: np.ndarray, score: np.ndarray, first: int,
+               width: int) -> np.ndarray:
+    """Follow the best hypothesis of one piece back through the parent pointers: int32 [n]."""
+    row = first + int(np.argmax(score[first:first + width]))
+    path = np.empty(len(tokens), np.int32)
+    for t in range(len(tokens) - 1, -1, -1):
+        path[t] = tokens[t, row]
+        row = parents[t, row]
+    return np.concatenate([primer[:1], path[path >= 0]]).astype(np.int32)
+
+
+def _controls(config: Any, run_dir: Path, *, density: list[float] | None, key: list[str] | None,
+              pitch_histogram: list[list[float]] | None) -> np.ndarray | None:
+    """Control rows [K, C] for the asked controls, or a clear error when the run cannot take them."""
+    if key and pitch_histogram:
+        raise ConfigError("give --key or --pitch-histogram, not both")
+    histograms = [key_histogram(k) for k in key] if key else pitch_histogram
+    asked = {"density": density, "pitch_histogram": histograms}
+    trained = ", ".join(config.controls) or "none"
+    for name, value in asked.items():
+        if value and name not in config.controls:
+            flag = "--density" if name == "density" else "--key/--pitch-histogram"
+            raise RunDirError(f"{flag} needs a model trained with the '{name}' control; {run_dir} was trained "
+                              f"with controls: {trained}")
+    if not config.controls:
+        return None
+    missing = [name for name in config.controls if not asked[name]]
+    if missing and config.control_dropout == 0:
+        raise RunDirError(f"{run_dir} was trained with controls {trained} always present (control_dropout 0): "
+                          f"give a value for {', '.join(missing)}")
+    return user_controls(config.controls, density=density, histograms=histograms)
+
+
+def _primer(encoding: PerformanceEncoding, primer: str | Path | None, pitches: list[int] | None) -> np.ndarray:
+    """Primer events from a MIDI file or a chord of pitches (a quarter note at 120 qpm, velocity 80)."""
+    from note_seq import midi_io
+    from note_seq.protobuf import music_pb2
+
+    if primer is not None and pitches:
+        raise ConfigError("give --primer or --primer-pitches, not both")
+    if primer is not None:
+        try:
+            sequence = midi_io.midi_file_to_note_sequence(str(primer))
+        except (OSError, midi_io.MIDIConversionError) as exc:
+            raise ConfigError(f"{primer}: not a readable MIDI file ({exc})") from None
+        return encoding.encode(sequence)
+    if pitches:
+        bad = [p for p in pitches if not 0 <= p <= 127]
+        if bad:
+            raise ConfigError(f"primer pitches must be MIDI pitches 0..127, got {bad[0]}")
+        chord = music_pb2.NoteSequence()
+        for pitch in pitches:
+            chord.notes.add(pitch=int(pitch), velocity=80, start_time=0.0, end_time=0.5)
+        return encoding.encode(chord)
+    return np.zeros(0, np.int32)
+
+
+def write_pieces(pieces: list[np.ndarray], encoding: PerformanceEncoding, *, out: Path, max_note_s: float,
+                 program: int = 0, primer_events: int = 0, quantize: int | None = None,
+                 musicxml: bool = False) -> list[Path]:
+    """Decode and write each piece (out, or out-1, out-2, ... for several), plus grid and MusicXML copies."""
+    out = Path(out)
+    paths = []
+    for k, events in enumerate(pieces):
+        path = out if len(pieces) == 1 else out.with_name(f"{out.stem}-{k + 1}{out.suffix or '.mid'}")
+        sequence = encoding.decode(events, max_note_s=max_note_s, program=program)
+        primer_s = event_steps(events[:primer_events], encoding)[1] / STEPS_PER_SECOND
+        markers = ((primer_s, "end of primer"),) if primer_events > 1 else ()
+        qpm = estimate_qpm(sequence)
+        paths.append(write_midi(sequence, path, program=program, qpm=qpm, markers=markers))
+        if quantize:
+            grid_path = path.with_name(f"{path.stem}.q{quantize}.mid")
+            paths.append(write_midi(quantized(sequence, grid=quantize, qpm=qpm), grid_path, program=program,
+                                    qpm=qpm, markers=markers))
+            if musicxml:
+                paths.append(write_musicxml(grid_path, path.with_suffix(".musicxml")))
+        elif musicxml:
+            grid_path = write_midi(quantized(sequence, grid=16, qpm=qpm), path.with_name(f".{path.stem}.q16.mid"),
+                                   program=program, qpm=qpm)
+            paths.append(write_musicxml(grid_path, path.with_suffix(".musicxml")))
+            grid_path.unlink()
+    return paths
+
+
+def sample_to_midi(model: Any, config: Any, *, out: Path, seconds: float, seed: int) -> list[Path]:
+    """A short sample of a model in training (controls absent when it takes any)."""
+    controls = user_controls(config.controls) if config.controls else None
+    pieces = sample_events(model, config.encoding, seconds=seconds, seed=seed, controls=controls)
+    return write_pieces(pieces, config.encoding, out=out, max_note_s=config.max_note_s)
+
+
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             primer_pitches: list[int] | None = None, density: list[float] | None = None,
+             key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
+             top_p: float | None = None, beam: int | None = None, quantize: int | None = None,
+             musicxml: bool = False, program: int = 0) -> list[Path]:
+    """Generate ``num`` MIDI files from the Performance RNN of ``run_dir``; returns the paths written.
+
+    ``seconds`` of new material follow the primer (kept at the start, with an 'end of primer'
+    marker). ``density`` (notes/s), ``key`` ('D minor') or ``pitch_histogram`` (12 numbers) are
+    lists spread evenly over the new material; they need a model trained with those controls.
+    """
+    from composer.train.run import load_run
+
+    checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1), "temperature": (temperature, temperature >= 0),
+              "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
+              "program": (program, 0 <= program <= 127)}
+    for name, (value, ok) in checks.items():
+        if not ok:
+            raise ConfigError(f"--{name} out of range: {value!r}")
+    run = load_run(run_dir, model="performance-rnn")
+    encoding = run.config.encoding
+    controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram)
+    primer_events = _primer(encoding, primer, primer_pitches)
+    pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
+                           primer=primer_events, controls=controls, top_p=top_p, beam=beam)
+    return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
+                        primer_events=len(primer_events), quantize=quantize, musicxml=musicxml)
