@@ -15,23 +15,24 @@ class Monitor:
       start_step, total_steps: the bar's range.
       items_per_step: global batch size, for the items/s figure.
       progress: show the bar.
+      eval_loss: the last eval loss so far (a resumed run), shown until the next evaluation.
     """
 
     def __init__(self, log_dir: Path | None, *, start_step: int, total_steps: int, items_per_step: int,
-                 progress: bool) -> None:
+                 progress: bool, eval_loss: float | None = None) -> None:
         import tensorflow as tf
 
         self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir is not None else None
         self._items_per_step = items_per_step
         self._window: list[float] = []
         self._window_start = time.perf_counter()
-        self._eval_loss = float("nan")
         self._bar = _make_bar() if progress else None
         self._task = None
         if self._bar is not None:
             self._bar.start()
             self._task = self._bar.add_task("train", total=total_steps, completed=start_step,
-                                            loss=float("nan"), eval_loss=float("nan"), rate=0.0)
+                                            loss=float("nan"), rate=0.0,
+                                            eval_loss=float("nan") if eval_loss is None else eval_loss)
 
     def step(self, step: int, loss: float) -> None:
         """Record one finished step's training loss."""

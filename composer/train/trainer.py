@@ -161,8 +161,10 @@ class _Trainer:
         if self.latest.latest_checkpoint is None:
             self._save()  # a good point for the NaN guard to return to
         step = int(self.step.numpy())
+        history = self.metrics["history"]
         monitor = Monitor(self.run_dir / LOGS, start_step=step, total_steps=self.tc.steps,
-                          items_per_step=self.tc.batch_size, progress=progress)
+                          items_per_step=self.tc.batch_size, progress=progress,
+                          eval_loss=history[-1]["eval_loss"] if history else None)
         interrupt = _Interrupt()
         try:
             with interrupt:
