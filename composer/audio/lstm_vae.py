@@ -1,18 +1,19 @@
 """LSTM+VAE over audio frames: a recurrent net with a latent variable per step.
 
 At frame t a stack of recurrent layers has read frames x_1..x_t (each through a linear
-projection to ``units``) into h_t. A latent z_t explains
-what h_t cannot predict about the next frame x_{t+1} (a variational RNN, Chung et al. 2015,
-with the frame fed back instead of z):
+projection to ``units``) into h_t. A latent z_t explains what h_t cannot predict about the
+next frame x_{t+1} (a variational RNN, Chung et al. 2015, with the frame fed back, not z):
 
     prior      p(z_t | h_t)            = N(mu_p, sigma_p^2)     # used when generating
     posterior  q(z_t | h_t, x_{t+1})   = N(mu_q, sigma_q^2)     # used when training
-    decoder    x_{t+1} ~ N(dec(h_t, z_t), I)                    # linear output, no cap
+    decoder    p(x_{t+1} | h_t, z_t)   = N(dec(h_t, z_t), diag(s^2))   # linear output, no cap;
+                                                                   # s: a learned scale per feature
+    loss per frame = -log p(x_{t+1} | h_t, z_t) + beta * KL(q || p),  z_t ~ q
+                   = sum_f [ (x_f - dec_f)^2 / (2 s_f^2) + log s_f ] + beta * KL   (nats, no 2pi term)
 
-    loss per frame = 1/2 ||x_{t+1} - dec(h_t, z_t)||^2 + beta * KL(q || p),  z_t ~ q
-
-Generating samples z_t = mu_p + temperature * sigma_p * eps, so the temperature widens or
-narrows the variety. ``latent_dim == 0`` drops z: a plain deterministic LSTM (GRUV-style).
+Generating draws z_t = mu_p + T * sigma_p * eps and x_{t+1} = dec(h_t, z_t) + T * s * eps' at
+temperature T: without the second draw the output is the conditional mean, which fades toward
+silence wherever the next frame is uncertain. ``latent_dim == 0`` drops z (GRUV-style plain LSTM).
 Frames are normalized feature vectors [feature_dim] (see composer.audio.transforms).
 """
 
@@ -63,6 +64,7 @@ class FrameVAE(keras.Model):
             self.posterior = GaussianHead(latent_dim, units, name="posterior")
         self.decoder_hidden = keras.layers.Dense(decoder_units, activation="relu", name="decoder_hidden")
         self.decoder_out = keras.layers.Dense(feature_dim, name="decoder_out")
+        self.log_scale = self.add_weight(shape=(feature_dim,), initializer="zeros", name="log_scale")
         # Training steps taken, for the KL warm-up; a model variable so checkpoints resume it.
         self.step = keras.Variable(0, dtype="int64", trainable=False, name="step",
                                    aggregation="only_first_replica")
@@ -93,9 +95,10 @@ class FrameVAE(keras.Model):
         return self.decode(h, z), gaussian_kl(mean_q, log_var_q, mean_p, log_var_p)
 
     def frame_losses(self, frames: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
-        """(reconstruction, KL), each [batch, time] in nats per frame (unit-variance Gaussian, no constant)."""
+        """(reconstruction, KL), each [batch, time] in nats per frame (Gaussian NLL without its 2pi term)."""
         prediction, kl = self(frames, training=training)
-        reconstruction = 0.5 * tf.reduce_sum(tf.square(prediction - frames[:, 1:]), axis=-1)
+        error = tf.square(prediction - frames[:, 1:]) * tf.exp(-2.0 * self.log_scale)
+        reconstruction = tf.reduce_sum(0.5 * error + self.log_scale, axis=-1)
         return reconstruction, kl
 
     def kl_weight(self) -> tf.Tensor:
@@ -117,16 +120,20 @@ class FrameVAE(keras.Model):
     def step_frame(self, frame: tf.Tensor, states: list, noise: tf.Tensor) -> tuple[tf.Tensor, list]:
         """One generation step: frame [batch, feature_dim] -> next frame, new states.
 
-        ``noise`` [batch, latent_dim] is the scaled standard normal (temperature * eps).
+        ``noise`` [batch, latent_dim + feature_dim] is temperature * standard normal: the latent
+        draw, then the observation draw.
         """
         h, new_states = self.project(frame), []
         for layer, state in zip(self.recurrent, states):
             h, state = layer.cell(h, state)
             new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
+        z_noise, x_noise = noise[:, :self.latent_dim], noise[:, self.latent_dim:]
         if not self.latent_dim:
-            return self.decode(h, None), new_states
-        mean_p, log_var_p = self.prior(h)
-        return self.decode(h, mean_p + tf.exp(0.5 * log_var_p) * noise), new_states
+            mean = self.decode(h, None)
+        else:
+            mean_p, log_var_p = self.prior(h)
+            mean = self.decode(h, mean_p + tf.exp(0.5 * log_var_p) * z_noise)
+        return mean + tf.exp(self.log_scale) * x_noise, new_states
 
     def generate(self, primer: tf.Tensor, n_frames: int, *, temperature: float, seed: int,
                  limit: tf.Tensor, jit_compile: bool = True) -> tf.Tensor:
@@ -144,12 +151,12 @@ class FrameVAE(keras.Model):
         primer = tf.convert_to_tensor(primer, tf.float32)
         steps = primer.shape[1] - 1 + n_frames
         # Drawn outside the compiled loop: XLA's random numbers differ from TensorFlow's kernels.
-        noise = temperature * tf.random.stateless_normal([steps, primer.shape[0], max(self.latent_dim, 1)],
-                                                         seed=[seed, 0], alg="philox")
+        width = self.latent_dim + self.feature_dim
+        noise = temperature * tf.random.stateless_normal([steps, primer.shape[0], width], seed=[seed, 0], alg="philox")
         return loops[jit_compile](primer, noise, tf.convert_to_tensor(limit, tf.float32))
 
     def _loop(self, primer: tf.Tensor, noise: tf.Tensor, limit: tf.Tensor) -> tf.Tensor:
-        """Warm up on primer [batch, n_primer, F], then one frame per noise row [steps, batch, latent]."""
+        """Warm up on primer [batch, n_primer, F], then one frame per noise row [steps, batch, latent + F]."""
         batch, n_primer, total = tf.shape(primer)[0], tf.shape(primer)[1], tf.shape(noise)[0]
 
         def body(i, frame, states, out):

@@ -119,12 +119,20 @@ def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer,
 
 
 def baseline_losses(features: np.ndarray, starts: np.ndarray, window: int) -> dict[str, float]:
-    """Next-frame losses (nats per frame, as the model's) of two trivial predictors on the same windows."""
+    """Next-frame losses of two trivial predictors on the same windows, in the model's units.
+
+    Each predictor gets the model's likelihood, a Gaussian with one scale per feature, at its
+    best scale (the RMS of its own errors): sum_f [1/2 + log rms_f] nats per frame.
+    """
     rows = starts[:, None] + np.arange(window)[None, :]
-    frames = features[rows]  # [n_windows, window, feature_dim]
+    frames = features[rows].astype(np.float64)  # [n_windows, window, feature_dim]
     targets = frames[:, 1:]
-    return {"repeat_last_frame": float(np.mean(0.5 * np.sum(np.square(targets - frames[:, :-1]), axis=-1))),
-            "mean_frame": float(np.mean(0.5 * np.sum(np.square(targets), axis=-1)))}
+
+    def nll(errors: np.ndarray) -> float:
+        variance = np.maximum(np.mean(np.square(errors), axis=(0, 1)), 1e-12)
+        return float(np.sum(0.5 + 0.5 * np.log(variance)))
+
+    return {"repeat_last_frame": nll(targets - frames[:, :-1]), "mean_frame": nll(targets)}
 
 
 def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
