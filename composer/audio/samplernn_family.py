@@ -69,16 +69,17 @@ class SampleRNNConfig:
 
 
 def quantized_split(corpus: Any, config: SampleRNNConfig, split: str) -> list[np.ndarray]:
-    """Every audio chunk of ``split``, quantized: int32 [n_samples] each."""
-    return [quantize(chunk, levels=config.q_levels, method=config.quantization) for chunk in corpus.audio(split)]
+    """Every audio chunk of ``split``, quantized: [n_samples] each, uint8 for up to 256 levels."""
+    dtype = np.uint8 if config.q_levels <= 256 else np.int32
+    return [quantize(chunk, levels=config.q_levels, method=config.quantization).astype(dtype)
+            for chunk in corpus.audio(split)]
 
 
 def cut_stretches(chunks: list[np.ndarray], config: SampleRNNConfig) -> np.ndarray:
     """Stretches [n, stretch_len] from each chunk; consecutive ones share the look-back samples."""
     size, hop = config.stretch_len, config.stretch_len - config.frame_sizes[0]
     rows = [chunk[start:start + size] for chunk in chunks for start in range(0, len(chunk) - size + 1, hop)]
-    dtype = np.uint8 if config.q_levels <= 256 else np.int32
-    return np.stack(rows).astype(dtype) if rows else np.zeros((0, size), dtype)
+    return np.stack(rows) if rows else np.zeros((0, size), np.uint8 if config.q_levels <= 256 else np.int32)
 
 
 def windows_dataset(stretches: np.ndarray, config: SampleRNNConfig, batches: tf.data.Dataset) -> tf.data.Dataset:
@@ -111,6 +112,10 @@ class SampleRNNFamily:
                 "quantization": config.quantization, "eval_unigram_bits": unigram}
 
     def build_model(self, config: SampleRNNConfig, meta: dict) -> SampleRNN:
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:  # each replica would need its own slice of the carried TBPTT state
+            raise ConfigError(f"samplernn carries RNN state from batch to batch and trains on one replica, "
+                              f"not {replicas}: use --strategy default")
         for key in ("q_levels", "quantization"):
             if meta.get(key) != getattr(config, key):
                 raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config has "
