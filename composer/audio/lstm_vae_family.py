@@ -118,21 +118,25 @@ def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer,
     return np.concatenate(chunks), starts
 
 
-def baseline_losses(features: np.ndarray, starts: np.ndarray, window: int) -> dict[str, float]:
-    """Next-frame losses of two trivial predictors on the same windows, in the model's units.
-
-    Each predictor gets the model's likelihood, a Gaussian with one scale per feature, at its
-    best scale (the RMS of its own errors): sum_f [1/2 + log rms_f] nats per frame.
-    """
-    rows = starts[:, None] + np.arange(window)[None, :]
-    frames = features[rows].astype(np.float64)  # [n_windows, window, feature_dim]
+def predictor_errors(features: np.ndarray, starts: np.ndarray, window: int) -> dict[str, np.ndarray]:
+    """Errors [n_windows, window - 1, feature_dim] of two trivial next-frame predictors."""
+    frames = features[starts[:, None] + np.arange(window)[None, :]].astype(np.float64)
     targets = frames[:, 1:]
+    return {"repeat_last_frame": targets - frames[:, :-1], "mean_frame": targets}
 
-    def nll(errors: np.ndarray) -> float:
-        variance = np.maximum(np.mean(np.square(errors), axis=(0, 1)), 1e-12)
-        return float(np.sum(0.5 + 0.5 * np.log(variance)))
 
-    return {"repeat_last_frame": nll(targets - frames[:, :-1]), "mean_frame": nll(targets)}
+def baseline_losses(train: dict[str, np.ndarray], eval_: dict[str, np.ndarray]) -> dict[str, float]:
+    """Eval loss of each trivial predictor in the model's units (``predictor_errors`` of each split).
+
+    Like the model, each predictor gets a Gaussian with one scale per feature, fitted on the
+    train split (the RMS of its train errors): sum_f [err_f^2 / (2 s_f^2) + log s_f] nats per frame.
+    """
+    losses = {}
+    for name, errors in eval_.items():
+        variance = np.maximum(np.mean(np.square(train[name]), axis=(0, 1)), 1e-12)
+        eval_mse = np.mean(np.square(errors), axis=(0, 1))
+        losses[name] = float(np.sum(0.5 * eval_mse / variance + 0.5 * np.log(variance)))
+    return losses
 
 
 def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
@@ -167,10 +171,12 @@ class LstmVaeFamily:
         primers = pick_primers(corpus, config, config.seed)
         save_npz(Path(run_dir) / PRIMERS, audio=primers)
         split = "eval" if counts["eval"]["audio"] else "train"
-        features, starts = normalized_split(corpus, config, normalizer, split, training=False)
+        window = config.sequence_frames + 1
+        errors = {s: predictor_errors(*normalized_split(corpus, config, normalizer, s, training=False), window)
+                  for s in {"train", split}}
         return {"sample_rate": int(corpus.sample_rate), "feature_dim": config.spec.feature_dim,
                 "frames_per_second": corpus.sample_rate / config.hop, "eval_split": split,
-                "baseline_eval_loss": baseline_losses(features, starts, config.sequence_frames + 1),
+                "baseline_eval_loss": baseline_losses(errors["train"], errors[split]),
                 "run_dir": str(Path(run_dir).resolve())}
 
     def build_model(self, config: LstmVaeConfig, meta: dict) -> Any:

@@ -105,11 +105,15 @@ def test_generate_continues_a_primer_file_and_can_keep_it(trained, tmp_path):
 def test_baseline_scores_the_same_eval_windows_as_the_harness(trained):
     run_dir, metrics, corpus = trained
     run = load_run(run_dir)
-    windows = np.concatenate([batch.numpy() for batch in FAMILY.make_dataset(corpus, run.config, run.meta,
-                                                                             split="eval", training=False)])
-    assert windows.shape[1:] == (run.config.sequence_frames + 1, run.meta["feature_dim"])
-    errors = (windows[:, 1:] - windows[:, :-1]).astype(np.float64)
-    repeat_last = np.sum(0.5 + 0.5 * np.log(np.mean(np.square(errors), axis=(0, 1))))  # at its best scale
+
+    def mean_square_step(split):
+        windows = np.concatenate([batch.numpy() for batch in FAMILY.make_dataset(corpus, run.config, run.meta,
+                                                                                 split=split, training=False)])
+        assert windows.shape[1:] == (run.config.sequence_frames + 1, run.meta["feature_dim"])
+        return np.mean(np.square((windows[:, 1:] - windows[:, :-1]).astype(np.float64)), axis=(0, 1))
+
+    train_var, eval_mse = mean_square_step("train"), mean_square_step("eval")
+    repeat_last = np.sum(0.5 * eval_mse / train_var + 0.5 * np.log(train_var))  # scale fitted on train
     assert repeat_last == pytest.approx(metrics["baseline_eval_loss"]["repeat_last_frame"], rel=1e-4)
 
 
