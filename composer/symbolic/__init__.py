@@ -10,7 +10,7 @@ from typing import Any
 
 
 def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
-    """Sample MIDI from a Performance RNN run; see ``composer.symbolic.generate.generate``."""
-    from composer.symbolic.generate import generate as _generate
+    """Sample MIDI from a Performance RNN run; see ``composer.symbolic.sampling.generate``."""
+    from composer.symbolic.sampling import generate as _generate
 
     return _generate(run_dir, out=out, **options)

@@ -1,0 +1,89 @@
+"""Training a small Performance RNN on Bach chorales, then generating from its run dir."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from note_seq import midi_io
+
+from composer.errors import ComposerError, RunDirError
+from composer.symbolic import generate
+from composer.symbolic.encoding import PerformanceEncoding
+
+CONFIG = """
+model: performance-rnn
+seed: 0
+train: {steps: 60, batch_size: 16, learning_rate: 0.01, eval_every: 30, eval_batches: 4, checkpoint_every: 30}
+layers: [64]
+example_events: 64
+example_hop: 32
+stretch_variants: 2
+controls: [pitch_histogram]
+control_dropout: 0.5
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(bach_corpus, tmp_path_factory):
+    from composer.train.trainer import train
+
+    root = tmp_path_factory.mktemp("prnn")
+    (root / "config.yaml").write_text(CONFIG)
+    train("performance-rnn", corpus=bach_corpus, config_path=root / "config.yaml", run_dir=root / "run",
+          progress=False)
+    return root / "run"
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    history = [h for h in metrics["history"] if h.get("eval_loss") is not None]
+    assert len(history) == 2 and history[-1]["eval_loss"] < history[0]["eval_loss"]
+    assert metrics["best"]["eval_loss"] < np.log(388) - 0.5  # below a uniform guess
+    assert metrics["eval_nll_per_event"] == pytest.approx(metrics["best"]["eval_loss"])
+
+
+@pytest.mark.slow
+def test_generate_writes_midi_for_a_human(run_dir, tmp_path):
+    paths = generate(run_dir, out=tmp_path / "piece.mid", seconds=4, seed=3, num=2, key=["D minor", "A minor"],
+                     quantize=16, program=48)
+    names = sorted(p.name for p in paths)
+    assert names == ["piece-1.mid", "piece-1.q16.mid", "piece-2.mid", "piece-2.q16.mid"]
+    import pretty_midi
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "piece-1.mid"))
+    assert [i.program for i in pm.instruments] == [48] and pm.time_signature_changes
+    assert pm.get_end_time() <= 4.2 + 5.0 and len(pm.instruments[0].notes) > 0
+    grid = pretty_midi.PrettyMIDI(str(tmp_path / "piece-1.q16.mid"))
+    sixteenth = 60 / grid.get_tempo_changes()[1][0] / 4
+    starts = np.array([n.start for n in grid.instruments[0].notes]) / sixteenth
+    assert np.allclose(starts, np.round(starts), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_same_seed_same_piece_and_primer_kept(run_dir, tmp_path, make_midi):
+    first = generate(run_dir, out=tmp_path / "a.mid", seconds=3, seed=7)[0]
+    second = generate(run_dir, out=tmp_path / "b.mid", seconds=3, seed=7)[0]
+    assert first.read_bytes() == second.read_bytes()
+    primer = make_midi(tmp_path / "primer.mid", pitches=(60, 62, 64), note_s=0.5)
+    out = generate(run_dir, out=tmp_path / "c.mid", seconds=3, seed=1, primer=primer, top_p=0.9)[0]
+    encoding = PerformanceEncoding()
+    want = encoding.encode(midi_io.midi_file_to_note_sequence(str(primer)))
+    notes = sorted(midi_io.midi_file_to_note_sequence(str(out)).notes, key=lambda n: (n.start_time, n.pitch))
+    assert [n.pitch for n in notes[:3]] == [60, 62, 64]
+    assert [round(n.start_time, 2) for n in notes[:3]] == [0.0, 0.5, 1.0]
+    assert len(want) > 0 and notes[-1].start_time >= 1.0
+    beam = generate(run_dir, out=tmp_path / "d.mid", seconds=2, seed=1, beam=3, primer_pitches=[60, 64, 67])[0]
+    chord = midi_io.midi_file_to_note_sequence(str(beam)).notes
+    assert {n.pitch for n in chord if n.start_time == 0.0} == {60, 64, 67}
+
+
+@pytest.mark.slow
+def test_run_and_option_mismatches_are_clear(run_dir, tmp_path):
+    with pytest.raises(RunDirError, match="--density needs a model trained with the 'density' control"):
+        generate(run_dir, out=tmp_path / "x.mid", density=[4.0])
+    with pytest.raises(ComposerError, match="--top-p out of range"):
+        generate(run_dir, out=tmp_path / "x.mid", top_p=1.5)
+    with pytest.raises(RunDirError, match="not a run directory"):
+        generate(tmp_path, out=tmp_path / "x.mid")
