@@ -75,6 +75,7 @@ def write_midi(sequence: music_pb2.NoteSequence, path: Path, *, program: int = 0
     os.close(fd)
     try:
         pm.write(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ sampled hypotheses per piece, scored by their log-likelihood, and returns the be
 
 from __future__ import annotations
 
+import functools
 import secrets
 import weakref
 from pathlib import Path
@@ -211,6 +212,21 @@ def sample_to_midi(model: Any, config: Any, *, out: Path, seconds: float, seed: 
     return write_pieces(pieces, config.encoding, out=out, max_note_s=config.max_note_s)
 
 
+def _load_run(run_dir: str | Path) -> Any:
+    """The run of ``run_dir``, kept while its best checkpoint is unchanged (so the sampler stays compiled)."""
+    from composer.train.run import check_model, checkpoint_path
+
+    check_model(Path(run_dir), "performance-rnn")
+    return _load_checkpoint(str(Path(run_dir).resolve()), checkpoint_path(Path(run_dir), "best"))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
+    from composer.train.run import load_run
+
+    return load_run(run_dir, model="performance-rnn")
+
+
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None,
              primer_pitches: list[int] | None = None, density: list[float] | None = None,
@@ -223,15 +239,13 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     marker). ``density`` (notes/s), ``key`` ('D minor') or ``pitch_histogram`` (12 numbers) are
     lists spread evenly over the new material; they need a model trained with those controls.
     """
-    from composer.train.run import load_run
-
     checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1), "temperature": (temperature, temperature >= 0),
               "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
               "program": (program, 0 <= program <= 127)}
     for name, (value, ok) in checks.items():
         if not ok:
             raise ConfigError(f"--{name} out of range: {value!r}")
-    run = load_run(run_dir, model="performance-rnn")
+    run = _load_run(run_dir)
     encoding = run.config.encoding
     controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram)
     primer_events = _primer(encoding, primer, primer_pitches)
