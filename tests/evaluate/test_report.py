@@ -187,7 +187,6 @@ train: {steps: 4, batch_size: 4, eval_every: 4, eval_batches: 2, checkpoint_ever
 
 @pytest.mark.slow
 def test_report_for_a_performance_rnn_run(tmp_path, corpus_notes):
-    pytest.importorskip("composer.symbolic.family", reason="the symbolic stage has not landed yet")
     from composer.corpus import Corpus
     from composer.train.trainer import train
 
