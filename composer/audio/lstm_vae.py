@@ -13,7 +13,8 @@ next frame x_{t+1} (a variational RNN, Chung et al. 2015, with the frame fed bac
 
 Generating draws z_t = mu_p + T * sigma_p * eps and x_{t+1} = dec(h_t, z_t) + T * s * eps' at
 temperature T: without the second draw the output is the conditional mean, which fades toward
-silence wherever the next frame is uncertain. ``latent_dim == 0`` drops z (GRUV-style plain LSTM).
+silence wherever the next frame is uncertain. ``latent_dim == 0`` is the deterministic GRUV-style
+plain LSTM: no z, and it emits the mean (the scale is still learned, so its loss is comparable).
 Frames are normalized feature vectors [feature_dim] (see composer.audio.transforms).
 """
 
@@ -127,12 +128,11 @@ class FrameVAE(keras.Model):
         for layer, state in zip(self.recurrent, states):
             h, state = layer.cell(h, state)
             new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
-        z_noise, x_noise = noise[:, :self.latent_dim], noise[:, self.latent_dim:]
         if not self.latent_dim:
-            mean = self.decode(h, None)
-        else:
-            mean_p, log_var_p = self.prior(h)
-            mean = self.decode(h, mean_p + tf.exp(0.5 * log_var_p) * z_noise)
+            return self.decode(h, None), new_states  # the deterministic baseline emits the mean
+        z_noise, x_noise = noise[:, :self.latent_dim], noise[:, self.latent_dim:]
+        mean_p, log_var_p = self.prior(h)
+        mean = self.decode(h, mean_p + tf.exp(0.5 * log_var_p) * z_noise)
         return mean + tf.exp(self.log_scale) * x_noise, new_states
 
     def generate(self, primer: tf.Tensor, n_frames: int, *, temperature: float, seed: int,
