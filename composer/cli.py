@@ -41,6 +41,26 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
     warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
 
 
+def _load_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probing on CPU-only machines) muted.
+
+    That chatter is written to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL applies, so the
+    descriptor itself is pointed at /dev/null while TensorFlow loads and lists its devices.
+    Listing physical devices does not start the runtime, so distribution strategies can still
+    be configured afterwards.
+    """
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
@@ -170,6 +190,7 @@ def train(
 
     Example: composer train performance-rnn --corpus bach --config configs/performance_rnn/tiny.yaml --out runs/prnn
     """
+    _load_tensorflow_quietly()
     from composer.corpus import Corpus
     from composer.train.trainer import train as run_training
 
@@ -228,6 +249,7 @@ def generate(
 
     Example: composer generate runs/prnn --out out/piece.mid --seconds 30 --temperature 0.9 --num 4
     """
+    _load_tensorflow_quietly()
     from composer.generate import generate as generate_from_run
 
     options = {
@@ -311,6 +333,7 @@ def evaluate(
 
     Example: composer evaluate runs/prnn --out out/eval --json
     """
+    _load_tensorflow_quietly()
     from composer.evaluate.report import evaluate as run_evaluate
 
     # corpus: a name (default: the run's, from RUN_DIR/corpus.json), opened under --root.
@@ -328,6 +351,7 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", help="Where the dem
 
     Example: composer demo --out out/demo
     """
+    _load_tensorflow_quietly()
     from composer.demo import run_demo
 
     run_demo(out, root=root)

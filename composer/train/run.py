@@ -135,8 +135,9 @@ def load_run(run_dir: str | Path, *, checkpoint: Literal["best", "latest"] = "be
     status = tf.train.Checkpoint(model=keras_model, step=step).restore(path).expect_partial()
     try:
         status.assert_existing_objects_matched()
-    except AssertionError as exc:
-        raise RunDirError(f"{path}: checkpoint does not fit the model of {CONFIG} ({exc})") from None
+    except AssertionError:
+        raise RunDirError(f"{path}: checkpoint does not fit the model that {CONFIG} builds "
+                          "(trained by another version of composer, or the config was edited)") from None
     return Run(family=family, config=config, meta=meta, model=keras_model, run_dir=run_dir, step=int(step.numpy()))
 
 
