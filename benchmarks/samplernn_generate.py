@@ -10,7 +10,9 @@ layers once per sample (the frame tiers at their frame boundaries, the sample ML
 sample), eagerly, with tf.random.categorical; timed on a few hundred samples.
 
 Training speed: samples (predicted targets) per second of the harness's compiled train step
-(Adam, clipping) on batches of the preset's shape.
+(Adam, clipping) on batches of the preset's shape. Generation runs with one op thread, as
+``generate`` sets it; run with ``--intra-op-threads 0`` (TensorFlow's pool, as training uses)
+for the training figures.
 
 Usage: .venv/bin/python benchmarks/samplernn_generate.py [--configs default default_3tier]
            [--seconds 4] [--batches 1 16] [--naive-samples 320] [--repeats 3] [--train-steps 6]
@@ -112,7 +114,10 @@ def main() -> None:
     parser.add_argument("--naive-samples", type=int, default=320)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-steps", type=int, default=6)
+    parser.add_argument("--intra-op-threads", type=int, default=1,
+                        help="TensorFlow op threads for the generation runs (1, as generate() sets; 0: TF default)")
     args = parser.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     load_avg = os.getloadavg()[0]
     print(f"load average at start: {load_avg:.1f} on {os.cpu_count()} cores")
     print("| config | batch | compiled RTF (wall) | compiled RTF (CPU) | naive RTF (wall) | naive RTF (CPU) "
@@ -127,14 +132,19 @@ def main() -> None:
             print(f"| {name} | {batch} | {fast['rtf']:.2f} | {fast['cpu_rtf']:.2f} | {slow['rtf']:.4f} | "
                   f"{slow['cpu_rtf']:.4f} | {fast['rtf'] / slow['rtf']:.0f}x | {fast['first_call_s']:.1f} |",
                   flush=True)
+    if args.train_steps:
+        print_training_rates(args.configs, steps=args.train_steps)
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+
+
+def print_training_rates(configs: list[str], *, steps: int) -> None:
     print("\n| config | train samples/s (wall) | train samples/s (CPU) | batch x subseq_len |")
     print("|---|---:|---:|---|")
-    for name in args.configs:
+    for name in configs:
         config = load(ROOT / "configs" / "samplernn" / f"{name}.yaml", SampleRNNConfig)
-        rate = training_rate(config, steps=args.train_steps)
+        rate = training_rate(config, steps=steps)
         print(f"| {name} | {rate['samples_per_s']:.0f} | {rate['cpu_samples_per_s']:.0f} | "
               f"{config.train.batch_size} x {config.subseq_len} |", flush=True)
-    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ class SampleRNNFamily:
     def make_dataset(self, corpus: Any, config: SampleRNNConfig, meta: dict, *, split: str,
                      training: bool) -> tf.data.Dataset:
         stretches = cut_stretches(quantized_split(corpus, config, split), config)
-        if not len(stretches):
+        if not len(stretches) and training:  # an empty eval set gives no batches; the harness reports that
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} audio chunk of at least "
                               f"{config.stretch_len} samples (lower subseq_len or subseqs_per_stretch, or add audio)")
         batch, n = config.train.batch_size, len(stretches)
@@ -191,6 +191,19 @@ def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
             for i, row in enumerate(audio)]
 
 
+def prefer_one_op_thread() -> None:
+    """Run each TensorFlow op on one thread, if TensorFlow has not started yet in this process.
+
+    The generation loop's matmuls are small ([batch, dim] x [dim, dim] per sample): handing
+    each to a thread pool costs more than it saves (benchmarks/RESULTS.md: half the CPU time and
+    1.5x the speed at batch 16 on 2 cores).
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TensorFlow is already running here (e.g. right after training): keep its pool
+
+
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float = 1.0,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None) -> list[Path]:
     """Sample ``num`` sequences in one batch from the SampleRNN of ``run_dir`` and write them as wavs.
@@ -210,6 +223,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
 
     if seconds <= 0 or num < 1 or temperature < 0:
         raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
+    prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]
     primer_audio = None

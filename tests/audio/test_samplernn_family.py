@@ -112,6 +112,7 @@ def test_too_short_audio_is_a_corpus_error():
     config = small_config(subseq_len=64 * 1000)
     with pytest.raises(CorpusError, match="no train audio chunk of at least"):
         FAMILY.make_dataset(FakeCorpus(), config, {}, split="train", training=True)
+    assert list(FAMILY.make_dataset(FakeCorpus(), config, {}, split="eval", training=False)) == []
 
 
 def test_summary_is_in_bits_next_to_the_unigram_entropy():
