@@ -1,5 +1,6 @@
 """SampleRNN model: every preset builds and steps, TBPTT state carry, and the compiled generator."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ def load_preset(preset: str) -> SampleRNNConfig:
 def models():
     """The tiny 2-tier and 3-tier models with random weights, shared: generation compiles once
     per model and batch size, so every test here generates batches of 2."""
-    return {name: FAMILY.build_model(load_preset(name), META) for name in ("tiny", "tiny_3tier")}
+    built = {name: FAMILY.build_model(load_preset(name), META) for name in ("tiny", "tiny_3tier")}
+    lstm = dataclasses.replace(load_preset("tiny_3tier"), cell="lstm", rnn_layers=2, weight_norm=False)
+    return {**built, "lstm_2layer": FAMILY.build_model(lstm, META)}
 
 
 def random_codes(batch: int, n: int, seed: int = 0) -> tf.Tensor:
@@ -41,7 +44,7 @@ def test_every_preset_builds_runs_forward_and_generates(models, preset):
         assert codes.shape == (2, n + 3) and codes.dtype == tf.int32
 
 
-@pytest.mark.parametrize("preset", ["tiny", "tiny_3tier"])
+@pytest.mark.parametrize("preset", ["tiny", "tiny_3tier", "lstm_2layer"])
 def test_state_carried_across_windows_equals_one_long_pass(models, preset):
     model = models[preset]
     look, n = model.lookback, 4 * model.lookback
@@ -67,7 +70,7 @@ def greedy_agreement(model, context: tf.Tensor, generated: tf.Tensor) -> float:
     return float(np.mean(np.argmax(logits, axis=-1) == generated.numpy()))
 
 
-@pytest.mark.parametrize("preset", ["tiny", "tiny_3tier"])
+@pytest.mark.parametrize("preset", ["tiny", "tiny_3tier", "lstm_2layer"])
 def test_compiled_generation_follows_the_model(models, preset):
     """At temperature 0 every sample is the argmax of what the parallel forward pass predicts
     there: the cached, once-per-frame tier outputs line up with training's."""
