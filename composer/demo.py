@@ -63,6 +63,16 @@ def build_corpora(root: Path | None):
     return symbolic, audio
 
 
+def _finished(run_dir: Path) -> bool:
+    """True when ``run_dir`` holds a run trained to its configured number of steps."""
+    metrics_path, config_path = run_dir / "metrics.json", run_dir / "config.yaml"
+    if not (metrics_path.is_file() and config_path.is_file()):
+        return False
+    metrics = json.loads(metrics_path.read_text())
+    steps = (yaml.safe_load(config_path.read_text()) or {}).get("train", {}).get("steps")
+    return not metrics.get("interrupted") and steps is not None and metrics.get("step", 0) >= steps
+
+
 @_stage("2/6 training the tiny presets (Performance RNN, LSTM+VAE, SampleRNN)")
 def train_models(out: Path, symbolic, audio) -> dict[str, Path]:
     """Train each tiny preset, resuming a run an earlier demo left unfinished."""
@@ -72,8 +82,7 @@ def train_models(out: Path, symbolic, audio) -> dict[str, Path]:
     for run_name, family, preset in RUNS:
         run_dir = out / "runs" / run_name
         corpus = symbolic if family == "performance-rnn" else audio
-        metrics_path = run_dir / "metrics.json"
-        if metrics_path.is_file() and json.loads(metrics_path.read_text()).get("complete"):
+        if _finished(run_dir):
             print(f"   reusing {run_dir}")
         else:
             print(f"   {family} ({preset.name}) on '{corpus.name}'", flush=True)
@@ -132,14 +141,14 @@ def mix_stems(out: Path, stems: dict[str, Path]) -> dict:
 
 
 @_stage("5/6 evaluating against the corpus and baselines")
-def evaluate_runs(out: Path, run_dirs: dict[str, Path], stems: dict[str, Path]) -> None:
+def evaluate_runs(out: Path, run_dirs: dict[str, Path], stems: dict[str, Path], root: Path | None) -> None:
     """One report per model family, on the stems the demo generated."""
     from composer.evaluate.report import evaluate
 
     generated = {"performance-rnn": [stems["piano"], stems["strings"]], "lstm-vae": [stems["texture"]],
                  "samplernn": [stems["samplernn"]]}
     for run_name, run_dir in run_dirs.items():
-        metrics = evaluate(run_dir, generated=tuple(generated[run_name]), out=out / "eval" / run_name)
+        metrics = evaluate(run_dir, root=root, generated=tuple(generated[run_name]), out=out / "eval" / run_name)
         print(f"   {run_name}: {out / 'eval' / run_name / 'report.md'}")
         for key in ("eval_nll_per_event", "baseline_nll_per_event", "eval_bits_per_sample",
                     "baseline_bits_per_sample", "eval_loss", "baseline_eval_loss"):
@@ -165,7 +174,7 @@ def run_demo(out: Path, *, root: Path | None = None) -> None:
     run_dirs = train_models(out, symbolic, audio)
     stems = generate_stems(out, run_dirs)
     mix_stems(out, stems)
-    evaluate_runs(out, run_dirs, stems)
+    evaluate_runs(out, run_dirs, stems, root)
     plot_outputs(out, stems)
     print(f"\nDemo finished in {time.perf_counter() - start:.0f} s. Listen to {out / 'mix.wav'}; "
           f"the stems are in {out / 'stems'}, the MIDI in {out / 'generated'} (open it in your editor), "

@@ -10,27 +10,15 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from composer.errors import RunDirError
 from composer.train.family import get_family
-
-
-def run_model_name(run_dir: Path) -> str:
-    """The model family recorded in ``run_dir/config.yaml``."""
-    config_path = Path(run_dir) / "config.yaml"
-    if not config_path.is_file():
-        raise RunDirError(f"{run_dir}: not a run directory (no config.yaml; train one with `composer train`)")
-    model = (yaml.safe_load(config_path.read_text()) or {}).get("model")
-    if not model:
-        raise RunDirError(f"{config_path}: no 'model' key")
-    return model
+from composer.train.run import model_name
 
 
 def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
     """Generate with whatever family trained ``run_dir``; returns the files written."""
     run_dir = Path(run_dir)
-    model = run_model_name(run_dir)
+    model = model_name(run_dir)
     family = get_family(model)
     accepted = inspect.signature(family.generate).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())

@@ -97,6 +97,18 @@ def read_config(run_dir: Path, family: ModelFamily) -> Any:
         raise RunDirError(str(exc)) from None
 
 
+def model_checkpoint(model: Any, **others: Any) -> Any:
+    """A ``tf.train.Checkpoint`` of ``model`` (plus ``others``) that holds every model variable.
+
+    Keras 3 layers kept in a Python list are invisible to TensorFlow's checkpoint object graph,
+    so their weights would silently be left out; listing ``model.variables`` explicitly (in the
+    model's deterministic build order) saves and restores them all.
+    """
+    import tensorflow as tf
+
+    return tf.train.Checkpoint(model=model, weights=list(model.variables), **others)
+
+
 def checkpoint_path(run_dir: Path, which: Literal["best", "latest"]) -> str | None:
     """Path prefix of the best (falling back to latest) or latest checkpoint, or None if none yet."""
     import tensorflow as tf
@@ -132,7 +144,7 @@ def load_run(run_dir: str | Path, *, checkpoint: Literal["best", "latest"] = "be
         raise RunDirError(f"{run_dir}: no checkpoint in {CHECKPOINTS}/ (training never saved one)")
     keras_model = family.build_model(config, meta)
     step = tf.Variable(0, dtype=tf.int64)
-    status = tf.train.Checkpoint(model=keras_model, step=step).restore(path).expect_partial()
+    status = model_checkpoint(keras_model, step=step).restore(path).expect_partial()
     try:
         status.assert_existing_objects_matched()
     except AssertionError:

@@ -19,7 +19,7 @@ from composer.errors import ConfigError, RunDirError, TrainingError
 from composer.train.family import ModelFamily, get_family
 from composer.train.monitor import Monitor
 from composer.train.run import (BEST, CHECKPOINTS, CONFIG, CORPUS, LOGS, META, METRICS, SAMPLES, check_model,
-                                make_loss_fn, mean_loss, read_config, read_json, write_json)
+                                make_loss_fn, mean_loss, model_checkpoint, read_config, read_json, write_json)
 from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
 
 
@@ -140,10 +140,11 @@ class _Trainer:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.data = iter(family.make_dataset(corpus, config, meta, split="train", training=True))
         self.eval_data = family.make_dataset(corpus, config, meta, split="eval", training=False)
-        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step, data=self.data)
+        self.checkpoint = model_checkpoint(self.model, optimizer=self.optimizer, step=self.step, data=self.data,
+                                           optimizer_weights=list(self.optimizer.variables))
         self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / CHECKPOINTS),
                                                  max_to_keep=self.tc.keep_checkpoints, step_counter=self.step)
-        self.best = tf.train.CheckpointManager(tf.train.Checkpoint(model=self.model, step=self.step),
+        self.best = tf.train.CheckpointManager(model_checkpoint(self.model, step=self.step),
                                                str(run_dir / BEST), max_to_keep=1, step_counter=self.step)
         self.train_step = make_train_step(family, self.model, self.optimizer, distribution, self.data, self.step,
                                           clip_norm=self.tc.clip_norm)
