@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pretty_midi
+import scipy.signal
 
 from composer.errors import RenderError
 
@@ -81,7 +82,25 @@ def render_midi(
         for ch in channels:
             synth.select(ch.number, ch.bank, ch.program)
         end_sample = int(round(max(pm.get_end_time(), 0.0) * sample_rate))
-        return synth.render(np.round(times * sample_rate).astype(np.int64), events, end_sample)
+        audio = synth.render(np.round(times * sample_rate).astype(np.int64), events, end_sample)
+    return remove_dc(audio, sample_rate=int(sample_rate))
+
+
+_DC_BLOCK = 1 << 16
+
+
+def remove_dc(audio: np.ndarray, *, sample_rate: int, cutoff_hz: float = 20.0) -> np.ndarray:
+    """High-pass ``audio`` ([n_samples, n_channels]) below ``cutoff_hz``, in place where possible.
+
+    Some soundfont samples carry a DC offset (TimGM6mb's string ensemble: about 5% of its RMS),
+    which wastes headroom in a mix and thumps at stem edges.
+    """
+    sos = scipy.signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
+    state = np.zeros((sos.shape[0], 2, audio.shape[1]))
+    for begin in range(0, audio.shape[0], _DC_BLOCK):  # blocks keep peak memory near the output's size
+        block = audio[begin:begin + _DC_BLOCK]
+        block[:], state = scipy.signal.sosfilt(sos, block, axis=0, zi=state)
+    return audio
 
 
 def as_pretty_midi(midi: Any) -> pretty_midi.PrettyMIDI:

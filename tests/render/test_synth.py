@@ -169,3 +169,11 @@ def test_channels_drums_on_ten_and_shared_past_the_limit() -> None:
         assert sounds.setdefault(ch.number, (ch.bank, ch.program)) == (ch.bank, ch.program)
     forced = _assign_channels(pm, 73)
     assert {ch.program for ch in forced if not ch.instrument.is_drum} == {73}
+
+
+def test_output_has_no_dc_offset(make_scale) -> None:
+    """TimGM6mb's string ensemble (program 48) carries a DC offset; the render removes it."""
+    audio = render_midi(make_scale(), sample_rate=22050, program=48)
+    rms = np.sqrt(np.mean(audio**2))
+    assert rms > 0.01
+    assert np.all(np.abs(audio.mean(axis=0)) < 1e-3 * rms)
