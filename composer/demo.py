@@ -103,7 +103,7 @@ def generate_stems(out: Path, run_dirs: dict[str, Path]) -> dict[str, Path]:
         "piano": generate(prnn, out=stems_dir / "piano.mid", seconds=30, temperature=0.9, seed=1,
                           program=0, quantize=16)[0],
         "strings": generate(prnn, out=stems_dir / "strings.mid", seconds=30, temperature=1.0, seed=2,
-                            key=["D minor"], program=48)[0],
+                            key=["D minor"], program=48, quantize=16)[0],
         "texture": generate(run_dirs["lstm-vae"], out=stems_dir / "texture.wav", seconds=30, seed=3)[0],
         "samplernn": generate(run_dirs["samplernn"], out=stems_dir / "samplernn.wav", seconds=8, seed=4)[0],
     }
