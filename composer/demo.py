@@ -113,16 +113,15 @@ def generate_stems(out: Path, run_dirs: dict[str, Path]) -> dict[str, Path]:
 
 
 def mix_spec(stems: dict[str, Path]) -> dict:
-    """The demo's mix: MIDI stems in front, generated audio as quieter layers."""
+    """The demo's mix: MIDI stems in front, generated audio as quieter layers (levels as LUFS)."""
     return {
         "master": {"sample_rate": 44100, "length": 32, "target_lufs": -16.0, "ceiling_db": -1.0, "bit_depth": 16},
         "stems": [
-            {"source": str(stems["piano"]), "program": 0, "gain_db": 0.0, "pan": -0.3, "fade_out": 2.0},
-            {"source": str(stems["strings"]), "program": 48, "gain_db": -4.0, "pan": 0.3, "start": 2.0,
+            {"source": str(stems["piano"]), "program": 0, "lufs": -20.0, "pan": -0.3, "fade_out": 2.0},
+            {"source": str(stems["strings"]), "program": 48, "lufs": -23.0, "pan": 0.3, "start": 2.0,
              "fade_in": 1.0, "fade_out": 2.0},
-            {"source": str(stems["texture"]), "gain_db": -14.0, "fade_in": 3.0, "fade_out": 3.0},
-            {"source": str(stems["samplernn"]), "gain_db": -18.0, "start": 12.0, "loop": False, "fade_in": 1.0,
-             "fade_out": 1.0},
+            {"source": str(stems["texture"]), "lufs": -30.0, "fade_in": 3.0, "fade_out": 3.0},
+            {"source": str(stems["samplernn"]), "lufs": -32.0, "start": 12.0, "fade_in": 1.0, "fade_out": 1.0},
         ],
     }
 

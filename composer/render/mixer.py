@@ -137,15 +137,26 @@ def _mix_length(loaded: list[tuple[StemSpec, np.ndarray]], master: MasterSpec) -
 
 
 def _place(spec: StemSpec, audio: np.ndarray, index: int, n_samples: int, sample_rate: int) -> PlacedStem:
-    """Loop or cut the stem to the mix, fade it, then apply gain and constant-power pan."""
+    """Loop or cut the stem to the mix, fade it, then apply loudness, gain and constant-power pan."""
     offset = min(int(round(spec.start_s * sample_rate)), n_samples)
     span = n_samples - offset if spec.loop else min(len(audio), n_samples - offset)
-    gains = np.float32(loudness.db_to_gain(spec.gain_db)) * pan_gains(spec.pan)
+    pan = pan_gains(spec.pan)
+    gains = np.float32(loudness.db_to_gain(spec.gain_db + _normalize_db(audio, pan, spec.lufs, sample_rate))) * pan
     placed = np.resize(audio, (span, 2)) if spec.loop else audio[:span]  # resize repeats whole rows
     for channel in range(2):  # in place (the loaded audio is ours); per column is ~4x faster
         placed[:, channel] *= gains[channel]
     _fade(placed, int(round(spec.fade_in_s * sample_rate)), int(round(spec.fade_out_s * sample_rate)))
     return PlacedStem(spec, offset, placed, f"{index:02d}_{spec.source.stem}")
+
+
+def _normalize_db(audio: np.ndarray, pan: np.ndarray, lufs: float | None, sample_rate: int) -> float:
+    """Gain (dB) that brings ``audio`` panned by ``pan`` to ``lufs``; 0 without a target or for silence.
+
+    Generated stems arrive at any level (an LSTM+VAE texture of a quiet corpus sits near
+    -46 dBFS), so a stem-level loudness target makes gain_db mean the same thing for every stem.
+    """
+    measured = None if lufs is None else loudness.integrated_lufs(audio * pan, sample_rate)
+    return 0.0 if measured is None else lufs - measured
 
 
 def pan_gains(pan: float) -> np.ndarray:

@@ -5,7 +5,7 @@ Example::
     master: {sample_rate: 44100, length: 30, target_lufs: -14, ceiling_db: -1, bit_depth: 16,
              tempo: 120, beats_per_bar: 4, plot: true}
     stems:
-      - {source: piano.mid, program: 0, gain_db: -3, pan: -0.3}
+      - {source: piano.mid, program: 0, lufs: -20, gain_db: -3, pan: -0.3}
       - {source: drums.wav, start: {bars: 2}, loop: true, fade_out: 2}
       - {source: vocal.flac, trim: [1.5, 20], pitch_shift: -2, time_stretch: 1.1}
 
@@ -29,7 +29,7 @@ from composer.errors import RenderError
 MIDI_EXTENSIONS = (".mid", ".midi")
 BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24", "float": "FLOAT"}
 _MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot"}
-_STEM_KEYS = {"source", "gain_db", "pan", "start", "trim", "loop", "fade_in", "fade_out", "pitch_shift",
+_STEM_KEYS = {"source", "lufs", "gain_db", "pan", "start", "trim", "loop", "fade_in", "fade_out", "pitch_shift",
               "time_stretch", "program", "soundfont"}
 _MIDI_ONLY = ("program", "soundfont")
 
@@ -39,6 +39,7 @@ class StemSpec:
     """One stem: where it comes from and how it is placed. Times in seconds."""
 
     source: Path
+    lufs: float | None = None  # bring the stem to this loudness (BS.1770) before gain_db
     gain_db: float = 0.0
     pan: float = 0.0  # -1 hard left .. 1 hard right
     start_s: float = 0.0
@@ -143,6 +144,7 @@ def _parse_stem(raw: Any, index: int, *, name: str, base: Path, tempo: tuple) ->
     program = raw.get("program")
     return StemSpec(
         source=source,
+        lufs=None if raw.get("lufs") is None else num("lufs", None, low=-70.0, high=0.0),
         gain_db=num("gain_db", 0.0, low=-120.0, high=40.0),
         pan=num("pan", 0.0, low=-1.0, high=1.0),
         start_s=_start_seconds(raw.get("start", 0.0), where, tempo),

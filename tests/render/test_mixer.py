@@ -184,3 +184,13 @@ def test_stems_sum_to_the_mix_when_the_limiter_is_idle(stems: Path) -> None:
     assert all(p.shape == audio.shape for p in parts)
     assert np.allclose(parts[0] + parts[1], audio, atol=1e-6)
     assert report["master_gain_db"] < 0  # brought down to -30 LUFS
+
+
+def test_stem_lufs_brings_quiet_and_loud_stems_to_one_level(tmp_path, make_wav) -> None:
+    quiet = make_wav(tmp_path / "quiet.wav", seconds=4.0, sample_rate=44100, amplitude=0.005)
+    loud = make_wav(tmp_path / "loud.wav", seconds=4.0, sample_rate=44100, amplitude=0.8, f0_hz=300.0)
+    spec = {"master": {"target_lufs": None},
+            "stems": [{"source": str(quiet), "lufs": -24}, {"source": str(loud), "lufs": -24, "gain_db": -6}]}
+    report = mix(spec, out=tmp_path / "mix.wav")
+    assert report["stems"][0]["lufs"] == pytest.approx(-24.0, abs=0.1)
+    assert report["stems"][1]["lufs"] == pytest.approx(-30.0, abs=0.1)  # lufs first, then gain_db
