@@ -255,6 +255,9 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     encoding = run.config.encoding
     controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram)
     primer_events = _primer(encoding, primer, primer_pitches)
+    opening = run.meta.get("opening_velocity_event")
+    if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
+        primer_events = np.concatenate([[opening], primer_events]).astype(np.int32)
     pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
                            primer=primer_events, controls=controls, top_p=top_p, beam=beam)
     return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,

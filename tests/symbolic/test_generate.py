@@ -99,3 +99,13 @@ def test_large_batches_take_the_graph_loop_and_stay_reproducible(run_dir, tmp_pa
     lengths = [midi_io.midi_file_to_note_sequence(str(p)).total_time for p in first]
     assert all(2.0 <= length <= 3.0 + 5.0 for length in lengths)  # 3 s of material plus released notes
     assert len({p.read_bytes() for p in first}) == num  # every piece draws its own events
+
+
+def test_unprimed_pieces_open_with_the_corpus_velocity(run_dir, tmp_path):
+    """Chorales are all velocity 64; without an opening velocity event notes would decode at 100."""
+    meta = json.loads((run_dir / "meta.json").read_text())
+    encoding = PerformanceEncoding()
+    assert meta["opening_velocity_event"] == encoding.velocity_offset + (64 - 1) // encoding.velocity_bin_size
+    piece = generate(run_dir, out=tmp_path / "v.mid", seconds=3, seed=2)[0]
+    notes = sorted(midi_io.midi_file_to_note_sequence(str(piece)).notes, key=lambda n: n.start_time)
+    assert notes and notes[0].velocity == 1 + (64 - 1) // encoding.velocity_bin_size * encoding.velocity_bin_size
