@@ -30,7 +30,9 @@ FEATURE_BINS: dict[str, np.ndarray] = {
     "note_density": np.arange(0, 20.5, 0.5),                 # note onsets per second
     "inter_onset_interval": np.geomspace(0.01, 4.0, 25),     # seconds between distinct onsets
     "note_duration": np.geomspace(0.01, 8.0, 25),            # seconds
-    "velocity": np.arange(0, 129, 8.0),                      # MIDI velocity
+    "velocity": np.arange(0.5, 137, 8.0),                    # MIDI velocity; edges between Magenta's
+                                                             # 4-wide velocity bins, so a velocity and
+                                                             # its decoded bin value share a histogram bin
     "polyphony": np.arange(17) + 0.5,                        # notes sounding at an onset, 1..16
 }
 FEATURES = tuple(FEATURE_BINS)

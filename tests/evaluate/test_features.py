@@ -106,3 +106,15 @@ def test_a_generated_set_without_notes_scores_zero_overlap(sets):
     assert all(v == 0.0 for v in summary["feature_overlap"].values())
     assert all(np.isfinite(v) and v > 0.0 for v in summary["feature_kl"].values())
     assert summary["feature_overlap_ratio"] == 0.0
+
+
+def test_velocity_histogram_agrees_with_the_performance_encoding_bins():
+    """Velocity 64 decodes from Magenta's 32 bins as 61: both must land in one histogram bin."""
+    from composer.evaluate.features import FEATURE_BINS
+    from composer.symbolic.encoding import PerformanceEncoding
+
+    size = PerformanceEncoding().velocity_bin_size
+    edges = FEATURE_BINS["velocity"]
+    for velocity in range(1, 128):
+        decoded = 1 + (velocity - 1) // size * size
+        assert np.searchsorted(edges, velocity) == np.searchsorted(edges, decoded)
