@@ -42,7 +42,9 @@ def test_sigkill_then_resume_continues_the_run(tmp_path):
     kept = [h for h in before["history"] if h["step"] <= killed_at]
     assert metrics["history"][:len(kept)] == kept and steps[len(kept)] > killed_at
     last, kept_losses = metrics["history"][-1]["eval_loss"], [h["eval_loss"] for h in kept]
-    assert last < 0.5 * kept_losses[0] and last < 1.1 * min(kept_losses)  # no restart from scratch (toy plateaus)
+    # A restart from scratch would be back near the first evaluation's loss 20 steps later; the toy
+    # plateaus with some noise, so compare against that, not against the noisy minimum.
+    assert last < 0.5 * kept_losses[0] and last < 2.0 * min(kept_losses)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_returns(tmp_path):
