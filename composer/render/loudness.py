@@ -46,29 +46,45 @@ def _k_weighting(sample_rate: int) -> np.ndarray:
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
     """Gated integrated loudness per BS.1770-4 (pyloudnorm's filters and gating, vectorized).
 
-    Blocks are four 100 ms steps (400 ms, 75 % overlap) rounded to whole samples per step.
-
     Args:
       audio: float [n_samples] or [n_samples, n_channels] (up to 2 channels weigh 1.0 each).
     Returns:
       LUFS, or None when the audio is silent or shorter than one 400 ms block.
     """
+    return gated_lufs(block_powers(audio, sample_rate))
+
+
+def block_powers(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean square of the K-weighted audio per 400 ms gating block, summed over channels: [n_blocks].
+
+    The costly half of a loudness measurement (the filter), kept apart so that the loudness of
+    the same audio at another gain g is ``gated_lufs(powers * g**2)``, without filtering again.
+    Blocks are four 100 ms steps (75 % overlap) rounded to whole samples per step.
+    """
     step = int(BLOCK_S * BLOCK_STEP * sample_rate)
     n_steps = len(audio) // step
     if n_steps < 4:
-        return None
-    channels = np.ascontiguousarray(audio.reshape(len(audio), -1).T, dtype=np.float32)  # [n_channels, n]
-    weighted = scipy.signal.sosfilt(_k_weighting(sample_rate).astype(np.float32), channels, axis=1)
-    weighted *= weighted  # power, in place
-    per_step = weighted[:, : n_steps * step].reshape(len(weighted), n_steps, step).sum(axis=(0, 2)).astype(np.float64)
-    z = np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)  # mean square per block
+        return np.zeros(0)
+    audio = audio.reshape(len(audio), -1)[: n_steps * step]
+    sos = _k_weighting(sample_rate).astype(np.float32)
+    weighted = scipy.signal.sosfilt(sos, audio.astype(np.float32, copy=False), axis=0).T  # [n_channels, n]
+    steps = weighted.reshape(len(weighted), n_steps, step)
+    per_step = np.einsum("cij,cij->i", steps, steps, dtype=np.float64)  # energy per step, all channels
+    return np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)
+
+
+def gated_lufs(powers: np.ndarray) -> float | None:
+    """Integrated loudness from ``block_powers``: absolute gate at -70 LUFS, then relative at -10 LU.
+
+    None when no block passes the absolute gate (silence, or no whole block).
+    """
     with np.errstate(divide="ignore"):
-        loudness = -0.691 + 10.0 * np.log10(z)
-    gated = z[loudness >= ABSOLUTE_GATE_LUFS]
+        loudness = -0.691 + 10.0 * np.log10(powers)
+    gated = powers[loudness >= ABSOLUTE_GATE_LUFS]
     if gated.size == 0:
         return None
     relative_gate = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
-    gated = z[(loudness >= ABSOLUTE_GATE_LUFS) & (loudness > relative_gate)]
+    gated = powers[(loudness >= ABSOLUTE_GATE_LUFS) & (loudness > relative_gate)]
     return float(-0.691 + 10.0 * np.log10(gated.mean()))
 
 

@@ -21,6 +21,16 @@ def test_integrated_lufs_matches_pyloudnorm(channels: int) -> None:
     assert loudness.integrated_lufs(audio, SR) == pytest.approx(expected, abs=0.01)
 
 
+def test_block_powers_give_the_loudness_at_any_gain() -> None:
+    rng = np.random.default_rng(5)
+    audio = (rng.standard_normal((6 * SR, 2)) * 0.1).astype(np.float32)
+    audio[: 2 * SR] *= 0.001  # near the absolute gate, which a gain moves blocks across
+    powers = loudness.block_powers(audio, SR)
+    for gain in (0.01, 0.5, 4.0):
+        expected = loudness.integrated_lufs(audio * np.float32(gain), SR)
+        assert loudness.gated_lufs(powers * gain**2) == pytest.approx(expected, abs=1e-4)
+
+
 def test_silence_and_short_audio_have_no_loudness() -> None:
     assert loudness.integrated_lufs(np.zeros((SR, 2), np.float32), SR) is None
     assert loudness.integrated_lufs(np.ones((SR // 4, 2), np.float32), SR) is None
