@@ -18,6 +18,8 @@ BLOCK_STEP = 0.25  # 75 % overlap
 ABSOLUTE_GATE_LUFS = -70.0
 TRUE_PEAK_OVERSAMPLE = 4
 TRUE_PEAK_MARGIN = 10.0 ** (-4.0 / 20.0)  # below ceiling - 4 dB inter-sample overs are not searched
+TRUE_PEAK_REACH = 8  # samples either side of a loud one whose inter-sample values are searched
+TRUE_PEAK_CONTEXT = 128  # samples either side the oversampler's filter needs (it spans +-96)
 LOOKAHEAD_S = 0.005  # the limiter's gain reaches its minimum this long before a peak
 
 
@@ -88,17 +90,35 @@ def gated_lufs(powers: np.ndarray) -> float | None:
     return float(-0.691 + 10.0 * np.log10(gated.mean()))
 
 
-def true_peak(audio: np.ndarray, sample_rate: int) -> float:
-    """Linear true peak: the sample peak of the audio oversampled 4x (BS.1770 annex 2), streamed."""
-    audio = np.ascontiguousarray(audio.reshape(len(audio), -1), dtype=np.float32)
-    stream = soxr.ResampleStream(sample_rate, TRUE_PEAK_OVERSAMPLE * sample_rate, audio.shape[1],
-                                 dtype="float32", quality="HQ")
-    chunk = 1 << 18
-    highest = peak(audio)
-    for start in range(0, len(audio), chunk):
-        last = start + chunk >= len(audio)
-        highest = max(highest, peak(stream.resample_chunk(audio[start:start + chunk], last=last)))
+def true_peak(audio: np.ndarray, sample_rate: int, *, above: float = 0.0) -> float:
+    """Linear true peak: the sample peak of the audio oversampled 4x (BS.1770 annex 2).
+
+    Only the samples within TRUE_PEAK_REACH of one louder than ``above`` (linear) are searched,
+    as an inter-sample peak sits next to loud samples: with ``above`` a few dB below the level
+    of interest, the oversampler skips most of a mix.
+    """
+    audio = audio.reshape(len(audio), -1)
+    search = _widen(frame_peaks(audio) > above, TRUE_PEAK_REACH)
+    kept = _widen(search, TRUE_PEAK_CONTEXT)  # the searched samples and the context they need
+    stretches = np.ascontiguousarray(audio[kept], dtype=np.float32)  # kept stretches, end to end
+    searched = search[kept]  # which of those are searched
+    highest, piece, rate = peak(audio), 1 << 18, TRUE_PEAK_OVERSAMPLE * sample_rate
+    for start in range(0, len(stretches), piece):
+        lo, hi = max(0, start - TRUE_PEAK_CONTEXT), min(len(stretches), start + piece + TRUE_PEAK_CONTEXT)
+        up = soxr.resample(stretches[lo:hi], sample_rate, rate, quality="HQ")
+        rows = np.zeros(hi - lo, dtype=bool)  # input sample i owns oversampled rows 4i .. 4i+3
+        rows[start - lo:start - lo + piece] = searched[start:start + piece]
+        highest = max(highest, peak(up.reshape(hi - lo, -1)[rows]))
     return highest
+
+
+def _widen(mask: np.ndarray, reach: int) -> np.ndarray:
+    """``mask`` grown by ``reach`` samples on both sides, from a running count of its true
+    samples (3x faster than scipy's maximum filter)."""
+    count = np.zeros(len(mask) + 1, dtype=np.int32)
+    np.cumsum(mask, out=count[1:])  # count[i]: true samples before i
+    count = np.pad(count, reach, mode="edge")
+    return count[2 * reach + 1:] > count[:len(mask)]
 
 
 def limit(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> np.ndarray:
@@ -131,12 +151,13 @@ def limit_sample_peaks(audio: np.ndarray, sample_rate: int, *, ceiling: float) -
 def trim_true_peak(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> float:
     """Scale ``audio`` in place so its true peak is at most ``ceiling``; returns the gain (<= 1).
 
-    Skipped (gain 1) when the sample peak is more than 4 dB below the ceiling, where inter-sample
-    overs of real audio do not reach.
+    Inter-sample overs of real audio stay within 4 dB of their neighbouring samples, so only the
+    stretches around samples above ceiling - 4 dB are oversampled (none when the peak is lower).
     """
-    if peak(audio) <= TRUE_PEAK_MARGIN * ceiling:
+    threshold = TRUE_PEAK_MARGIN * ceiling
+    if peak(audio) <= threshold:
         return 1.0
-    gain = min(1.0, ceiling / true_peak(audio, sample_rate))
+    gain = min(1.0, ceiling / true_peak(audio, sample_rate, above=threshold))
     if gain < 1.0:
         audio *= np.float32(gain)
     return gain

@@ -31,6 +31,16 @@ def test_block_powers_give_the_loudness_at_any_gain() -> None:
         assert loudness.gated_lufs(powers * gain**2) == pytest.approx(expected, abs=1e-4)
 
 
+def test_true_peak_above_a_level_finds_the_inter_sample_peak() -> None:
+    rng = np.random.default_rng(6)
+    audio = (rng.standard_normal((3 * SR, 2)) * 0.05).astype(np.float32)
+    n = np.arange(200)
+    audio[SR:SR + 200, 1] = 0.6 * np.sin(np.pi / 2 * n + np.pi / 4)  # samples at 0.42, true peak 0.6
+    full = loudness.true_peak(audio, SR)
+    assert full == pytest.approx(0.6, abs=0.01)
+    assert loudness.true_peak(audio, SR, above=0.4) == pytest.approx(full, abs=1e-6)
+
+
 def test_silence_and_short_audio_have_no_loudness() -> None:
     assert loudness.integrated_lufs(np.zeros((SR, 2), np.float32), SR) is None
     assert loudness.integrated_lufs(np.ones((SR // 4, 2), np.float32), SR) is None
