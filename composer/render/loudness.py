@@ -179,8 +179,8 @@ def peak(audio: np.ndarray) -> float:
 
 
 def dither_16bit(audio: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """Round to the 16-bit grid (scale 32767, as libsndfile writes) after high-pass TPDF dither
-    (r[n] - r[n-1], r uniform in [0, 1), +-1 LSB). Returns float32 that libsndfile stores exactly."""
+    """Round to the 16-bit grid (scale 32767, as write_audio stores PCM_16) after high-pass TPDF
+    dither (r[n] - r[n-1], r uniform in [0, 1), +-1 LSB). Returns float32 stored exactly."""
     scale = np.float32(32767.0)
     noise = np.random.default_rng(seed).random((len(audio) + 1, *audio.shape[1:]), dtype=np.float32)
     scaled = audio * scale
