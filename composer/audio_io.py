@@ -55,6 +55,8 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
     ("PCM_16", "PCM_24", "FLOAT"); None takes the format's default (16-bit PCM for wav/flac).
     """
     path = Path(path)
+    file_format = _format_of(path)
+    subtype = subtype or sf.default_subtype(file_format)
     path.parent.mkdir(parents=True, exist_ok=True)
     audio = np.asarray(audio, dtype=np.float32)
     if not np.all(np.isfinite(audio)):
@@ -64,7 +66,7 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
-        sf.write(tmp, audio, sample_rate, subtype=subtype, format=_format_of(path))
+        sf.write(tmp, audio, sample_rate, subtype=subtype, format=file_format)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

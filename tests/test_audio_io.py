@@ -61,8 +61,9 @@ def test_unknown_output_format(tmp_path):
 
 def test_16_bit_stores_the_dither_grid_exactly_and_reads_like_libsndfile(tmp_path):
     steps = np.array([-32767, -2, -1, 0, 1, 2, 32767], np.float32)
-    write_audio(tmp_path / "a.wav", np.append(steps / 32767, [1.5, -1.5]), 8000, subtype="PCM_16")
-    stored, _ = sf.read(tmp_path / "a.wav", dtype="int16")
-    assert list(stored) == [-32767, -2, -1, 0, 1, 2, 32767, 32767, -32768]  # out of range: clipped
-    back, _ = read_audio(tmp_path / "a.wav")
-    assert np.array_equal(back, sf.read(tmp_path / "a.wav", dtype="float32")[0])
+    for name, subtype in (("a.wav", "PCM_16"), ("b.flac", None)):  # 16-bit is also the default
+        write_audio(tmp_path / name, np.append(steps / 32767, [1.5, -1.5]), 8000, subtype=subtype)
+        stored, _ = sf.read(tmp_path / name, dtype="int16")
+        assert list(stored) == [-32767, -2, -1, 0, 1, 2, 32767, 32767, -32768]  # out of range: clipped
+        back, _ = read_audio(tmp_path / name)
+        assert np.array_equal(back, sf.read(tmp_path / name, dtype="float32")[0])
