@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,26 +53,31 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
     if out.suffix.lower() not in MIX_EXTENSIONS:
         raise RenderError(f"{out}: mix output must be one of {', '.join(MIX_EXTENSIONS)}")
     parsed = load_spec(spec)
-    master = parsed.master
-    with _pool() as pool:  # file I/O, soxr and fluidsynth release the GIL
-        audios = pool.map(lambda i: _load_stem(parsed.stems[i], parsed, i + 1, master.sample_rate),
-                          range(len(parsed.stems)))
-        loaded = list(zip(parsed.stems, audios))
-    n_samples = _mix_length(loaded, master)
-    placed = [_place(s, audio, i + 1, n_samples, master.sample_rate) for i, (s, audio) in enumerate(loaded)]
-    del loaded
-    bus = np.zeros((n_samples, 2), dtype=np.float32)
-    for stem in placed:
-        bus[stem.offset:stem.offset + len(stem.audio)] += stem.audio
-    bus, gain_db, lufs = _master(bus, master)
-    write_audio(out, bus, master.sample_rate, subtype=master.subtype)
-    report = _report(bus, placed, gain_db, lufs, master, out)
+    master, rate = parsed.master, parsed.master.sample_rate
+    with _pool() as pool:  # file I/O, filters, soxr and fluidsynth release the GIL
+        placed, n_samples = _load_and_place(parsed, pool)
+        levels = [pool.submit(_measure, stem, rate) for stem in placed]  # while the bus is mastered
+        bus, gain_db, lufs = _master(_sum(placed, n_samples), master)
+        gain = np.float32(loudness.db_to_gain(gain_db))
+        paths = [pool.submit(_write_stem, stem, level, gain, n_samples, rate, out.parent / "stems")
+                 for stem, level in zip(placed, levels)]
+        write_audio(out, bus, rate, subtype=master.subtype)
+        stems = [_describe(stem, level.result(), gain, path.result(), rate) for stem, level, path in zip(placed, levels, paths)]
+    report = _report(bus, stems, gain_db, lufs, master, out)
     write_text_atomic(out.parent / "mix.json", json.dumps(report, indent=2) + "\n")
     if plot if plot is not None else master.plot:
         from composer.render.plots import plot_timeline
 
-        plot_timeline([(p.name, p.offset, p.audio) for p in placed], bus, master.sample_rate, out=out.with_suffix(".png"))
+        plot_timeline([(p.name, p.offset, p.audio) for p in placed], bus, rate, out=out.with_suffix(".png"))
     return report
+
+
+def _load_and_place(parsed: MixSpec, pool: ThreadPoolExecutor) -> tuple[list[PlacedStem], int]:
+    """Every stem loaded and placed on the time line, one stem per task; and the mix length."""
+    stems, rate, indices = parsed.stems, parsed.master.sample_rate, range(len(parsed.stems))
+    loaded = list(pool.map(lambda i: _load_stem(stems[i], parsed, i + 1, rate), indices))
+    n_samples = _mix_length(list(zip(stems, loaded)), parsed.master)
+    return list(pool.map(lambda i: _place(stems[i], loaded[i], i + 1, n_samples, rate), indices)), n_samples
 
 
 def _load_stem(spec: StemSpec, parsed: MixSpec, index: int, sample_rate: int) -> np.ndarray:
@@ -206,21 +211,43 @@ def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, flo
     return (loudness.dither_16bit(out) if bits == 16 else out), gain_db, result_lufs
 
 
-def _report(bus: np.ndarray, placed: list[PlacedStem], gain_db: float, lufs: float | None, master: MasterSpec,
-            out: Path) -> dict:
-    """Write each stem (master gain applied, full mix length) to stems/ and describe everything."""
-    rate, gain = master.sample_rate, np.float32(loudness.db_to_gain(gain_db))
+def _sum(placed: list[PlacedStem], n_samples: int) -> np.ndarray:
+    """The master bus: every stem added at its offset, float32 [n_samples, 2]."""
+    bus = np.zeros((n_samples, 2), dtype=np.float32)
+    for stem in placed:
+        bus[stem.offset:stem.offset + len(stem.audio)] += stem.audio
+    return bus
 
-    def describe(stem: PlacedStem) -> dict:
-        stem.audio *= gain
-        path = write_audio(out.parent / "stems" / f"{stem.name}.wav", _padded(stem, len(bus)), rate, subtype="FLOAT")
-        return {"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
-                "start_s": stem.offset / rate, "lufs": _rounded(loudness.integrated_lufs(stem.audio, rate)),
-                "peak_db": _rounded(loudness.peak_db(stem.audio)), "path": str(path)}
 
-    with _pool() as pool:
-        stems = list(pool.map(describe, placed))
-    return {"sample_rate": rate, "length_s": len(bus) / rate, "lufs": _rounded(lufs),
+def _measure(stem: PlacedStem, sample_rate: int) -> tuple[np.ndarray, float]:
+    """BS.1770 block powers and sample peak of the stem before the master gain, so that they
+    can be taken while the bus is mastered: the gain only scales them."""
+    return loudness.block_powers(stem.audio, sample_rate), loudness.peak(stem.audio)
+
+
+def _write_stem(stem: PlacedStem, measured: Future, gain: np.float32, n_samples: int, sample_rate: int,
+                folder: Path) -> Path:
+    """Apply the master gain to the stem in place and write it, full mix length, to ``folder``.
+
+    Waits for the stem's measurement, which reads the same audio; it was submitted to the pool
+    first, so it is running or done by now.
+    """
+    measured.result()
+    stem.audio *= gain
+    return write_audio(folder / f"{stem.name}.wav", _padded(stem, n_samples), sample_rate, subtype="FLOAT")
+
+
+def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path, sample_rate: int) -> dict:
+    """The stem's mix.json entry; its levels are measured before the master gain, scaled by it."""
+    powers, peak = level
+    return {"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
+            "start_s": stem.offset / sample_rate, "lufs": _rounded(loudness.gated_lufs(powers * float(gain) ** 2)),
+            "peak_db": _rounded(loudness.gain_to_db(peak * float(gain))), "path": str(path)}
+
+
+def _report(bus: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec, out: Path) -> dict:
+    """The mix.json content."""
+    return {"sample_rate": master.sample_rate, "length_s": len(bus) / master.sample_rate, "lufs": _rounded(lufs),
             "peak_db": _rounded(loudness.peak_db(bus)), "master_gain_db": round(gain_db, 3),
             "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
 

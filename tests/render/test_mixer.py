@@ -184,6 +184,10 @@ def test_stems_sum_to_the_mix_when_the_limiter_is_idle(stems: Path) -> None:
     assert all(p.shape == audio.shape for p in parts)
     assert np.allclose(parts[0] + parts[1], audio, atol=1e-6)
     assert report["master_gain_db"] < 0  # brought down to -30 LUFS
+    spans = [parts[0], parts[1][SR // 2:SR // 2 + 2 * SR]]  # where each stem plays (noise: 2 s from 0.5 s)
+    for stem, span in zip(report["stems"], spans):  # levels measured before the master gain, then scaled
+        assert stem["lufs"] == pytest.approx(loudness.integrated_lufs(span, SR), abs=0.002)
+        assert stem["peak_db"] == pytest.approx(loudness.peak_db(span), abs=0.002)
 
 
 def test_stem_lufs_brings_quiet_and_loud_stems_to_one_level(tmp_path, make_wav) -> None:
