@@ -40,6 +40,7 @@ class TrainConfig:
     nan_retries: int = 3
     nan_lr_factor: float = 0.5
     mixed_precision: Literal["none", "mixed_float16", "mixed_bfloat16"] = "none"
+    jit_compile: bool = False  # XLA for the forward and backward pass (fixed batch shapes)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_batches", "checkpoint_every", "log_every"):

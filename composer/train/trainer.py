@@ -147,7 +147,7 @@ class _Trainer:
         self.best = tf.train.CheckpointManager(model_checkpoint(self.model, step=self.step),
                                                str(run_dir / BEST), max_to_keep=1, step_counter=self.step)
         self.train_step = make_train_step(family, self.model, self.optimizer, distribution, self.data, self.step,
-                                          clip_norm=self.tc.clip_norm)
+                                          clip_norm=self.tc.clip_norm, jit_compile=self.tc.jit_compile)
         self.eval_fn = make_loss_fn(family, self.model)
         self.check_grads = not isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)  # it skips inf steps
         self.failures = 0
