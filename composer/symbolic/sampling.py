@@ -37,48 +37,55 @@ def _nucleus(logits: tf.Tensor, top_p: tf.Tensor) -> tf.Tensor:
     return tf.where(logits < cutoff, -np.inf, logits)
 
 
-def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool) -> Any:
-    """The compiled loop running CHUNK sampling steps of ``model`` (cached per model and ``xla``).
+def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool, nucleus: bool, beam: bool) -> Any:
+    """The compiled loop running CHUNK sampling steps of ``model`` (cached per model and options).
 
     XLA fuses the whole step and wins at small batches, where each step is a chain of
     matrix-vector products; at larger batches TensorFlow's own matmul kernels beat XLA's CPU dot
     (measured: 3 x 512 stack at batch 16, 220 vs 129 steps/s), so those run as a plain graph loop.
+    Plain sampling is traced without the nucleus sort and the beam bookkeeping (a sort over the
+    vocabulary and a gather of every LSTM state per step), which it does not need.
     """
-    if xla in _LOOPS.get(model, {}):
-        return _LOOPS[model][xla]
+    key = (xla, nucleus, beam)
+    if key in _LOOPS.get(model, {}):
+        return _LOOPS[model][key]
     shift_lo, shift_hi = encoding.shift_offset, encoding.velocity_offset
     conditioned = model.control_dim > 0
 
     @tf.function(jit_compile=xla)
-    def run(carry, primer, primer_len, controls, total_steps, temperature, top_p, beam, seed):
-        """carry: (i, event [R], states, time [R], done [R], score [R]); R = pieces x beam.
+    def run(carry, primer, primer_len, controls, total_steps, temperature, top_p, width, seed):
+        """carry: (i, event [R], states, time [R], done [R], score [R]); R = pieces x width.
 
         Returns the new carry and the tokens and beam parents of the CHUNK steps, [CHUNK, R].
         """
         rows, segments = tf.shape(primer)[0], tf.shape(controls)[1]
-        pieces = rows // beam
-        first_only = tf.concat([tf.zeros([rows, 1]), tf.fill([rows, beam - 1], -np.inf)], 1)
+        pieces = rows // width
+        first_only = tf.concat([tf.zeros([rows, 1]), tf.fill([rows, width - 1], -np.inf)], 1)
 
         def body(k, i, event, states, time, done, score, tokens, parents):
             before = (event, states, time, done, score)
             segment = tf.minimum(time * segments // tf.maximum(total_steps, 1), segments - 1)
             control = tf.gather(controls, segment, batch_dims=1) if conditioned else None
             logits, states = model.step(event, control, states)
-            logp = tf.nn.log_softmax(_nucleus(logits / tf.maximum(temperature, 1e-4), top_p))
-            # `beam` draws per row by the Gumbel-max trick: argmax(log p + Gumbel noise).
-            noise = tf.random.stateless_uniform([rows, beam, tf.shape(logp)[1]], seed + tf.cast([0, i], tf.int64),
-                                                minval=1e-20, maxval=1.0)
+            logits = logits / tf.maximum(temperature, 1e-4)
+            logp = tf.nn.log_softmax(_nucleus(logits, top_p) if nucleus else logits)
+            # `width` draws per row by the Gumbel-max trick: argmax(log p + Gumbel noise).
+            noise = tf.random.stateless_uniform([rows, width if beam else 1, tf.shape(logp)[1]],
+                                                seed + tf.cast([0, i], tf.int64), minval=1e-20, maxval=1.0)
             draw = tf.argmax(logp[:, None, :] - tf.math.log(-tf.math.log(noise)), axis=-1, output_type=tf.int32)
-            gain = tf.where(done[:, None], first_only, tf.gather(logp, draw, batch_dims=1))  # [R, beam]
-            best, pick = tf.math.top_k(tf.reshape(score[:, None] + gain, [pieces, beam * beam]), beam)
-            parent = tf.reshape(pick // beam + tf.range(pieces)[:, None] * beam, [-1])
-            token = tf.reshape(tf.gather(tf.reshape(draw, [pieces, beam * beam]), pick, batch_dims=1), [-1])
             forced = i + 1 < primer_len                                   # primer events are fed, not drawn
+            if beam:  # keep the `width` best of the width x width extensions of each piece
+                gain = tf.where(done[:, None], first_only, tf.gather(logp, draw, batch_dims=1))
+                best, pick = tf.math.top_k(tf.reshape(score[:, None] + gain, [pieces, width * width]), width)
+                parent = tf.reshape(pick // width + tf.range(pieces)[:, None] * width, [-1])
+                token = tf.reshape(tf.gather(tf.reshape(draw, [pieces, width * width]), pick, batch_dims=1), [-1])
+                parent = tf.where(forced, tf.range(rows), parent)
+                score = tf.where(forced, score, tf.reshape(best, [-1]))
+                states = [(tf.gather(h, parent), tf.gather(c, parent)) for h, c in states]
+                time, done = tf.gather(time, parent), tf.gather(done, parent)
+            else:
+                parent, token = tf.range(rows), draw[:, 0]
             token = tf.where(forced, primer[:, tf.minimum(i + 1, tf.shape(primer)[1] - 1)], token)
-            parent = tf.where(forced, tf.range(rows), parent)
-            score = tf.where(forced, score, tf.reshape(best, [-1]))
-            states = [(tf.gather(h, parent), tf.gather(c, parent)) for h, c in states]
-            time, done = tf.gather(time, parent), tf.gather(done, parent)
             token = tf.where(done, -1, token)
             is_shift = (token >= shift_lo) & (token < shift_hi)
             time += tf.where(is_shift & ~forced, token - shift_lo + 1, 0)
@@ -91,7 +98,7 @@ def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool) -> Any:
         _, *carry, tokens, parents = tf.while_loop(lambda k, *_: k < CHUNK, body, [0, *carry, *arrays])
         return carry, tokens.stack(), parents.stack()
 
-    _LOOPS.setdefault(model, {})[xla] = run
+    _LOOPS.setdefault(model, {})[key] = run
     return run
 
 
@@ -117,7 +124,9 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
     alive = np.tile(np.r_[0.0, np.full(width - 1, -np.inf)], num).astype(np.float32)  # one live hypothesis
     carry = [tf.constant(0), args[0][:, 0], model.initial_state(rows), tf.zeros([rows], tf.int32),
              tf.zeros([rows], tf.bool), tf.constant(alive)]  # a list, as the loop returns it (no retrace)
-    loop, tokens, parents = _chunk_loop(model, encoding, xla=rows <= XLA_MAX_ROWS), [], []
+    loop = _chunk_loop(model, encoding, xla=rows <= XLA_MAX_ROWS, nucleus=top_p is not None and top_p < 1,
+                       beam=width > 1)
+    tokens, parents = [], []
     limit = len(primer) + seconds * MAX_EVENTS_PER_SECOND
     while int(carry[0]) < len(primer) or not bool(tf.reduce_all(carry[4])) and int(carry[0]) < limit:
         carry, chunk_tokens, chunk_parents = loop(carry, *args)
