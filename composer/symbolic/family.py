@@ -44,6 +44,7 @@ class PerformanceRNNConfig:
     control_dropout: float = 0.0        # chance each control is hidden in a training window
     example_events: int = 512           # window length L (events per training example)
     example_hop: int = 64               # spacing of training windows within a chunk
+    eval_window: int = 2048             # eval windows: a chunk up to this many events is scored whole
     transpose: int = 3                  # train-time transposition, -k..+k semitones
     stretch: tuple[float, ...] = (0.95, 1.05)
     stretch_variants: int = 3           # tempo factors spread over `stretch` (1: no stretch)
@@ -59,6 +60,7 @@ class PerformanceRNNConfig:
         if len(self.stretch) != 2 or not 0 < self.stretch[0] <= self.stretch[1]:
             raise ConfigError(f"stretch must be [low, high] with 0 < low <= high, got {list(self.stretch)}")
         checks = {"example_events": self.example_events >= 2, "example_hop": self.example_hop >= 1,
+                  "eval_window": self.eval_window >= 2,
                   "transpose": 0 <= self.transpose <= 12, "stretch_variants": self.stretch_variants >= 1,
                   "control_dropout": 0.0 <= self.control_dropout <= 1.0, "dropout": 0.0 <= self.dropout < 1.0,
                   "max_note_s": self.max_note_s > 0, "embedding_dim": self.embedding_dim >= 0}
@@ -90,6 +92,17 @@ def check_meta(config: PerformanceRNNConfig, meta: dict) -> None:
         if meta.get(key) != value:
             raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config needs {value!r} "
                               f"(config and run dir do not match)")
+
+
+def _eval_window(chunks: list[np.ndarray], cap: int) -> int:
+    """Eval window length: the longest chunk, capped at ``cap``.
+
+    Scoring each chunk from its start with the state carried through it is what the n-gram
+    baselines do (their context runs back to the chunk's start); cutting chunks into training-
+    length windows from a zero state would charge the model for every restart.
+    """
+    longest = max((len(chunk) - 1 for chunk in chunks), default=1)
+    return max(1, min(longest, cap))
 
 
 class PerformanceRNNFamily:
@@ -129,11 +142,12 @@ class PerformanceRNNFamily:
         if training:
             chunks = stretched(chunks, config.encoding, low=config.stretch[0], high=config.stretch[1],
                                count=config.stretch_variants)
-        data = layout(chunks, config.encoding, example_events=config.example_events,
+        length = config.example_events if training else _eval_window(chunks, config.eval_window)
+        data = layout(chunks, config.encoding, example_events=length,
                       hop=config.example_hop if training else None, controls=config.controls)
         if training and not len(data.starts):
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} chunks of 2+ events")
-        return windows_dataset(data, example_events=config.example_events, batch_size=config.train.batch_size,
+        return windows_dataset(data, example_events=length, batch_size=config.train.batch_size,
                                training=training, seed=config.seed, controls=config.controls,
                                transpose=config.transpose if training else 0,
                                control_dropout=config.control_dropout if training else 0.0)
