@@ -136,6 +136,16 @@ def test_mixed_precision_trains_and_restores_the_policy(tmp_path, policy):
     assert load_run(tmp_path / "run").model.get_weights()[0].dtype == np.float32
 
 
+def test_jit_compiled_steps_train_like_the_graph_steps(tmp_path):
+    """XLA changes how the step runs, not what it computes: same data, same losses to float error."""
+    runs = {}
+    for jit in (False, True):
+        config = train_toy.write_config(tmp_path / f"toy-{jit}.yaml", steps=20, eval_every=10, jit_compile=jit)
+        runs[jit] = [h["eval_loss"] for h in _train(tmp_path, name=f"run-{jit}", config=config)["history"]]
+    assert runs[True][-1] < 0.6 * runs[True][0]
+    assert runs[True] == pytest.approx(runs[False], rel=1e-3)
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"strategy": "tpu"}, ConfigError, r"unknown strategy 'tpu' \(valid: default, mirrored, multi-worker\)"),
     ({"strategy": "multi-worker"}, ConfigError, r"needs the TF_CONFIG environment variable"),
