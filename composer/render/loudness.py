@@ -71,7 +71,7 @@ def block_powers(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     sos = _k_weighting(sample_rate).astype(np.float32)
     weighted = scipy.signal.sosfilt(sos, audio.astype(np.float32, copy=False), axis=0).T  # [n_channels, n]
     steps = weighted.reshape(len(weighted), n_steps, step)
-    per_step = np.einsum("cij,cij->i", steps, steps, dtype=np.float64)  # energy per step, all channels
+    per_step = np.einsum("cij,cij->i", steps, steps).astype(np.float64)  # energy per step, all channels
     return np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)
 
 
