@@ -234,7 +234,7 @@ def _write_stem(stem: PlacedStem, measured: Future, gain: np.float32, n_samples:
     """
     measured.result()
     stem.audio *= gain
-    return write_audio(folder / f"{stem.name}.wav", _padded(stem, n_samples), sample_rate, subtype="FLOAT")
+    return write_audio(folder / f"{stem.name}.wav", _padded(stem, n_samples), sample_rate, subtype="FLOAT", sync=False)
 
 
 def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path, sample_rate: int) -> dict:
