@@ -68,7 +68,8 @@ def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool, nucleus
             control = tf.gather(controls, segment, batch_dims=1) if conditioned else None
             logits, states = model.step(event, control, states)
             logits = logits / tf.maximum(temperature, 1e-4)
-            logp = tf.nn.log_softmax(_nucleus(logits, top_p) if nucleus else logits)
+            logits = _nucleus(logits, top_p) if nucleus else logits
+            logp = tf.nn.log_softmax(logits) if beam else logits  # the draw needs logits only up to a constant
             # `width` draws per row by the Gumbel-max trick: argmax(log p + Gumbel noise).
             noise = tf.random.stateless_uniform([rows, width if beam else 1, tf.shape(logp)[1]],
                                                 seed + tf.cast([0, i], tf.int64), minval=1e-20, maxval=1.0)
