@@ -95,9 +95,9 @@ class FastLSTM(keras.layers.Layer):
         kernel = tf.convert_to_tensor(self.kernel)
         z = tf.convert_to_tensor(self.bias)
         if classes is not None:
-            z = z + tf.gather(kernel[: self.num_classes], classes)
-        if dense is not None:
-            z = z + tf.tensordot(dense, kernel[self.num_classes:], axes=1)
+            z = z + tf.gather(kernel, classes)               # the one-hot rows come first
+        if dense is not None:  # slice only when there is a one-hot part (XLA may copy a slice per step)
+            z = z + tf.tensordot(dense, kernel[self.num_classes:] if self.num_classes else kernel, axes=1)
         return z
 
     def call(self, dense: tf.Tensor | None, classes: tf.Tensor | None = None) -> tf.Tensor:
