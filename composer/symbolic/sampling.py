@@ -37,6 +37,17 @@ def _nucleus(logits: tf.Tensor, top_p: tf.Tensor) -> tf.Tensor:
     return tf.where(logits < cutoff, -np.inf, logits)
 
 
+def _inverse_cdf(logp: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
+    """Classes [R, D] drawn from log-probabilities [R, V] by uniforms [R, D] in (0, 1).
+
+    One uniform per draw: Gumbel noise over the whole vocabulary cost a third of each batch-1
+    step on CPU. Since u > 0, a class of probability 0 (outside the nucleus) is never drawn.
+    """
+    cdf = tf.cumsum(tf.exp(logp), axis=-1)
+    u = uniform * cdf[:, -1:]
+    return tf.reduce_sum(tf.cast(cdf[:, None, :] < u[:, :, None], tf.int32), axis=-1)
+
+
 def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool, nucleus: bool, beam: bool) -> Any:
     """The compiled loop running CHUNK sampling steps of ``model`` (cached per model and options).
 
@@ -69,13 +80,9 @@ def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool, nucleus
             logits, states = model.step(event, control, states)
             logits = logits / tf.maximum(temperature, 1e-4)
             logp = tf.nn.log_softmax(_nucleus(logits, top_p) if nucleus else logits)
-            # `width` draws per row by inverse-CDF sampling: one uniform per draw (Gumbel noise over the
-            # whole vocabulary cost a third of each batch-1 step on CPU). u > 0, so a class of
-            # probability 0 is never drawn.
-            cdf = tf.cumsum(tf.exp(logp), axis=-1)
-            u = tf.random.stateless_uniform([rows, width if beam else 1], seed + tf.cast([0, i], tf.int64),
-                                            minval=1e-12, maxval=1.0) * cdf[:, -1:]
-            draw = tf.reduce_sum(tf.cast(cdf[:, None, :] < u[:, :, None], tf.int32), axis=-1)  # [R, width]
+            uniform = tf.random.stateless_uniform([rows, width if beam else 1], seed + tf.cast([0, i], tf.int64),
+                                                  minval=1e-12, maxval=1.0)
+            draw = _inverse_cdf(logp, uniform)                            # [R, width]
             forced = i + 1 < primer_len                                   # primer events are fed, not drawn
             if beam:  # keep the `width` best of the width x width extensions of each piece
                 gain = tf.where(done[:, None], first_only, tf.gather(logp, draw, batch_dims=1))

@@ -109,3 +109,16 @@ def test_unprimed_pieces_open_with_the_corpus_velocity(run_dir, tmp_path):
     piece = generate(run_dir, out=tmp_path / "v.mid", seconds=3, seed=2)[0]
     notes = sorted(midi_io.midi_file_to_note_sequence(str(piece)).notes, key=lambda n: n.start_time)
     assert notes and notes[0].velocity == 1 + (64 - 1) // encoding.velocity_bin_size * encoding.velocity_bin_size
+
+
+def test_inverse_cdf_draws_follow_the_probabilities_and_skip_impossible_classes():
+    import tensorflow as tf
+
+    from composer.symbolic.sampling import _inverse_cdf
+
+    probs = np.array([[0.2, 0.0, 0.5, 0.3]], np.float32)
+    uniform = (np.arange(10_000, dtype=np.float32)[None] + 0.5) / 10_000  # an even grid over (0, 1)
+    draws = _inverse_cdf(tf.math.log(tf.constant(probs)), tf.constant(uniform)).numpy()[0]
+    assert np.bincount(draws, minlength=4) / len(draws) == pytest.approx(probs[0], abs=1e-3)
+    edge = _inverse_cdf(tf.math.log(tf.constant(probs)), tf.constant([[1e-12, 0.99999994]])).numpy()[0]
+    assert list(edge) == [0, 3]
