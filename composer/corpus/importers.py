@@ -9,7 +9,6 @@ can commit a row only once its data is on disk. Bad input never raises: it becom
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from composer import audio_io
-from composer.corpus import splits
+from composer.corpus import abc, splits
 from composer.corpus.tfrecord import write_records
 
 if TYPE_CHECKING:
@@ -120,42 +119,23 @@ def _import_audio(task: Task, row: dict) -> dict:
 
 
 def _import_abc(task: Task, base: dict) -> list[dict]:
-    """One row per tune; a tune the parser rejects is an error row of its own."""
-    from note_seq import abc_parser
-
+    """One row per tune; a tune neither ABC parser reads is an error row of its own."""
     raw = Path(task.path).read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    header, tunes = _abc_sections(text)
+    header, tunes = abc.sections(text)
     if not tunes:
         return [error_row({**base, "id": task.file_sha, "format": "abc"}, "no ABC tunes (X: fields) found")]
     rows = []
     for index, lines in enumerate(tunes):
         row = {**base, "id": f"{task.file_sha}-{index}", "format": "abc",
-               "source": f"{task.path}#{_abc_label(lines, index)}"}
+               "source": f"{task.path}#{abc.label(lines, index)}"}
         try:
-            rows.append(store_sequence(abc_parser.ABCTune(header + lines).note_sequence, row, task))
-        except Exception as exc:  # the ABC parser raises many types for unsupported notation
+            rows.append(store_sequence(abc.tune_sequence(header + lines), row, task))
+        except Exception as exc:  # bad input never raises: the tune becomes an error row
             rows.append(error_row(row, exc))
     return rows
 
 
-def _abc_sections(text: str) -> tuple[list[str], list[list[str]]]:
-    """(file header lines, lines of each tune): blank lines separate sections, as in note_seq."""
-    sections = [[line.strip() for line in block.splitlines() if line.strip()]
-                for block in re.split(r"\n\s*\n", text)]
-    sections = [s for s in sections if s]
-    header = []
-    if len(sections) > 1 and not any(line.startswith("X:") for line in sections[0]):
-        header = sections.pop(0)
-    return header, sections
-
-
-def _abc_label(lines: list[str], index: int) -> str:
-    """'X:<ref>' of a tune when present, else its position in the file."""
-    for line in lines:
-        if line.startswith("X:"):
-            return "X:" + line[2:].strip()
-    return f"tune{index}"

@@ -65,6 +65,17 @@ def test_musicxml_and_abc_import(corpus_root, tmp_path, bach_corpus):
     assert all(row["notes"] == 8 for row in tunes)
 
 
+def test_abc_tunes_note_seq_rejects_are_read_by_music21(corpus_root, tmp_path):
+    abc = tmp_path / "rests.abc"  # note_seq's ABC parser rejects rests ('z') and tuplets
+    abc.write_text("X:1\nT:Rests\nM:4/4\nL:1/4\nQ:1/4=60\nK:C\nC z E z|G4|\n\nX:2\nT:Triplet\nL:1/4\nK:C\nC (3DEF G|\n")
+    corpus = Corpus.create("c", root=corpus_root)
+    assert corpus.import_paths([abc]).imported == 2
+    rests = next(row for row in corpus.items() if row["source"].endswith("#X:1"))
+    sequence = note_seq.NoteSequence.FromString(next(read_records(corpus.item_path(rests))))
+    notes = [(n.pitch, n.start_time, n.end_time) for n in sequence.notes]
+    assert notes == [(60, 0.0, 1.0), (64, 2.0, 3.0), (67, 4.0, 8.0)]  # a quarter is 1 s at Q:1/4=60
+
+
 @pytest.mark.parametrize("rate, channels, subtype", [
     (44100, 2, "PCM_16"),   # stereo CD audio
     (48000, 1, "PCM_24"),   # 24-bit

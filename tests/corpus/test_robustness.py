@@ -51,7 +51,7 @@ def _unsupported(path: Path, make_midi) -> Path:
 
 
 def _bad_abc_tune(path: Path, make_midi) -> Path:
-    path.write_text("X:1\nT:Good\nL:1/4\nK:C\nCDEF|\n\nX:2\nT:Bad\nL:1/4\nK:C\nC (3DEF G|\n")
+    path.write_text("X:1\nT:Good\nL:1/4\nK:C\nCDEF|\n\nX:2\nT:Bad\nL:1/4\nK:C\n% no notes at all\n")
     return path
 
 
@@ -62,7 +62,7 @@ BAD_INPUTS = [  # (maker, file name, expected reason, stored as an error row)
     (_zero_length_wav, "empty.wav", "(?i)no samples|cannot read", True),
     (_nan_wav, "nan.wav", "NaN", True),
     (_unsupported, "score.pdf", "unsupported extension '.pdf'", False),
-    (_bad_abc_tune, "tunes.abc", "(?i)tuplet", True),
+    (_bad_abc_tune, "tunes.abc", "(?i)no notes", True),
 ]
 
 
