@@ -48,14 +48,11 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
 
-def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None,
-                sync: bool = True) -> Path:
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None) -> Path:
     """Write ``audio`` ([n_samples] or [n_samples, n_channels], float) atomically.
 
     The format follows the extension (.wav, .flac, ...); ``subtype`` is libsndfile's
     ("PCM_16", "PCM_24", "FLOAT"); None takes the format's default (16-bit PCM for wav/flac).
-    ``sync`` waits until the file is on disk (fsync); False leaves that to the kernel, for
-    by-products a rerun remakes (a crash of the machine, not of the process, may lose them).
     """
     path = Path(path)
     file_format = _format_of(path)
@@ -69,22 +66,12 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
-        channels = 1 if audio.ndim == 1 else audio.shape[1]
-        with (sf.SoundFile if sync else _UnsyncedSoundFile)(tmp, "w", sample_rate, channels, subtype,
-                                                             format=file_format) as file:
-            file.write(audio)
+        sf.write(tmp, audio, sample_rate, subtype=subtype, format=file_format)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-class _UnsyncedSoundFile(sf.SoundFile):
-    """soundfile fsyncs every file it closes (its flush); this one leaves writeback to the kernel."""
-
-    def flush(self) -> None:
-        pass
 
 
 def _read_float32(path: Path) -> tuple[np.ndarray, int]:

@@ -67,11 +67,3 @@ def test_16_bit_stores_the_dither_grid_exactly_and_reads_like_libsndfile(tmp_pat
         assert list(stored) == [-32767, -2, -1, 0, 1, 2, 32767, 32767, -32768]  # out of range: clipped
         back, _ = read_audio(tmp_path / name)
         assert np.array_equal(back, sf.read(tmp_path / name, dtype="float32")[0])
-
-
-def test_unsynced_write_is_complete(tmp_path):
-    audio = np.stack([sine(440, 16000), sine(220, 16000)], axis=1)
-    write_audio(tmp_path / "a.wav", audio, 16000, subtype="FLOAT", sync=False)
-    back, rate = read_audio(tmp_path / "a.wav", mono=False)
-    assert rate == 16000 and np.array_equal(back, audio)
-    assert [p.name for p in tmp_path.iterdir()] == ["a.wav"]  # no temporary file left

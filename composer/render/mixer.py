@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,15 +54,13 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
         raise RenderError(f"{out}: mix output must be one of {', '.join(MIX_EXTENSIONS)}")
     parsed = load_spec(spec)
     master, rate = parsed.master, parsed.master.sample_rate
-    # file I/O, filters, soxr and fluidsynth release the GIL; stem files get their own threads so
-    # they go to disk as soon as the master gain is known, not after every stem's measurement
-    with _pool() as pool, _pool() as disk:
+    with _pool() as pool:  # file I/O, filters, soxr and fluidsynth release the GIL
         placed, n_samples = _load_and_place(parsed, pool)
         levels = [pool.submit(_measure, stem, rate) for stem in placed]  # while the bus is mastered
         bus, gain_db, lufs = _master(_sum(placed, n_samples), master)
         gain = np.float32(loudness.db_to_gain(gain_db))
-        paths = [disk.submit(_write_stem, stem, gain, n_samples, rate, out.parent / "stems") for stem in placed]
-        bus = loudness.dither_16bit(bus) if master.bit_depth == 16 else bus
+        paths = [pool.submit(_write_stem, stem, level, gain, n_samples, rate, out.parent / "stems")
+                 for stem, level in zip(placed, levels)]
         write_audio(out, bus, rate, subtype=master.subtype)
         stems = [_describe(stem, level.result(), gain, path.result(), rate) for stem, level, path in zip(placed, levels, paths)]
     report = _report(bus, stems, gain_db, lufs, master, out)
@@ -70,7 +68,7 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
     if plot if plot is not None else master.plot:
         from composer.render.plots import plot_timeline
 
-        plot_timeline([(p.name, p.offset, p.audio * gain) for p in placed], bus, rate, out=out.with_suffix(".png"))
+        plot_timeline([(p.name, p.offset, p.audio) for p in placed], bus, rate, out=out.with_suffix(".png"))
     return report
 
 
@@ -185,7 +183,7 @@ def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
 
 
 def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, float | None]:
-    """Loudness-normalize and limit the bus (16-bit output is dithered afterwards, by the caller).
+    """Loudness-normalize, limit and dither the bus.
 
     Returns (audio float32 [n, 2], master gain dB, LUFS of the result). The limiter lowers the
     loudness of dense material, so then the gain is corrected from the result (twice at most).
@@ -210,7 +208,7 @@ def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, flo
     trim_db = loudness.gain_to_db(loudness.trim_true_peak(out, rate, ceiling=ceiling))
     gain_db += trim_db
     result_lufs = None if result_lufs is None else result_lufs + trim_db
-    return out, gain_db, result_lufs
+    return (loudness.dither_16bit(out) if bits == 16 else out), gain_db, result_lufs
 
 
 def _sum(placed: list[PlacedStem], n_samples: int) -> np.ndarray:
@@ -227,12 +225,16 @@ def _measure(stem: PlacedStem, sample_rate: int) -> tuple[np.ndarray, float]:
     return loudness.block_powers(stem.audio, sample_rate), loudness.peak(stem.audio)
 
 
-def _write_stem(stem: PlacedStem, gain: np.float32, n_samples: int, sample_rate: int, folder: Path) -> Path:
-    """The stem with the master gain, at its place in a full-length file (stems line up in a
-    DAW). A copy: the stem's measurement may still be reading its audio."""
-    full = np.zeros((n_samples, 2), dtype=np.float32)
-    np.multiply(stem.audio, gain, out=full[stem.offset:stem.offset + len(stem.audio)])
-    return write_audio(folder / f"{stem.name}.wav", full, sample_rate, subtype="FLOAT", sync=False)
+def _write_stem(stem: PlacedStem, measured: Future, gain: np.float32, n_samples: int, sample_rate: int,
+                folder: Path) -> Path:
+    """Apply the master gain to the stem in place and write it, full mix length, to ``folder``.
+
+    Waits for the stem's measurement, which reads the same audio; it was submitted to the pool
+    first, so it is running or done by now.
+    """
+    measured.result()
+    stem.audio *= gain
+    return write_audio(folder / f"{stem.name}.wav", _padded(stem, n_samples), sample_rate, subtype="FLOAT")
 
 
 def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path, sample_rate: int) -> dict:
@@ -248,6 +250,15 @@ def _report(bus: np.ndarray, stems: list[dict], gain_db: float, lufs: float | No
     return {"sample_rate": master.sample_rate, "length_s": len(bus) / master.sample_rate, "lufs": _rounded(lufs),
             "peak_db": _rounded(loudness.peak_db(bus)), "master_gain_db": round(gain_db, 3),
             "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
+
+
+def _padded(stem: PlacedStem, n_samples: int) -> np.ndarray:
+    """The stem at its place in a full-length [n_samples, 2] buffer, so stems line up in a DAW."""
+    if stem.offset == 0 and len(stem.audio) == n_samples:
+        return stem.audio
+    full = np.zeros((n_samples, 2), dtype=np.float32)
+    full[stem.offset:stem.offset + len(stem.audio)] = stem.audio
+    return full
 
 
 def _pool() -> ThreadPoolExecutor:
