@@ -30,6 +30,7 @@ app.add_typer(corpus_app, name="corpus")
 _STATE = {"debug": False}
 
 RootOption = typer.Option(None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
+JobsOption = typer.Option(1, "--jobs", min=1, help="Parallel worker processes.")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
@@ -77,7 +78,7 @@ def corpus_import(
     sample_rate: int = typer.Option(16000, "--sample-rate", min=1000, help="Audio items are stored at this rate (Hz)."),
     chunk_seconds: float = typer.Option(30.0, "--chunk-seconds", min=1.0, help="Split unit length (s)."),
     split_unit: str = typer.Option("chunk", "--split-unit", help="'chunk' (default) or 'item' (whole pieces per split)."),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel worker processes."),
+    jobs: int = JobsOption,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any file fails to import."),
 ) -> None:
     """Import MIDI, MusicXML, ABC and audio files into a corpus.
@@ -99,7 +100,7 @@ def corpus_builtin(
     corpus: str = typer.Option(..., "--corpus", help="Name of the corpus to build."),
     root: Optional[Path] = RootOption,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Import only the first N pieces."),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel worker processes."),
+    jobs: int = JobsOption,
 ) -> None:
     """Build a corpus from data a package ships (no download).
 
@@ -116,14 +117,15 @@ def corpus_render_audio(
     name: str = typer.Argument(..., help="Corpus name."),
     root: Optional[Path] = RootOption,
     soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
+    jobs: int = JobsOption,
 ) -> None:
     """Add an audio item for each symbolic item, synthesized with fluidsynth.
 
-    Example: composer corpus render-audio bach
+    Example: composer corpus render-audio bach --jobs 2
     """
     from composer.corpus import Corpus
 
-    summary = Corpus.open(name, root=root).render_audio(soundfont=soundfont, progress=True)
+    summary = Corpus.open(name, root=root).render_audio(soundfont=soundfont, jobs=jobs, progress=True)
     typer.echo(summary.line())
     _echo_errors(summary.errors)
 

@@ -58,8 +58,7 @@ def build_corpora(root: Path | None):
 
     symbolic = reuse_or_build(SYMBOLIC_CORPUS, None)
     audio = reuse_or_build(AUDIO_CORPUS, AUDIO_PIECES)
-    if audio.info()["items"]["audio"] == 0:
-        print(f"   {audio.render_audio(progress=True).line()}")
+    print(f"   {audio.render_audio(jobs=2, progress=True).line()}")  # renders only what an interrupted run left
     return symbolic, audio
 
 

@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from composer.corpus import manifest
 from composer.corpus.importers import PARSER_MODULES, SUPPORTED, Task, file_sha, run_task
 from composer.errors import CorpusError
 
 STALE_TEMP_S = 3600.0
+FORK_UNSAFE_MODULES = ("tensorflow", "fluidsynth")  # start threads a fork would copy mid-lock
 
 
 @dataclass
@@ -91,7 +93,7 @@ def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path
             stored.add(sha)  # the same bytes under two names: import once
             tasks.append(Task(str(path), sha, str(items_dir), sample_rate, chunk_s))
     with progress_bar(progress, len(tasks), "importing") as advance:
-        for rows in _run(tasks, jobs):
+        for rows in run_parallel(run_task, tasks, jobs):
             record_rows(conn, rows, summary)
             advance()
     return summary
@@ -118,21 +120,28 @@ def record_rows(conn: sqlite3.Connection, rows: list[dict], summary: ImportSumma
             summary.errors.append({"source": row["source"], "reason": row["error"]})
 
 
-def _run(tasks: list[Task], jobs: int) -> Iterator[list[dict]]:
+
+def run_parallel(function: Callable[[Any], list[dict]], tasks: list, jobs: int) -> Iterator[list[dict]]:
+    """``function(task)`` for every task, in ``jobs`` worker processes; results as they finish.
+
+    ``function`` must be a module-level function (or a partial of one) so workers can unpickle it.
+    """
     if jobs <= 1 or len(tasks) <= 1:
-        yield from map(run_task, tasks)
+        yield from map(function, tasks)
         return
     for module in PARSER_MODULES:  # before forking, so no worker pays the import
         importlib.import_module(module)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
-        for future in as_completed([pool.submit(run_task, task) for task in tasks]):
+        for future in as_completed([pool.submit(function, task) for task in tasks]):
             yield future.result()
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """fork is cheapest (parsers already imported); once TensorFlow has started threads, fork is
-    unsafe, so use a fork server that preloads only the importers."""
-    if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
+    """fork is cheapest (parsers already imported); once TensorFlow or fluidsynth has started
+    threads in this process, a forked child can deadlock on a lock one of them held, so use a
+    fork server that preloads only the importers."""
+    threaded = [name for name in FORK_UNSAFE_MODULES if name in sys.modules]
+    if not threaded and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([*PARSER_MODULES, "composer.corpus.importers"])

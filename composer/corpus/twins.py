@@ -6,6 +6,7 @@ A twin is an audio item whose ``source_id`` is the symbolic item it was rendered
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -25,9 +26,10 @@ def twin_id(source_id: str) -> str:
     return hashlib.sha256(f"render:{source_id}".encode()).hexdigest()
 
 
-def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None,
+def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None, jobs: int = 1,
                  progress: bool = False) -> ingest.ImportSummary:
-    """Render every symbolic item of ``corpus`` that has no twin yet; one transaction per twin.
+    """Render every symbolic item of ``corpus`` that has no twin yet, in ``jobs`` worker processes;
+    one transaction per twin, written by this process.
 
     Raises:
       CorpusError if ``soundfont`` is given but is not a file.
@@ -40,9 +42,10 @@ def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None,
     todo = [row for row in corpus.items("symbolic") if row["id"] not in rendered]
     summary.skipped = len(corpus.items("symbolic")) - len(todo)
     task = Task("", "", str(corpus.items_dir), corpus.sample_rate, corpus.chunk_s)
+    render = functools.partial(_render_one, task=task, soundfont=None if soundfont is None else str(soundfont))
+    sources = [(row, str(corpus.item_path(row))) for row in todo]
     with ingest.progress_bar(progress, len(todo), "rendering") as advance, corpus.connect() as conn:
-        for row in todo:
-            twin = _render_one(corpus, row, task, soundfont=soundfont)
+        for [twin] in ingest.run_parallel(render, sources, jobs):
             if twin["status"] == "ok":
                 ingest.record_rows(conn, [twin], summary)
             else:  # not stored, so the next render_audio retries it
@@ -51,18 +54,20 @@ def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None,
     return summary
 
 
-def _render_one(corpus: Corpus, row: dict, task: Task, *, soundfont: str | os.PathLike | None) -> dict:
-    """Synthesize one symbolic item and write its FLAC; returns the twin's row (ok or error)."""
+def _render_one(source: tuple[dict, str], *, task: Task, soundfont: str | None) -> list[dict]:
+    """Synthesize one symbolic item (its row and data file) and write its FLAC; returns [the twin's
+    row] (ok or error). Runs in a worker process."""
     from note_seq import NoteSequence
 
     from composer.render.synth import render_midi
 
+    row, path = source
     twin = {"id": twin_id(row["id"]), "source": f"{row['source']} (rendered)", "format": "render",
             "source_id": row["id"], "split_key": row["split_key"], "n_chunks": row["n_chunks"],
-            "source_sample_rate": corpus.sample_rate, "channels": 2}
+            "source_sample_rate": task.sample_rate, "channels": 2}
     try:
-        sequence = NoteSequence.FromString(next(read_records(corpus.item_path(row))))
-        stereo = render_midi(sequence, sample_rate=corpus.sample_rate, soundfont=soundfont)  # [n_samples, 2]
-        return store_audio(stereo.mean(axis=1), twin, task)
+        sequence = NoteSequence.FromString(next(read_records(path)))
+        stereo = render_midi(sequence, sample_rate=task.sample_rate, soundfont=soundfont)  # [n_samples, 2]
+        return [store_audio(stereo.mean(axis=1), twin, task)]
     except Exception as exc:  # one bad item must not stop the others; reported in the summary
-        return error_row(twin, exc)
+        return [error_row(twin, exc)]

@@ -36,10 +36,11 @@ def test_essen_recipe_imports_one_item_per_abc_tune(corpus_root):
     assert all(row["instruments"] == 1 for row in tunes)  # monophonic melodies
 
 
-def test_render_audio_adds_one_twin_per_symbolic_item_in_the_same_split(corpus_root, tmp_path, make_midi):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_render_audio_adds_one_twin_per_symbolic_item_in_the_same_split(corpus_root, tmp_path, make_midi, jobs):
     corpus = Corpus.create("twins", root=corpus_root, sample_rate=8000, chunk_s=2.0, eval_ratio=0.3)
     corpus.import_paths([make_midi(tmp_path / "a.mid", repeats=2), make_midi(tmp_path / "b.mid", pitches=(50, 55))])
-    summary = corpus.render_audio()
+    summary = corpus.render_audio(jobs=jobs)
     assert (summary.imported, summary.errors) == (2, [])
     twins = {row["source_id"]: row for row in corpus.items("audio")}
     for source in corpus.items("symbolic"):
