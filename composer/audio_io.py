@@ -48,30 +48,48 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
 
-def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None) -> Path:
-    """Write ``audio`` ([n_samples] or [n_samples, n_channels], float) atomically.
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None,
+                sync: bool = True) -> Path:
+    """Write ``audio`` ([n_samples] or [n_samples, n_channels], float, or int16 already on the
+    16-bit grid) atomically: a temporary file renamed over ``path``, never half a file there.
 
     The format follows the extension (.wav, .flac, ...); ``subtype`` is libsndfile's
     ("PCM_16", "PCM_24", "FLOAT"); None takes the format's default (16-bit PCM for wav/flac).
+    ``sync`` waits until the file is on disk (fsync); False leaves writeback to the kernel, for
+    derived files a rerun remakes (a machine crash, not a process crash, may lose them).
     """
     path = Path(path)
     file_format = _format_of(path)
     subtype = subtype or sf.default_subtype(file_format)
     path.parent.mkdir(parents=True, exist_ok=True)
-    audio = np.asarray(audio, dtype=np.float32)
-    if not np.all(np.isfinite(audio)):
-        raise ComposerError(f"{path}: refusing to write audio with NaN or infinite samples")
-    if subtype == "PCM_16":
-        audio = _to_pcm16(audio)
+    audio = np.asarray(audio)
+    if audio.dtype != np.int16:
+        audio = audio.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(audio)):
+            raise ComposerError(f"{path}: refusing to write audio with NaN or infinite samples")
+        if subtype == "PCM_16":
+            audio = _to_pcm16(audio)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
-        sf.write(tmp, audio, sample_rate, subtype=subtype, format=file_format)
+        channels = 1 if audio.ndim == 1 else audio.shape[1]
+        with (sf.SoundFile if sync else _UnsyncedSoundFile)(tmp, "w", sample_rate, channels, subtype,
+                                                             format=file_format) as file:
+            file.write(audio)
+        if not sync:  # ext4 flushes a file renamed over another at once (auto_da_alloc): remove that first
+            path.unlink(missing_ok=True)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class _UnsyncedSoundFile(sf.SoundFile):
+    """soundfile fsyncs every file it closes (its flush); this one leaves writeback to the kernel."""
+
+    def flush(self) -> None:
+        pass
 
 
 def _read_float32(path: Path) -> tuple[np.ndarray, int]:
