@@ -10,8 +10,9 @@ import functools
 import numpy as np
 import pyloudnorm
 import scipy.ndimage
-import scipy.signal
 import soxr
+
+from composer.render import kernels
 
 BLOCK_S = 0.4  # BS.1770 gating block
 BLOCK_STEP = 0.25  # 75 % overlap
@@ -39,10 +40,10 @@ def peak_db(audio: np.ndarray) -> float | None:
 
 @functools.lru_cache(maxsize=8)
 def _k_weighting(sample_rate: int) -> np.ndarray:
-    """pyloudnorm's K-weighting (high shelf then high pass) as one second-order-sections array."""
+    """pyloudnorm's K-weighting (high shelf then high pass) as second-order sections [2, 6], a0 = 1."""
     stages = pyloudnorm.Meter(sample_rate)._filters.values()
-    sos = [np.concatenate([np.asarray(f.b) * f.passband_gain, np.asarray(f.a)]) for f in stages]
-    return np.array(sos, dtype=np.float64)
+    sos = np.array([np.concatenate([np.asarray(f.b) * f.passband_gain, np.asarray(f.a)]) for f in stages])
+    return sos / sos[:, 3:4]
 
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
@@ -67,11 +68,8 @@ def block_powers(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     n_steps = len(audio) // step
     if n_steps < 4:
         return np.zeros(0)
-    audio = audio.reshape(len(audio), -1)[: n_steps * step]
-    sos = _k_weighting(sample_rate).astype(np.float32)
-    weighted = scipy.signal.sosfilt(sos, audio.astype(np.float32, copy=False), axis=0).T  # [n_channels, n]
-    steps = weighted.reshape(len(weighted), n_steps, step)
-    per_step = np.einsum("cij,cij->i", steps, steps).astype(np.float64)  # energy per step, all channels
+    audio = audio.reshape(len(audio), -1).astype(np.float32, copy=False)
+    per_step = kernels.biquad2_step_energies(audio, _k_weighting(sample_rate), step)  # all channels
     return np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)
 
 
@@ -179,17 +177,17 @@ def peak(audio: np.ndarray) -> float:
 
 
 def dither_16bit(audio: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """Round to the 16-bit grid (scale 32767, as write_audio stores PCM_16) after high-pass TPDF
-    dither (r[n] - r[n-1], r uniform in [0, 1), +-1 LSB). Returns float32 stored exactly."""
-    scale = np.float32(32767.0)
-    noise = np.random.default_rng(seed).random((len(audio) + 1, *audio.shape[1:]), dtype=np.float32)
-    scaled = audio * scale
-    scaled += noise[1:]
-    scaled -= noise[:-1]
-    np.round(scaled, out=scaled)
-    np.clip(scaled, -scale, scale, out=scaled)
-    scaled /= scale
-    return scaled
+    """``quantize_16bit`` as float32 (k / 32767, the grid write_audio stores PCM_16 on), exact."""
+    return quantize_16bit(audio, seed=seed).astype(np.float32) / np.float32(32767.0)
+
+
+def quantize_16bit(audio: np.ndarray, *, seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+    """16-bit integers (scale 32767, clipped) after high-pass TPDF dither: r[n] - r[n-1], r uniform
+    in [0, 1) drawn from ``seed``, +-1 LSB. Shape of ``audio``; written into ``out`` if given."""
+    out = np.empty(audio.shape, dtype=np.int16) if out is None else out
+    frames = audio.reshape(len(audio), -1)
+    kernels.tpdf_to_pcm16(frames.astype(np.float32, copy=False), seed, out.reshape(frames.shape))
+    return out
 
 
 def pcm_headroom(bits: int | None) -> float:
