@@ -3,7 +3,8 @@
 Each stem is loaded at the master rate as stereo, trimmed, stretched or shifted, looped, faded,
 gained and panned, then placed on the time line. The sum is brought to ``target_lufs``
 (BS.1770), peak-limited below ``ceiling_db`` and written at the master bit depth; each stem
-(with the master gain, before the limiter) goes to ``stems/`` and a report to ``mix.json``.
+(with the master gain, before the limiter) goes to ``stems/`` at that bit depth too, unless
+``master.stems`` is false, and a report to ``mix.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,12 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
     Returns:
       the mix.json content: sample_rate, length_s, lufs, peak_db (sample peak), master_gain_db,
       bit_depth, path, stems
-      [{source, gain_db, pan, start_s, lufs, peak_db, path}] (levels None when silent).
+      [{source, gain_db, pan, start_s, lufs, peak_db, path, subtype}] (levels None when silent).
+
+    Stem files are derived: they take the master's bit depth (16-bit ones dithered like the
+    master; a float stem would be 4x the bytes of the 16-bit mix it explains) and are not
+    fsynced, as a rerun remakes them. ``master.stems: false`` skips them (path and subtype
+    None; an existing stems/ folder is left as it is).
     """
     out = Path(out)
     if out.suffix.lower() not in MIX_EXTENSIONS:
@@ -59,10 +65,11 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
         levels = [pool.submit(_measure, stem, rate) for stem in placed]  # while the bus is mastered
         bus, gain_db, lufs = _master(_sum(placed, n_samples), master)
         gain = np.float32(loudness.db_to_gain(gain_db))
-        paths = [pool.submit(_write_stem, stem, level, gain, n_samples, rate, out.parent / "stems")
-                 for stem, level in zip(placed, levels)]
+        writes = [pool.submit(_write_stem, stem, level, gain, n_samples, master, out.parent / "stems", seed=i + 1)
+                  if master.stems else None for i, (stem, level) in enumerate(zip(placed, levels))]
         write_audio(out, bus, rate, subtype=master.subtype)
-        stems = [_describe(stem, level.result(), gain, path.result(), rate) for stem, level, path in zip(placed, levels, paths)]
+        stems = [_describe(stem, level.result(), gain, write and write.result(), master)
+                 for stem, level, write in zip(placed, levels, writes)]
     report = _report(bus, stems, gain_db, lufs, master, out)
     write_text_atomic(out.parent / "mix.json", json.dumps(report, indent=2) + "\n")
     if plot if plot is not None else master.plot:
@@ -225,24 +232,29 @@ def _measure(stem: PlacedStem, sample_rate: int) -> tuple[np.ndarray, float]:
     return loudness.block_powers(stem.audio, sample_rate), loudness.peak(stem.audio)
 
 
-def _write_stem(stem: PlacedStem, measured: Future, gain: np.float32, n_samples: int, sample_rate: int,
-                folder: Path) -> Path:
-    """Apply the master gain to the stem in place and write it, full mix length, to ``folder``.
+def _write_stem(stem: PlacedStem, measured: Future, gain: np.float32, n_samples: int, master: MasterSpec,
+                folder: Path, *, seed: int) -> Path:
+    """Apply the master gain to the stem in place and write it, full mix length, to ``folder`` at
+    the master's bit depth (16-bit dithered with its own ``seed``, so stems' dither is independent).
 
     Waits for the stem's measurement, which reads the same audio; it was submitted to the pool
     first, so it is running or done by now.
     """
     measured.result()
     stem.audio *= gain
-    return write_audio(folder / f"{stem.name}.wav", _padded(stem, n_samples), sample_rate, subtype="FLOAT")
+    audio = _padded(stem, n_samples, pcm16_seed=seed if master.bit_depth == 16 else None)
+    return write_audio(folder / f"{stem.name}.wav", audio, master.sample_rate, subtype=master.subtype, sync=False)
 
 
-def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path, sample_rate: int) -> dict:
+def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path | None,
+              master: MasterSpec) -> dict:
     """The stem's mix.json entry; its levels are measured before the master gain, scaled by it."""
     powers, peak = level
     return {"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
-            "start_s": stem.offset / sample_rate, "lufs": _rounded(loudness.gated_lufs(powers * float(gain) ** 2)),
-            "peak_db": _rounded(loudness.gain_to_db(peak * float(gain))), "path": str(path)}
+            "start_s": stem.offset / master.sample_rate,
+            "lufs": _rounded(loudness.gated_lufs(powers * float(gain) ** 2)),
+            "peak_db": _rounded(loudness.gain_to_db(peak * float(gain))),
+            "path": None if path is None else str(path), "subtype": None if path is None else master.subtype}
 
 
 def _report(bus: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec, out: Path) -> dict:
@@ -252,12 +264,17 @@ def _report(bus: np.ndarray, stems: list[dict], gain_db: float, lufs: float | No
             "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
 
 
-def _padded(stem: PlacedStem, n_samples: int) -> np.ndarray:
-    """The stem at its place in a full-length [n_samples, 2] buffer, so stems line up in a DAW."""
-    if stem.offset == 0 and len(stem.audio) == n_samples:
+def _padded(stem: PlacedStem, n_samples: int, *, pcm16_seed: int | None = None) -> np.ndarray:
+    """The stem at its place in a full-length [n_samples, 2] buffer, so stems line up in a DAW:
+    float32, or dithered int16 with ``pcm16_seed`` (the silence around the stem stays silent)."""
+    if pcm16_seed is None and stem.offset == 0 and len(stem.audio) == n_samples:
         return stem.audio
-    full = np.zeros((n_samples, 2), dtype=np.float32)
-    full[stem.offset:stem.offset + len(stem.audio)] = stem.audio
+    full = np.zeros((n_samples, 2), dtype=np.float32 if pcm16_seed is None else np.int16)
+    span = full[stem.offset:stem.offset + len(stem.audio)]
+    if pcm16_seed is None:
+        span[:] = stem.audio
+    else:
+        loudness.quantize_16bit(stem.audio, seed=pcm16_seed, out=span)
     return full
 
 

@@ -3,7 +3,7 @@
 Example::
 
     master: {sample_rate: 44100, length: 30, target_lufs: -14, ceiling_db: -1, bit_depth: 16,
-             tempo: 120, beats_per_bar: 4, plot: true}
+             tempo: 120, beats_per_bar: 4, plot: true, stems: true}
     stems:
       - {source: piano.mid, program: 0, lufs: -20, gain_db: -3, pan: -0.3}
       - {source: drums.wav, start: {bars: 2}, loop: true, fade_out: 2}
@@ -28,7 +28,7 @@ from composer.errors import RenderError
 
 MIDI_EXTENSIONS = (".mid", ".midi")
 BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24", "float": "FLOAT"}
-_MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot"}
+_MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot", "stems"}
 _STEM_KEYS = {"source", "lufs", "gain_db", "pan", "start", "trim", "loop", "fade_in", "fade_out", "pitch_shift",
               "time_stretch", "program", "soundfont"}
 _MIDI_ONLY = ("program", "soundfont")
@@ -67,6 +67,7 @@ class MasterSpec:
     ceiling_db: float = -1.0
     bit_depth: int | str = 16
     plot: bool = False
+    stems: bool = True  # write each processed stem to stems/ (at bit_depth)
 
     @property
     def subtype(self) -> str:
@@ -125,7 +126,8 @@ def _parse_master(raw: dict, where: str) -> MasterSpec:
         raise RenderError(f"{where}: bit_depth {bit_depth!r} is not one of 16, 24, float")
     get("tempo", 120, low=1.0, high=1000.0, strict=True)
     get("beats_per_bar", 4, low=1.0, high=64.0)
-    return MasterSpec(sample_rate, length_s, target_lufs, ceiling_db, bit_depth, _flag(raw.get("plot", False), "plot", where))
+    return MasterSpec(sample_rate, length_s, target_lufs, ceiling_db, bit_depth, _flag(raw.get("plot", False), "plot", where),
+                      _flag(raw.get("stems", True), "stems", where))
 
 
 def _parse_stem(raw: Any, index: int, *, name: str, base: Path, tempo: tuple) -> StemSpec:

@@ -9,6 +9,7 @@ import numpy as np
 import pretty_midi
 import pyloudnorm
 import pytest
+import soundfile as sf
 import yaml
 
 from composer.audio_io import read_audio, write_audio
@@ -141,6 +142,32 @@ def test_midi_stem_json_and_stems_folder(tmp_path: Path, scale: pretty_midi.Pret
     assert (tmp_path / "out" / "song.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("bit_depth, subtype", [(16, "PCM_16"), (24, "PCM_24"), ("float", "FLOAT")])
+def test_stem_files_take_the_master_bit_depth(stems: Path, bit_depth, subtype: str) -> None:
+    spec = {"master": {"sample_rate": SR, "target_lufs": -20.0, "bit_depth": bit_depth},
+            "stems": [{"source": str(stems / "sine.wav")}, {"source": str(stems / "noise.wav"), "start": 0.5}]}
+    report = mix(spec, out=stems / "out" / "mix.wav")
+    assert sf.info(str(stems / "out" / "mix.wav")).subtype == subtype
+    for entry in report["stems"]:
+        assert entry["subtype"] == subtype and sf.info(entry["path"]).subtype == subtype
+    noise = sf.read(report["stems"][1]["path"], dtype="float32")[0]
+    assert not noise[:SR // 2].any()  # the silence before a later stem stays digital silence
+    if bit_depth == 16:  # dithered like the master: the level is kept on average
+        sine, _ = read_audio(report["stems"][0]["path"], mono=False)
+        assert loudness.integrated_lufs(sine, SR) == pytest.approx(report["stems"][0]["lufs"], abs=0.05)
+
+
+def test_stems_false_writes_no_stem_files(stems: Path) -> None:
+    spec = {"master": {"sample_rate": SR, "target_lufs": -20.0, "stems": False},
+            "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5}, {"source": str(stems / "noise.wav")}]}
+    report = mix(spec, out=stems / "out" / "mix.wav")
+    assert sorted(p.name for p in (stems / "out").iterdir()) == ["mix.json", "mix.wav"]
+    assert [(s["path"], s["subtype"]) for s in report["stems"]] == [(None, None)] * 2
+    with_files = mix({**spec, "master": {**spec["master"], "stems": True}}, out=stems / "other" / "mix.wav")
+    assert [s["lufs"] for s in report["stems"]] == [s["lufs"] for s in with_files["stems"]]
+    assert report["lufs"] == with_files["lufs"]
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -154,6 +181,7 @@ def test_midi_stem_json_and_stems_folder(tmp_path: Path, scale: pretty_midi.Pret
         (lambda s: s["stems"][0].update(start={"bars": 2}), r"start in bars needs a tempo"),
         (lambda s: s["stems"][0].update(trim=[2, 1]), r"trim end 1.0 must be after its start 2.0"),
         (lambda s: s["stems"][0].update(loop="yes"), r"loop must be true or false"),
+        (lambda s: s["master"].update(stems="no"), r"master: stems must be true or false"),
         (lambda s: s.update(stems=[]), r"mix.yaml: 'stems' must be a non-empty list"),
         (lambda s: [t.update(loop=True) for t in s["stems"]], r"'length' is required when every stem loops"),
         (lambda s: s["stems"][0].update(source="notes.txt"), r"'notes.txt' has an unsupported type"),
