@@ -1,6 +1,7 @@
 """Performance RNN speed: training events/s vs a plain Keras LSTM stack, and sampling events/s.
 
 Usage: .venv/bin/python benchmarks/performance_rnn.py [--repeats 3] [--gen-seconds 120]
+           [--only train|generate] [--run RUN_DIR --root CORPUS_ROOT]
 
 Training: the default shape (3 x 512, 388 classes, batch 64 x 256 steps), one Adam step with
 gradients: ours is the default preset's model stepped by the training harness's own compiled
@@ -8,7 +9,11 @@ step (XLA as the preset sets it), the baseline a stack of keras.layers.LSTM of t
 a plain tf.function; side by side, alternating, median of ``repeats`` timed steps each after one
 warm-up step.
 Generation: the default model (untrained weights: speed does not depend on them) sampling at
-batch 1 and 16 with the compiled loop; events counted up to each row's end.
+batch 1 and 16 with both engines, alternating: "tf" (the float32 compiled loop) and "tflite"
+(int8 weights, ``composer generate``'s default); events counted up to each row's end, median of
+``repeats`` after a warm-up (the warm-up includes the int8 export, timed separately).
+With --run, the run's model scores the first eval chunks of its corpus through the float and
+the int8 export: the price of int8 weights in nats/event.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from composer.config import load as load_config  # noqa: E402
 from composer.symbolic.encoding import PerformanceEncoding  # noqa: E402
 from composer.symbolic.family import FAMILY, PerformanceRNNConfig  # noqa: E402
 from composer.symbolic.model import PerformanceRNN  # noqa: E402
-from composer.symbolic.sampling import sample_events  # noqa: E402
+from composer.symbolic.lite import LiteStep, export_step, lite_step, nll_per_event  # noqa: E402
+from composer.symbolic.sampling import ENGINES, sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 
 CLASSES, UNITS, LAYERS, BATCH, STEPS = 388, 512, 3, 64, 256
@@ -91,27 +97,57 @@ def bench_training(repeats: int) -> None:
     print(f"train speed-up ours / plain: {ours / plain:.2f}x")
 
 
-def bench_generation(seconds: float) -> None:
+def bench_generation(seconds: float, repeats: int) -> None:
     encoding = PerformanceEncoding()
     model = PerformanceRNN(CLASSES, layer_sizes=(UNITS,) * LAYERS)
     model({"events": tf.zeros([1, 2], tf.int32)})
+    start = time.perf_counter()
+    lite_step(model)
+    print(f"int8 export of the default model: {time.perf_counter() - start:.1f} s (once per loaded model)")
     for num in (1, 16):
-        sample_events(model, encoding, num=num, seconds=seconds, seed=0)  # compile
-        start = time.perf_counter()
-        pieces = sample_events(model, encoding, num=num, seconds=seconds, seed=1)
-        elapsed = time.perf_counter() - start
-        events = sum(len(p) for p in pieces)
-        print(f"generate batch {num:2d}: {events} events in {elapsed:.2f} s = {events / elapsed:8.0f} events/s")
+        rates = {engine: [] for engine in ENGINES}
+        for engine in ENGINES:
+            sample_events(model, encoding, num=num, seconds=seconds / 10, seed=0, engine=engine)  # compile
+        for repeat in range(repeats):
+            for engine in ENGINES:
+                start = time.perf_counter()
+                pieces = sample_events(model, encoding, num=num, seconds=seconds, seed=repeat + 1, engine=engine)
+                rates[engine].append(sum(len(p) for p in pieces) / (time.perf_counter() - start))
+        medians = {engine: float(np.median(r)) for engine, r in rates.items()}
+        print(f"generate batch {num:2d}: " + ", ".join(f"{e} {m:8.0f} events/s" for e, m in medians.items())
+              + f"; tflite / tf {medians['tflite'] / medians['tf']:.2f}x")
+
+
+def bench_int8_likelihood(run_dir: Path, root: str | None, chunks: int = 16, events: int = 512) -> None:
+    from composer.corpus import Corpus
+    from composer.symbolic.cache import encoded_split
+    from composer.train.run import CORPUS, load_run, read_json
+
+    run = load_run(run_dir, model="performance-rnn")
+    corpus = Corpus.open(read_json(run_dir / CORPUS)["name"], root=root)
+    split = [c[:events] for c in encoded_split(corpus, "eval", run.config.encoding) if len(c) >= events][:chunks]
+    batch = np.stack(split)
+    scores = {name: nll_per_event(LiteStep(export_step(run.model, quantize=q)), batch)
+              for name, q in (("float32", False), ("int8", True))}
+    print(f"{run_dir}: {len(split)} eval chunks x {events} events, nats/event: "
+          + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; int8 - float32 {scores['int8'] - scores['float32']:+.4f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gen-seconds", type=float, default=120.0, help="piece length (untrained: ~8 events/s)")
+    parser.add_argument("--only", choices=("train", "generate"), help="run one half")
+    parser.add_argument("--run", type=Path, help="a trained run: int8 vs float32 held-out nats/event")
+    parser.add_argument("--root", help="corpus root of --run's corpus")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (shared)")
-    bench_training(args.repeats)
-    bench_generation(args.gen_seconds)
+    if args.only != "generate":
+        bench_training(args.repeats)
+    if args.only != "train":
+        bench_generation(args.gen_seconds, args.repeats)
+    if args.run:
+        bench_int8_likelihood(args.run, args.root)
 
 
 if __name__ == "__main__":

@@ -242,6 +242,7 @@ def generate(
     pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram", help="performance-rnn (conditioned): 12 numbers; groups separated by ';'."),
     top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="performance-rnn: nucleus sampling."),
     beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="performance-rnn: 'tflite' (int8 weights, fast; default) or 'tf' (float32; beam search)."),
     quantize: Optional[int] = typer.Option(None, "--quantize", help="performance-rnn: also write a copy snapped to this grid (e.g. 16)."),
     musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
     program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="performance-rnn: GM program of the track."),
@@ -260,7 +261,7 @@ def generate(
         "density": _floats(density, "--density"),
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
-        "top_p": top_p, "beam": beam, "quantize": quantize, "musicxml": musicxml or None,
+        "top_p": top_p, "beam": beam, "engine": engine, "quantize": quantize, "musicxml": musicxml or None,
         "program": program, "keep_primer": keep_primer or None,
     }
     paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})

@@ -93,8 +93,8 @@ def test_large_batches_take_the_graph_loop_and_stay_reproducible(run_dir, tmp_pa
     from composer.symbolic.sampling import XLA_MAX_ROWS
 
     num = XLA_MAX_ROWS + 2
-    first = generate(run_dir, out=tmp_path / "a.mid", seconds=3, seed=5, num=num)
-    second = generate(run_dir, out=tmp_path / "b.mid", seconds=3, seed=5, num=num)
+    first = generate(run_dir, out=tmp_path / "a.mid", seconds=3, seed=5, num=num, engine="tf")
+    second = generate(run_dir, out=tmp_path / "b.mid", seconds=3, seed=5, num=num, engine="tf")
     assert len(first) == num and [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
     lengths = [midi_io.midi_file_to_note_sequence(str(p)).total_time for p in first]
     assert all(2.0 <= length <= 3.0 + 5.0 for length in lengths)  # 3 s of material plus released notes
@@ -122,3 +122,29 @@ def test_inverse_cdf_draws_follow_the_probabilities_and_skip_impossible_classes(
     assert np.bincount(draws, minlength=4) / len(draws) == pytest.approx(probs[0], abs=1e-3)
     edge = _inverse_cdf(tf.math.log(tf.constant(probs)), tf.constant([[1e-12, 0.99999994]])).numpy()[0]
     assert list(edge) == [0, 3]
+
+
+@pytest.mark.slow
+def test_int8_engine_scores_like_the_float_model(run_dir):
+    """The default engine's int8 weights barely move the trained model's likelihood."""
+    from composer.symbolic.lite import LiteStep, export_step, nll_per_event
+    from composer.symbolic.sampling import _load_run, sample_events
+
+    model = _load_run(run_dir).model
+    encoding = PerformanceEncoding()
+    pieces = sample_events(model, encoding, num=4, seconds=6, seed=0, engine="tf")
+    events = np.stack([p[:120] for p in pieces])
+    exact = nll_per_event(LiteStep(export_step(model, quantize=False)), events)
+    int8 = nll_per_event(LiteStep(export_step(model)), events)
+    import tensorflow as tf
+    logits = model({"events": tf.constant(events[:, :-1]), "controls": tf.zeros([4, 119, model.control_dim])})
+    reference = float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(events[:, 1:], logits)))
+    assert exact == pytest.approx(reference, abs=1e-4)
+    assert abs(int8 - exact) < 0.02 and exact < np.log(388) - 0.5
+
+
+def test_engine_choices_are_checked(run_dir, tmp_path):
+    with pytest.raises(ComposerError, match="beam search runs on the tf engine"):
+        generate(run_dir, out=tmp_path / "x.mid", beam=2, engine="tflite")
+    with pytest.raises(ComposerError, match="unknown sampling engine 'gpu'"):
+        generate(run_dir, out=tmp_path / "x.mid", engine="gpu")
