@@ -69,14 +69,19 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
             raise ComposerError(f"{path}: refusing to write audio with NaN or infinite samples")
         if subtype == "PCM_16":
             audio = _to_pcm16(audio)
+    # ext4 flushes a file on close if it was opened with O_TRUNC, and one renamed over another
+    # (auto_da_alloc): so mkstemp's descriptor is written, and an unsynced file's old copy removed
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
     try:
-        channels = 1 if audio.ndim == 1 else audio.shape[1]
-        with (sf.SoundFile if sync else _UnsyncedSoundFile)(tmp, "w", sample_rate, channels, subtype,
-                                                             format=file_format) as file:
+        try:
+            file = (sf.SoundFile if sync else _UnsyncedSoundFile)(
+                fd, "w", sample_rate, 1 if audio.ndim == 1 else audio.shape[1], subtype, format=file_format)
+        except BaseException:
+            os.close(fd)
+            raise
+        with file:
             file.write(audio)
-        if not sync:  # ext4 flushes a file renamed over another at once (auto_da_alloc): remove that first
+        if not sync:
             path.unlink(missing_ok=True)
         os.replace(tmp, path)
     except BaseException:
