@@ -45,21 +45,15 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
 def _load_tensorflow_quietly() -> None:
     """Import TensorFlow with its C++ start-up chatter (CUDA probing on CPU-only machines) muted.
 
-    That chatter is written to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL applies, so the
-    descriptor itself is pointed at /dev/null while TensorFlow loads and lists its devices.
-    Listing physical devices does not start the runtime, so distribution strategies can still
-    be configured afterwards.
+    That chatter is written before TF_CPP_MIN_LOG_LEVEL applies. Listing physical devices does
+    not start the runtime, so distribution strategies can still be configured afterwards.
     """
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    from composer.quiet import muted_stderr
+
+    with muted_stderr():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
 
 
 def _print_json(data: Any) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from composer.quiet import muted_stderr
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -58,7 +59,8 @@ class _Rows:
     def __init__(self, flatbuffer: bytes, *, rows: int, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter  # tf.lite's interpreter is deprecated for this one
 
-        self.interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
+        with muted_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            self.interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
         inputs = self.interpreter.get_input_details()  # named after the export's TensorSpecs
         self.inputs = {d["name"]: d["index"] for d in inputs}
         self.widths = {d["name"]: list(d["shape_signature"][1:]) for d in inputs}
