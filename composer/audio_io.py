@@ -109,8 +109,8 @@ def _read_float32(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _to_pcm16(audio: np.ndarray) -> np.ndarray:
-    """Float to 16-bit integers: x 32767, rounded, clipped; the grid dither_16bit rounds to, so
-    dithered audio is stored exactly (libsndfile 1.2 floors x 32768, moving every negative
+    """Float to 16-bit integers: x 32767, rounded, clipped; the grid loudness.quantize_16bit uses,
+    so audio on it is stored exactly (libsndfile 1.2 floors x 32768, moving every negative
     value of that grid down a step), in a third of libsndfile's time."""
     scaled = audio * np.float32(32767.0)
     np.rint(scaled, out=scaled)

@@ -14,38 +14,47 @@ _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
 
 
-@numba.njit(nogil=True, cache=True)
-def biquad2_step_energies(audio: np.ndarray, sos: np.ndarray, step: int) -> np.ndarray:
+@numba.njit(nogil=True, cache=True, fastmath={"contract"})
+def biquad2_step_energies(audio: np.ndarray, sos: np.ndarray, step: int, warm_steps: int) -> np.ndarray:
     """Energy per ``step`` samples, summed over channels, of ``audio`` filtered by two biquads.
 
     Args:
       audio: float32 [n_samples, n_channels].
       sos: float64 [2, 6] second-order sections (b0, b1, b2, 1, a1, a2), run in direct form II
-        transposed in float64 with zero initial state, like scipy's sosfilt.
+        transposed in float64 from zero state, like scipy's sosfilt.
+      warm_steps: steps after which the filter has forgotten its start (its decay).
     Returns:
-      float64 [n_samples // step]. The filtered audio itself is never stored, and all channels
-      run in one pass, so their independent recursions overlap in the CPU.
+      float64 [n_samples // step]. The filtered audio is never stored. Each channel runs as two
+      independent recursions at once, over the first and the second half (the second starting
+      ``warm_steps`` early from zero state, uncounted until the half), which the CPU overlaps.
     """
-    n_channels = audio.shape[1]
-    energies = np.zeros(audio.shape[0] // step)
-    state = np.zeros((n_channels, 4))  # per channel: section 1 (z1, z2), section 2 (z1, z2)
-    b10, b11, b12, a11, a12 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    b20, b21, b22, a21, a22 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
-    for c in range(n_channels):
-        p1, p2, q1, q2 = state[c, 0], state[c, 1], state[c, 2], state[c, 3]
-        for k in range(len(energies)):
-            total = 0.0
-            for i in range(k * step, (k + 1) * step):
-                x = np.float64(audio[i, c])
-                y = b10 * x + p1
-                p1 = b11 * x - a11 * y + p2
-                p2 = b12 * x - a12 * y
-                z = b20 * y + q1
-                q1 = b21 * y - a21 * z + q2
-                q2 = b22 * y - a22 * z
-                total += z * z
-            energies[k] += total
+    n_steps = audio.shape[0] // step
+    energies = np.zeros(n_steps)
+    half = min(n_steps, (n_steps + warm_steps + 1) // 2)  # first recursion: steps [0, half)
+    first_b = max(0, half - warm_steps)  # second: from here, counted from half to the end
+    for c in range(audio.shape[1]):
+        state_a = state_b = (0.0, 0.0, 0.0, 0.0)
+        for k in range(half):
+            kb = min(first_b + k, n_steps - 1)  # past the end it repeats the last step, uncounted
+            total_a = total_b = 0.0
+            for j in range(step):
+                y_a, state_a = _biquads(np.float64(audio[k * step + j, c]), sos, state_a)
+                y_b, state_b = _biquads(np.float64(audio[kb * step + j, c]), sos, state_b)
+                total_a += y_a * y_a
+                total_b += y_b * y_b
+            energies[k] += total_a
+            if half <= first_b + k < n_steps:
+                energies[kb] += total_b
     return energies
+
+
+@numba.njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
+def _biquads(x: float, sos: np.ndarray, state: tuple) -> tuple:
+    """One sample through both sections: (output, new state (z1, z2 of each section))."""
+    y = sos[0, 0] * x + state[0]
+    z1, z2 = sos[0, 1] * x - sos[0, 4] * y + state[1], sos[0, 2] * x - sos[0, 5] * y
+    out = sos[1, 0] * y + state[2]
+    return out, (z1, z2, sos[1, 1] * y - sos[1, 4] * out + state[3], sos[1, 2] * y - sos[1, 5] * out)
 
 
 @numba.njit(nogil=True, cache=True)

@@ -21,6 +21,7 @@ TRUE_PEAK_OVERSAMPLE = 4
 TRUE_PEAK_MARGIN = 10.0 ** (-4.0 / 20.0)  # below ceiling - 4 dB inter-sample overs are not searched
 TRUE_PEAK_REACH = 8  # samples either side of a loud one whose inter-sample values are searched
 TRUE_PEAK_CONTEXT = 128  # samples either side the oversampler's filter needs (it spans +-96)
+K_WEIGHTING_WARM_STEPS = 5  # 0.5 s: the K-weighting's slowest pole decays by over e^-100 in it
 LOOKAHEAD_S = 0.005  # the limiter's gain reaches its minimum this long before a peak
 
 
@@ -69,7 +70,7 @@ def block_powers(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     if n_steps < 4:
         return np.zeros(0)
     audio = audio.reshape(len(audio), -1).astype(np.float32, copy=False)
-    per_step = kernels.biquad2_step_energies(audio, _k_weighting(sample_rate), step)  # all channels
+    per_step = kernels.biquad2_step_energies(audio, _k_weighting(sample_rate), step, K_WEIGHTING_WARM_STEPS)
     return np.lib.stride_tricks.sliding_window_view(per_step, 4).sum(axis=1) / (4 * step)
 
 
@@ -172,13 +173,8 @@ def frame_peaks(audio: np.ndarray) -> np.ndarray:
 
 
 def peak(audio: np.ndarray) -> float:
-    """Linear sample peak, without a temporary |audio| copy."""
-    return float(max(audio.max(initial=0.0), -audio.min(initial=0.0)))
-
-
-def dither_16bit(audio: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """``quantize_16bit`` as float32 (k / 32767, the grid write_audio stores PCM_16 on), exact."""
-    return quantize_16bit(audio, seed=seed).astype(np.float32) / np.float32(32767.0)
+    """Linear sample peak, without a temporary |audio| copy (of int16 too: in steps)."""
+    return max(float(audio.max(initial=0)), -float(audio.min(initial=0)))
 
 
 def quantize_16bit(audio: np.ndarray, *, seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:

@@ -67,10 +67,11 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
         gain = np.float32(loudness.db_to_gain(gain_db))
         writes = [pool.submit(_write_stem, stem, level, gain, n_samples, master, out.parent / "stems", seed=i + 1)
                   if master.stems else None for i, (stem, level) in enumerate(zip(placed, levels))]
-        write_audio(out, bus, rate, subtype=master.subtype)
+        audio = loudness.quantize_16bit(bus, seed=0) if master.bit_depth == 16 else bus  # int16 stored as is
+        write_audio(out, audio, rate, subtype=master.subtype)
         stems = [_describe(stem, level.result(), gain, write and write.result(), master)
                  for stem, level, write in zip(placed, levels, writes)]
-    report = _report(bus, stems, gain_db, lufs, master, out)
+    report = _report(audio, stems, gain_db, lufs, master, out)
     write_text_atomic(out.parent / "mix.json", json.dumps(report, indent=2) + "\n")
     if plot if plot is not None else master.plot:
         from composer.render.plots import plot_timeline
@@ -190,7 +191,7 @@ def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
 
 
 def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, float | None]:
-    """Loudness-normalize, limit and dither the bus.
+    """Loudness-normalize and limit the bus, leaving headroom for 16-bit dither.
 
     Returns (audio float32 [n, 2], master gain dB, LUFS of the result). The limiter lowers the
     loudness of dense material, so then the gain is corrected from the result (twice at most).
@@ -215,7 +216,7 @@ def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, flo
     trim_db = loudness.gain_to_db(loudness.trim_true_peak(out, rate, ceiling=ceiling))
     gain_db += trim_db
     result_lufs = None if result_lufs is None else result_lufs + trim_db
-    return (loudness.dither_16bit(out) if bits == 16 else out), gain_db, result_lufs
+    return out, gain_db, result_lufs
 
 
 def _sum(placed: list[PlacedStem], n_samples: int) -> np.ndarray:
@@ -257,10 +258,12 @@ def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float3
             "path": None if path is None else str(path), "subtype": None if path is None else master.subtype}
 
 
-def _report(bus: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec, out: Path) -> dict:
-    """The mix.json content."""
-    return {"sample_rate": master.sample_rate, "length_s": len(bus) / master.sample_rate, "lufs": _rounded(lufs),
-            "peak_db": _rounded(loudness.peak_db(bus)), "master_gain_db": round(gain_db, 3),
+def _report(audio: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec,
+            out: Path) -> dict:
+    """The mix.json content; ``audio`` is the mix as written (float, or int16 on the 32767 grid)."""
+    full_scale = 32767.0 if audio.dtype == np.int16 else 1.0
+    return {"sample_rate": master.sample_rate, "length_s": len(audio) / master.sample_rate, "lufs": _rounded(lufs),
+            "peak_db": _rounded(loudness.gain_to_db(loudness.peak(audio) / full_scale)), "master_gain_db": round(gain_db, 3),
             "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyloudnorm
 import pytest
+import scipy.signal
 
 from composer.render import loudness
 
@@ -29,6 +30,18 @@ def test_block_powers_give_the_loudness_at_any_gain() -> None:
     for gain in (0.01, 0.5, 4.0):
         expected = loudness.integrated_lufs(audio * np.float32(gain), SR)
         assert loudness.gated_lufs(powers * gain**2) == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("seconds, channels", [(0.45, 2), (0.93, 1), (3.07, 2), (12.0, 3)])
+def test_block_powers_match_a_plain_filter(seconds: float, channels: int) -> None:
+    # the kernel runs each channel's second half from a warmed-up zero state: the same numbers
+    rng = np.random.default_rng(7)
+    audio = (rng.standard_normal((int(seconds * SR), channels)) * 0.1).astype(np.float32)
+    weighted = scipy.signal.sosfilt(loudness._k_weighting(SR), audio.astype(np.float64), axis=0)
+    step = int(0.1 * SR)
+    energies = np.square(weighted[: len(audio) // step * step]).sum(axis=1).reshape(-1, step).sum(axis=1)
+    expected = np.convolve(energies, np.ones(4), mode="valid") / (4 * step)
+    assert np.allclose(loudness.block_powers(audio, SR), expected, rtol=1e-9, atol=0.0)
 
 
 def test_true_peak_above_a_level_finds_the_inter_sample_peak() -> None:
@@ -59,6 +72,9 @@ def test_limiter_never_exceeds_ceiling_and_leaves_quiet_parts() -> None:
 
 def test_quantize_to_16_bit_with_dither() -> None:
     quiet = np.full(SR, 0.3 / 32767, dtype=np.float32)  # a third of one step
-    out = loudness.dither_16bit(quiet) * 32767
-    assert np.allclose(out, np.round(out)) and set(np.unique(out)) <= {-1.0, 0.0, 1.0}
+    out = loudness.quantize_16bit(quiet)
+    assert out.dtype == np.int16 and set(np.unique(out)) <= {-1, 0, 1}
     assert out.mean() == pytest.approx(0.3, abs=0.05)  # TPDF dither keeps the level on average
+    loud = np.array([[1.2, -1.2], [0.5, -0.5]], dtype=np.float32)
+    assert np.array_equal(loudness.quantize_16bit(loud, seed=3)[0], [32767, -32767])  # clipped symmetrically
+    assert not np.array_equal(loudness.quantize_16bit(quiet, seed=1), out)  # the seed draws other noise
