@@ -16,6 +16,7 @@ import soxr
 
 from composer.errors import ComposerError
 
+READ_BLOCK_FRAMES = 1 << 16  # 16-bit files are read in blocks this long (256 kB in stereo)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 
 
@@ -33,12 +34,12 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
     """
     path = Path(path)
     try:
-        audio, file_rate = _read_float32(path)
+        audio, file_rate, subtype = _read_float32(path)
     except Exception as exc:  # libsndfile raises several unrelated types
         raise ComposerError(f"{path}: cannot read audio ({_first_line(exc)})") from None
     if audio.shape[0] == 0:
         raise ComposerError(f"{path}: audio file holds no samples")
-    if not np.all(np.isfinite(audio)):
+    if subtype != "PCM_16" and not np.all(np.isfinite(audio)):  # integers always are
         raise ComposerError(f"{path}: audio holds NaN or infinite samples")
     if mono:
         audio = audio.mean(axis=1)
@@ -97,15 +98,20 @@ class _UnsyncedSoundFile(sf.SoundFile):
         pass
 
 
-def _read_float32(path: Path) -> tuple[np.ndarray, int]:
-    """The file as float32 [n_samples, n_channels] and its rate. 16-bit PCM, the common case, is
-    read as integers and scaled here: libsndfile's values (x / 32768) in half its time."""
+def _read_float32(path: Path) -> tuple[np.ndarray, int, str]:
+    """The file as float32 [n_samples, n_channels], its rate and subtype. 16-bit PCM, the common
+    case, is read in blocks of integers scaled into the float array: libsndfile's values
+    (x / 32768) in a third of its time, without a full-length integer copy."""
     with sf.SoundFile(str(path)) as file:
         if file.subtype != "PCM_16":
-            return file.read(dtype="float32", always_2d=True), file.samplerate
-        audio = file.read(dtype="int16", always_2d=True).astype(np.float32)
-        audio *= np.float32(1.0 / 32768.0)
-        return audio, file.samplerate
+            return file.read(dtype="float32", always_2d=True), file.samplerate, file.subtype
+        audio = np.empty((file.frames, file.channels), dtype=np.float32)
+        block = np.empty((min(file.frames, READ_BLOCK_FRAMES), file.channels), dtype=np.int16)
+        n_read = 0
+        while n_read < len(audio) and len(got := file.read(out=block[:len(audio) - n_read])):
+            np.multiply(got, np.float32(1.0 / 32768.0), out=audio[n_read:n_read + len(got)])
+            n_read += len(got)
+        return audio[:n_read], file.samplerate, file.subtype
 
 
 def _to_pcm16(audio: np.ndarray) -> np.ndarray:
