@@ -33,7 +33,7 @@ from composer.config import load as load_config  # noqa: E402
 from composer.symbolic.encoding import PerformanceEncoding  # noqa: E402
 from composer.symbolic.family import FAMILY, PerformanceRNNConfig  # noqa: E402
 from composer.symbolic.model import PerformanceRNN  # noqa: E402
-from composer.symbolic.lite import LiteStep, export_step, lite_step, nll_per_event  # noqa: E402
+from composer.symbolic.lite import PerformanceStep, export_step, lite_step, nll_per_event  # noqa: E402
 from composer.symbolic.sampling import ENGINES, sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 
@@ -127,7 +127,7 @@ def bench_int8_likelihood(run_dir: Path, root: str | None, chunks: int = 16, eve
     corpus = Corpus.open(read_json(run_dir / CORPUS)["name"], root=root)
     split = [c[:events] for c in encoded_split(corpus, "eval", run.config.encoding) if len(c) >= events][:chunks]
     batch = np.stack(split)
-    scores = {name: nll_per_event(LiteStep(export_step(run.model, quantize=q)), batch)
+    scores = {name: nll_per_event(PerformanceStep(export_step(run.model, quantize=q)), batch)
               for name, q in (("float32", False), ("int8", True))}
     print(f"{run_dir}: {len(split)} eval chunks x {events} events, nats/event: "
           + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; int8 - float32 {scores['int8'] - scores['float32']:+.4f}")

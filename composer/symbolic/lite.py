@@ -1,134 +1,70 @@
-"""Fast CPU sampling: the Performance RNN's step exported to TensorFlow Lite with int8 weights.
+"""Fast CPU sampling: the Performance RNN's step exported with int8 weights (``composer.lite``).
 
-At batch 1 a sampling step is a chain of matrix-vector products that reads every weight once:
-21.8 MB of float32 for the default 3 x 512 stack, which holds a float32 loop near 900 events/s
-on a 2-core machine however well it is compiled (measured: one 21.8 MB float32 matrix-vector
-product takes 1.1 ms here). Dynamic-range quantization stores the weights as int8 (one scale
-per output channel) and XNNPACK quantizes each step's activations on the fly, so a step reads
-a quarter of the bytes; the LSTM state, gates and softmax stay float32. The event loop around
-one interpreter call per step is numpy: a few microseconds next to the call itself.
-
-The int8 model's probabilities differ slightly from the float model's: the held-out score of
-both is in benchmarks/RESULTS.md. Beam search and bit-exact float sampling use the TensorFlow
-loop in ``sampling.py``. The interpreter is LiteRT's (package ai-edge-litert), which replaces
-tf.lite's deprecated one; the converter is TensorFlow's.
+At batch 1 a sampling step reads every weight once: 21.8 MB of float32 for the default 3 x 512
+stack, which holds a float32 loop near 900 events/s on a 2-core machine however well it is
+compiled (measured: one 21.8 MB float32 matrix-vector product takes 1.1 ms here). With int8
+weights a step reads a quarter of that. The event loop around one call per step is numpy and
+mirrors the TensorFlow loop of ``sampling.py``, which stays the engine for beam search and
+bit-exact float sampling. The int8 model's probabilities differ slightly from the float
+model's: the held-out score of both is in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
-import os
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from composer.quiet import muted_stderr
+from composer.lite import LiteStep, export
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def export_step(model: Any, *, quantize: bool = True) -> bytes:
-    """The TFLite flatbuffer of ``model.step`` for any batch: (events, [controls,] h0, c0, h1, ...)."""
+    """``model.step`` as (events [B], state [B, S], controls [B, C] if conditioned) -> [B, V + S].
+
+    The state packs (h, c) of every layer, bottom first; the output is the logits, then the new state.
+    """
     sizes = [lstm.units for lstm in model.lstms]
-    specs = [tf.TensorSpec([None], tf.int32, name="events")]
+    specs = [tf.TensorSpec([None], tf.int32, name="events"), tf.TensorSpec([None, 2 * sum(sizes)], name="state")]
     if model.control_dim:
         specs.append(tf.TensorSpec([None, model.control_dim], tf.float32, name="controls"))
-    for layer, size in enumerate(sizes):
-        specs += [tf.TensorSpec([None, size], tf.float32, name=f"h{layer}"),
-                  tf.TensorSpec([None, size], tf.float32, name=f"c{layer}")]
 
     @tf.function(input_signature=specs)
-    def step(*inputs):
-        events, rest = inputs[0], list(inputs[1:])
-        controls = rest.pop(0) if model.control_dim else None
-        logits, states = model.step(events, controls, list(zip(rest[0::2], rest[1::2])))
-        return (logits, *[tensor for state in states for tensor in state])
+    def step(events, state, *controls):
+        parts = tf.split(state, [size for size in sizes for _ in "hc"], axis=1)
+        logits, states = model.step(events, controls[0] if controls else None, list(zip(parts[0::2], parts[1::2])))
+        return tf.concat([logits, *[tensor for pair in states for tensor in pair]], axis=1)
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([step.get_concrete_function()], model)
-    if quantize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+    return export(step, model, quantize=quantize)
 
 
-class _Rows:
-    """One interpreter stepping a fixed number of rows (its own copy of the packed weights)."""
-
-    def __init__(self, flatbuffer: bytes, *, rows: int, threads: int) -> None:
-        from ai_edge_litert.interpreter import Interpreter  # tf.lite's interpreter is deprecated for this one
-
-        with muted_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-            self.interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
-        inputs = self.interpreter.get_input_details()  # named after the export's TensorSpecs
-        self.inputs = {d["name"]: d["index"] for d in inputs}
-        self.widths = {d["name"]: list(d["shape_signature"][1:]) for d in inputs}
-        # outputs come in the export's order: logits, h0, c0, h1, ...
-        self.logits, *self.state_outputs = [d["index"] for d in self.interpreter.get_output_details()]
-        self.state_inputs = [self.inputs[f"{kind}{layer}"] for layer in range(len(self.state_outputs) // 2)
-                             for kind in "hc"]
-        self.controls = self.inputs.get("controls")
-        for name, index in self.inputs.items():
-            self.interpreter.resize_tensor_input(index, [rows, *self.widths[name]])
-        self.interpreter.allocate_tensors()
-        self.rows = rows
-
-    def initial_state(self) -> list[np.ndarray]:
-        return [np.zeros((self.rows, *self.widths[f"{kind}{layer}"]), np.float32)
-                for layer in range(len(self.state_inputs) // 2) for kind in "hc"]
-
-    def __call__(self, events: np.ndarray, controls: np.ndarray, states: list) -> tuple:
-        interpreter = self.interpreter
-        interpreter.set_tensor(self.inputs["events"], events)
-        if self.controls is not None:  # an input left unset would keep the previous call's values
-            interpreter.set_tensor(self.controls, controls)
-        for index, state in zip(self.state_inputs, states):
-            interpreter.set_tensor(index, state)
-        interpreter.invoke()
-        return interpreter.get_tensor(self.logits), [interpreter.get_tensor(index) for index in self.state_outputs]
-
-
-class LiteStep:
-    """One sampling step of an exported model: (events [B], controls [B, C], states) -> logits [B, V].
-
-    A batch is split into one row group per core, each stepped by its own single-threaded
-    interpreter in parallel (the interpreter releases the GIL): at batch 16 that beats one
-    interpreter splitting every matmul across threads. A single row uses all cores in one
-    interpreter. ``states`` is opaque: whatever ``initial_state`` and the last call returned.
-    """
+class PerformanceStep:
+    """The exported step as the sampling loop calls it: (events, controls, state) -> (logits, state)."""
 
     def __init__(self, flatbuffer: bytes, *, cores: int | None = None) -> None:
-        self.flatbuffer, self.cores = flatbuffer, cores or os.cpu_count() or 1
-        self.groups, self.bounds = [_Rows(flatbuffer, rows=1, threads=self.cores)], [0, 1]
-        self.pool: ThreadPoolExecutor | None = None
-        self.control_dim = int(self.groups[0].widths.get("controls", [0])[0])
+        self.step = LiteStep(flatbuffer, cores=cores)
+        self.state_width = self.step.widths["state"][0]
+        self.control_dim = self.step.widths.get("controls", (0,))[0]
 
-    def initial_state(self, batch: int) -> list:
-        """Zero states for ``batch`` rows (sizes the interpreters for that batch)."""
-        groups = min(self.cores, batch)
-        sizes = [len(rows) for rows in np.array_split(np.arange(batch), groups)]
-        if [group.rows for group in self.groups] != sizes:
-            self.groups = [_Rows(self.flatbuffer, rows=size, threads=self.cores // groups) for size in sizes]
-            self.bounds = np.cumsum([0, *sizes])
-            if groups > 1 and self.pool is None:
-                self.pool = ThreadPoolExecutor(self.cores - 1, thread_name_prefix="lite-step")
-        return [group.initial_state() for group in self.groups]
+    def initial_state(self, batch: int) -> np.ndarray:
+        return np.zeros((batch, self.state_width), np.float32)
 
-    def __call__(self, events: np.ndarray, controls: np.ndarray, states: list) -> tuple:
-        parts = [(group, events[lo:hi], controls[lo:hi], state)
-                 for group, lo, hi, state in zip(self.groups, self.bounds[:-1], self.bounds[1:], states)]
-        later = [self.pool.submit(*part) for part in parts[1:]]
-        results = [parts[0][0](*parts[0][1:])] + [future.result() for future in later]
-        if len(results) == 1:
-            return results[0][0], [results[0][1]]
-        return np.concatenate([logits for logits, _ in results]), [state for _, state in results]
+    def __call__(self, events: np.ndarray, controls: np.ndarray, state: np.ndarray) -> tuple:
+        inputs = {"events": events, "state": state}
+        if self.control_dim:
+            inputs["controls"] = controls
+        out = self.step(**inputs)
+        return out[:, :-self.state_width], np.ascontiguousarray(out[:, -self.state_width:])
 
 
-def lite_step(model: Any) -> LiteStep:
+def lite_step(model: Any) -> PerformanceStep:
     """The int8 step of ``model``, exported once per model object (its weights are fixed after loading)."""
     if model not in _STEPS:
-        _STEPS[model] = LiteStep(export_step(model))
+        _STEPS[model] = PerformanceStep(export_step(model))
     return _STEPS[model]
 
 
@@ -153,7 +89,7 @@ def draw(logits: np.ndarray, uniform: np.ndarray, *, temperature: float, top_p: 
     return (np.searchsorted(shifted.ravel(), uniform + rows) - rows * p.shape[1]).astype(np.int32)
 
 
-def sample_events_lite(step: LiteStep, encoding: PerformanceEncoding, *, num: int, seconds: float,
+def sample_events_lite(step: PerformanceStep, encoding: PerformanceEncoding, *, num: int, seconds: float,
                        temperature: float, seed: int, primer: np.ndarray, controls: np.ndarray | None,
                        top_p: float | None, max_events: float) -> list[np.ndarray]:
     """``num`` event arrays (primer first) running ``seconds`` past the primer, sampled through ``step``.
@@ -165,14 +101,14 @@ def sample_events_lite(step: LiteStep, encoding: PerformanceEncoding, *, num: in
     rng = np.random.default_rng(seed)
     controls = np.zeros((1, step.control_dim), np.float32) if controls is None else controls
     total = int(round(seconds * STEPS_PER_SECOND))
-    states = step.initial_state(num)
+    state = step.initial_state(num)
     event, time = np.full(num, primer[0], np.int32), np.zeros(num, np.int64)
     done = np.zeros(num, bool)
     tokens = []
     i = 0
     while i + 1 < len(primer) or not done.all() and i < max_events:
         segment = np.minimum(time * len(controls) // max(total, 1), len(controls) - 1)
-        logits, states = step(event, controls[segment], states)
+        logits, state = step(event, controls[segment], state)
         if i + 1 < len(primer):
             token = np.full(num, primer[i + 1], np.int32)
         else:
@@ -188,18 +124,18 @@ def sample_events_lite(step: LiteStep, encoding: PerformanceEncoding, *, num: in
     return [np.concatenate([primer[:1], row[row >= 0]]).astype(np.int32) for row in columns]
 
 
-def nll_per_event(step: LiteStep, events: np.ndarray, controls: np.ndarray | None = None) -> float:
+def nll_per_event(step: PerformanceStep, events: np.ndarray, controls: np.ndarray | None = None) -> float:
     """Mean negative log-likelihood (nats) of events [B, T] after their first, teacher-forced.
 
     Scores the exported model on the data it would sample, so its int8 weights can be checked
     against the float model's own evaluation (controls: [B, T, C]; absent: zeros).
     """
-    states = step.initial_state(len(events))
+    state = step.initial_state(len(events))
     if controls is None:
         controls = np.zeros((*events.shape, step.control_dim), np.float32)
     total = 0.0
     for t in range(events.shape[1] - 1):
-        logits, states = step(events[:, t].astype(np.int32), controls[:, t], states)
+        logits, state = step(events[:, t].astype(np.int32), controls[:, t], state)
         z = logits.astype(np.float64)
         log_norm = z.max(axis=1) + np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))
         total += float((log_norm - z[np.arange(len(z)), events[:, t + 1]]).sum())

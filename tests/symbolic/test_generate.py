@@ -127,15 +127,15 @@ def test_inverse_cdf_draws_follow_the_probabilities_and_skip_impossible_classes(
 @pytest.mark.slow
 def test_int8_engine_scores_like_the_float_model(run_dir):
     """The default engine's int8 weights barely move the trained model's likelihood."""
-    from composer.symbolic.lite import LiteStep, export_step, nll_per_event
+    from composer.symbolic.lite import PerformanceStep, export_step, nll_per_event
     from composer.symbolic.sampling import _load_run, sample_events
 
     model = _load_run(run_dir).model
     encoding = PerformanceEncoding()
     pieces = sample_events(model, encoding, num=4, seconds=6, seed=0, engine="tf")
     events = np.stack([p[:120] for p in pieces])
-    exact = nll_per_event(LiteStep(export_step(model, quantize=False)), events)
-    int8 = nll_per_event(LiteStep(export_step(model)), events)
+    exact = nll_per_event(PerformanceStep(export_step(model, quantize=False)), events)
+    int8 = nll_per_event(PerformanceStep(export_step(model)), events)
     import tensorflow as tf
     logits = model({"events": tf.constant(events[:, :-1]), "controls": tf.zeros([4, 119, model.control_dim])})
     reference = float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(events[:, 1:], logits)))

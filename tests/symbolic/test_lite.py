@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from composer.symbolic.encoding import PerformanceEncoding
-from composer.symbolic.lite import LiteStep, draw, export_step, sample_events_lite
+from composer.symbolic.lite import PerformanceStep, draw, export_step, sample_events_lite
 from composer.symbolic.model import PerformanceRNN
 from composer.symbolic.sampling import _nucleus, sample_events
 
@@ -29,7 +29,7 @@ def _model(control_dim: int = 0) -> PerformanceRNN:
 def test_exported_step_computes_the_models_step(quantize, tolerance, cores):
     """Three steps (so the carried states count too), the batch split in row groups or not."""
     model = _model(control_dim=13)
-    step = LiteStep(export_step(model, quantize=quantize), cores=cores)
+    step = PerformanceStep(export_step(model, quantize=quantize), cores=cores)
     events = np.array([1, 200, 380], np.int32)
     controls = np.random.default_rng(0).random((3, 13)).astype(np.float32)
     states, expected_states = step.initial_state(3), model.initial_state(3)
@@ -65,7 +65,7 @@ def test_greedy_loops_of_both_engines_write_the_same_piece():
     model, encoding = _model(), PerformanceEncoding()
     primer = np.array([encoding.velocity_offset + 10, 60, encoding.shift_offset + 20, 60 + 128], np.int32)
     expected = sample_events(model, encoding, num=2, seconds=1.5, temperature=0.0, seed=0, primer=primer)
-    pieces = sample_events_lite(LiteStep(export_step(model, quantize=False)), encoding, num=2, seconds=1.5,
+    pieces = sample_events_lite(PerformanceStep(export_step(model, quantize=False)), encoding, num=2, seconds=1.5,
                                 temperature=0.0, seed=0, primer=primer, controls=None, top_p=None,
                                 max_events=len(primer) + 1.5 * 300)
     assert [list(p) for p in pieces] == [list(p) for p in expected]
