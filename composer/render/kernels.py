@@ -68,8 +68,8 @@ def _uniform(seed: np.uint64, index: int) -> float:
 
 
 @numba.njit(nogil=True, cache=True)
-def tpdf_to_pcm16(audio: np.ndarray, seed: int, out: np.ndarray) -> None:
-    """``out`` (int16 [n_samples, n_channels]) = round(32767 x + r[n] - r[n-1]), clipped to
+def tpdf_to_pcm16(audio: np.ndarray, seed: int, scale: float, out: np.ndarray) -> None:
+    """``out`` (int16 [n_samples, n_channels]) = round(scale x + r[n] - r[n-1]), clipped to
     +-32767: high-pass TPDF dither with r uniform in [0, 1), independent per channel."""
     n_channels = audio.shape[1]
     key = np.uint64(seed) * _MIX_1
@@ -77,6 +77,6 @@ def tpdf_to_pcm16(audio: np.ndarray, seed: int, out: np.ndarray) -> None:
         previous = _uniform(key, c)
         for i in range(audio.shape[0]):
             r = _uniform(key, (i + 1) * n_channels + c)
-            v = np.rint(32767.0 * np.float64(audio[i, c]) + r - previous)
+            v = np.rint(scale * np.float64(audio[i, c]) + r - previous)
             previous = r
             out[i, c] = np.int16(min(32767.0, max(-32767.0, v)))

@@ -177,12 +177,13 @@ def peak(audio: np.ndarray) -> float:
     return max(float(audio.max(initial=0)), -float(audio.min(initial=0)))
 
 
-def quantize_16bit(audio: np.ndarray, *, seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:
-    """16-bit integers (scale 32767, clipped) after high-pass TPDF dither: r[n] - r[n-1], r uniform
-    in [0, 1) drawn from ``seed``, +-1 LSB. Shape of ``audio``; written into ``out`` if given."""
+def quantize_16bit(audio: np.ndarray, *, seed: int = 0, gain: float = 1.0, out: np.ndarray | None = None) -> np.ndarray:
+    """``audio`` x ``gain`` as 16-bit integers (scale 32767, clipped) after high-pass TPDF dither:
+    r[n] - r[n-1], r uniform in [0, 1) drawn from ``seed``, +-1 LSB. Shape of ``audio``; written
+    into ``out`` if given. The gain is applied on the way, so a gained copy is never made."""
     out = np.empty(audio.shape, dtype=np.int16) if out is None else out
     frames = audio.reshape(len(audio), -1)
-    kernels.tpdf_to_pcm16(frames.astype(np.float32, copy=False), seed, out.reshape(frames.shape))
+    kernels.tpdf_to_pcm16(frames.astype(np.float32, copy=False), seed, 32767.0 * gain, out.reshape(frames.shape))
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +65,8 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
         levels = [pool.submit(_measure, stem, rate) for stem in placed]  # while the bus is mastered
         bus, gain_db, lufs = _master(_sum(placed, n_samples), master)
         gain = np.float32(loudness.db_to_gain(gain_db))
-        writes = [pool.submit(_write_stem, stem, level, gain, n_samples, master, out.parent / "stems", seed=i + 1)
-                  if master.stems else None for i, (stem, level) in enumerate(zip(placed, levels))]
+        writes = [pool.submit(_write_stem, stem, gain, n_samples, master, out.parent / "stems", seed=i + 1)
+                  if master.stems else None for i, stem in enumerate(placed)]
         audio = loudness.quantize_16bit(bus, seed=0) if master.bit_depth == 16 else bus  # int16 stored as is
         write_audio(out, audio, rate, subtype=master.subtype)
         stems = [_describe(stem, level.result(), gain, write and write.result(), master)
@@ -76,7 +76,7 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
     if plot if plot is not None else master.plot:
         from composer.render.plots import plot_timeline
 
-        plot_timeline([(p.name, p.offset, p.audio) for p in placed], bus, rate, out=out.with_suffix(".png"))
+        plot_timeline([(p.name, p.offset, p.audio * gain) for p in placed], bus, rate, out=out.with_suffix(".png"))
     return report
 
 
@@ -233,17 +233,14 @@ def _measure(stem: PlacedStem, sample_rate: int) -> tuple[np.ndarray, float]:
     return loudness.block_powers(stem.audio, sample_rate), loudness.peak(stem.audio)
 
 
-def _write_stem(stem: PlacedStem, measured: Future, gain: np.float32, n_samples: int, master: MasterSpec,
-                folder: Path, *, seed: int) -> Path:
-    """Apply the master gain to the stem in place and write it, full mix length, to ``folder`` at
-    the master's bit depth (16-bit dithered with its own ``seed``, so stems' dither is independent).
+def _write_stem(stem: PlacedStem, gain: np.float32, n_samples: int, master: MasterSpec, folder: Path, *,
+                seed: int) -> Path:
+    """Write the stem with the master gain, full mix length, to ``folder`` at the master's bit
+    depth (16-bit dithered with its own ``seed``, so the stems' dither is independent).
 
-    Waits for the stem's measurement, which reads the same audio; it was submitted to the pool
-    first, so it is running or done by now.
+    The stem's audio is only read, so this may run while the stem is still being measured.
     """
-    measured.result()
-    stem.audio *= gain
-    audio = _padded(stem, n_samples, pcm16_seed=seed if master.bit_depth == 16 else None)
+    audio = _padded(stem, n_samples, gain=gain, pcm16_seed=seed if master.bit_depth == 16 else None)
     return write_audio(folder / f"{stem.name}.wav", audio, master.sample_rate, subtype=master.subtype, sync=False)
 
 
@@ -261,23 +258,21 @@ def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float3
 def _report(audio: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec,
             out: Path) -> dict:
     """The mix.json content; ``audio`` is the mix as written (float, or int16 on the 32767 grid)."""
-    full_scale = 32767.0 if audio.dtype == np.int16 else 1.0
+    peak = loudness.peak(audio) / (32767.0 if audio.dtype == np.int16 else 1.0)
     return {"sample_rate": master.sample_rate, "length_s": len(audio) / master.sample_rate, "lufs": _rounded(lufs),
-            "peak_db": _rounded(loudness.gain_to_db(loudness.peak(audio) / full_scale)), "master_gain_db": round(gain_db, 3),
+            "peak_db": _rounded(loudness.gain_to_db(peak)), "master_gain_db": round(gain_db, 3),
             "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
 
 
-def _padded(stem: PlacedStem, n_samples: int, *, pcm16_seed: int | None = None) -> np.ndarray:
-    """The stem at its place in a full-length [n_samples, 2] buffer, so stems line up in a DAW:
-    float32, or dithered int16 with ``pcm16_seed`` (the silence around the stem stays silent)."""
-    if pcm16_seed is None and stem.offset == 0 and len(stem.audio) == n_samples:
-        return stem.audio
+def _padded(stem: PlacedStem, n_samples: int, *, gain: np.float32, pcm16_seed: int | None = None) -> np.ndarray:
+    """The stem times ``gain`` at its place in a full-length [n_samples, 2] buffer, so stems line up
+    in a DAW: float32, or dithered int16 with ``pcm16_seed`` (the silence around it stays silent)."""
     full = np.zeros((n_samples, 2), dtype=np.float32 if pcm16_seed is None else np.int16)
     span = full[stem.offset:stem.offset + len(stem.audio)]
     if pcm16_seed is None:
-        span[:] = stem.audio
+        np.multiply(stem.audio, gain, out=span)
     else:
-        loudness.quantize_16bit(stem.audio, seed=pcm16_seed, out=span)
+        loudness.quantize_16bit(stem.audio, seed=pcm16_seed, gain=float(gain), out=span)
     return full
 
 

@@ -28,7 +28,8 @@ from composer.errors import RenderError
 
 MIDI_EXTENSIONS = (".mid", ".midi")
 BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24", "float": "FLOAT"}
-_MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot", "stems"}
+_MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot",
+                "stems"}
 _STEM_KEYS = {"source", "lufs", "gain_db", "pan", "start", "trim", "loop", "fade_in", "fade_out", "pitch_shift",
               "time_stretch", "program", "soundfont"}
 _MIDI_ONLY = ("program", "soundfont")
@@ -126,8 +127,8 @@ def _parse_master(raw: dict, where: str) -> MasterSpec:
         raise RenderError(f"{where}: bit_depth {bit_depth!r} is not one of 16, 24, float")
     get("tempo", 120, low=1.0, high=1000.0, strict=True)
     get("beats_per_bar", 4, low=1.0, high=64.0)
-    return MasterSpec(sample_rate, length_s, target_lufs, ceiling_db, bit_depth, _flag(raw.get("plot", False), "plot", where),
-                      _flag(raw.get("stems", True), "stems", where))
+    flags = (_flag(raw.get(key, default), key, where) for key, default in (("plot", False), ("stems", True)))
+    return MasterSpec(sample_rate, length_s, target_lufs, ceiling_db, bit_depth, *flags)
 
 
 def _parse_stem(raw: Any, index: int, *, name: str, base: Path, tempo: tuple) -> StemSpec:
