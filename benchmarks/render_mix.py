@@ -2,12 +2,13 @@
 and composer's mixer vs a plain read-sum-normalize-clip mix.
 
     .venv/bin/python benchmarks/render_mix.py [--minutes 4] [--repeats 3] [--stems 8] [--stem-minutes 3]
-                                              [--only render|mix]
+                                              [--only render|mix] [--no-stems]
 
 Each render runs in a fresh subprocess (same MIDI file, same soundfont, 44.1 kHz) and the two
 programs alternate; figures are medians. Memory: for composer, the rise of peak RSS during
 render_midi (the peak is reset just before it via /proc/self/clear_refs); for the CLI, its whole
-max RSS. "audio" is the rendered float32 stereo size, the limit being 2x that.
+max RSS. "audio" is the rendered float32 stereo size, the limit being 2x that. The mix writes
+16-bit stems to stems/ (the master's bit depth) unless --no-stems (master ``stems: false``).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _plain_mix(paths: list[Path], out: Path) -> None:
     soundfile.write(str(out), np.clip(total, -1, 1), SAMPLE_RATE, subtype="PCM_16")
 
 
-def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path) -> None:
+def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path, *, stems: bool = True) -> None:
     from composer.audio_io import write_audio
     from composer.render.mixer import mix
 
@@ -145,7 +146,7 @@ def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path) -> None:
         tone = 0.2 * np.sin(2 * np.pi * 110 * (i + 1) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
         stem = np.stack([tone, tone], axis=1) + 0.02 * rng.standard_normal((n, 2))
         paths.append(write_audio(folder / f"stem{i}.wav", stem.astype(np.float32), SAMPLE_RATE, subtype="PCM_16"))
-    spec = {"master": {"sample_rate": SAMPLE_RATE, "target_lufs": -14.0, "ceiling_db": -1.0, "bit_depth": 16},
+    spec = {"master": {"sample_rate": SAMPLE_RATE, "target_lufs": -14.0, "ceiling_db": -1.0, "bit_depth": 16, "stems": stems},
             "stems": [{"source": str(p), "gain_db": -i, "pan": (i / (n_stems - 1)) * 2 - 1} for i, p in enumerate(paths)]}
     ours, plain, ours_cpu, plain_cpu = [], [], [], []
     for _ in range(repeats):
@@ -158,10 +159,11 @@ def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path) -> None:
         plain.append(time.perf_counter() - start)
         plain_cpu.append(time.process_time() - cpu)
     print(f"\nmix: {n_stems} stems x {minutes} min, 44.1 kHz stereo 16-bit wav in, 16-bit out")
-    print(f"{'':36}{'wall s':>8}{'cpu s':>8}")
-    print(f"{'composer mix (+stems/, mix.json)':36}{statistics.median(ours):8.2f}{statistics.median(ours_cpu):8.2f}"
+    print(f"{'':40}{'wall s':>8}{'cpu s':>8}")
+    label = "composer mix (+16-bit stems/, mix.json)" if stems else "composer mix (stems: false, mix.json)"
+    print(f"{label:40}{statistics.median(ours):8.2f}{statistics.median(ours_cpu):8.2f}"
           f"   -> {report['lufs']} LUFS, peak {report['peak_db']} dBFS, wall runs {[round(x, 2) for x in ours]}")
-    print(f"{'plain read+sum+pyloudnorm+clip':36}{statistics.median(plain):8.2f}{statistics.median(plain_cpu):8.2f}"
+    print(f"{'plain read+sum+pyloudnorm+clip':40}{statistics.median(plain):8.2f}{statistics.median(plain_cpu):8.2f}"
           f"   wall runs {[round(x, 2) for x in plain]}")
     print(f"ratio ours / plain: {statistics.median(ours) / statistics.median(plain):.2f}x wall, "
           f"{statistics.median(ours_cpu) / statistics.median(plain_cpu):.2f}x CPU")
@@ -174,6 +176,7 @@ def main() -> None:
     parser.add_argument("--stems", type=int, default=8)
     parser.add_argument("--stem-minutes", type=float, default=3.0)
     parser.add_argument("--only", choices=("render", "mix"), help="run one of the two benchmarks")
+    parser.add_argument("--no-stems", action="store_true", help="mix with master 'stems: false' (no stems/ files)")
     parser.add_argument("--child-render", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_render:
@@ -183,7 +186,7 @@ def main() -> None:
         if args.only in (None, "render"):
             bench_render(args.minutes, args.repeats, Path(tmp))
         if args.only in (None, "mix"):
-            bench_mix(args.stems, args.stem_minutes, args.repeats, Path(tmp))
+            bench_mix(args.stems, args.stem_minutes, args.repeats, Path(tmp), stems=not args.no_stems)
 
 
 if __name__ == "__main__":

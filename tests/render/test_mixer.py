@@ -150,6 +150,7 @@ def test_stem_files_take_the_master_bit_depth(stems: Path, bit_depth, subtype: s
     assert sf.info(str(stems / "out" / "mix.wav")).subtype == subtype
     for entry in report["stems"]:
         assert entry["subtype"] == subtype and sf.info(entry["path"]).subtype == subtype
+    assert sorted(p.name for p in (stems / "out" / "stems").iterdir()) == ["01_sine.wav", "02_noise.wav"]  # no temp files
     noise = sf.read(report["stems"][1]["path"], dtype="float32")[0]
     assert not noise[:SR // 2].any()  # the silence before a later stem stays digital silence
     if bit_depth == 16:  # dithered like the master: the level is kept on average
