@@ -289,14 +289,16 @@ def render(
 
 @app.command()
 def mix(spec: Path = typer.Argument(..., help="Mix spec YAML."),
-        out: Path = typer.Option(..., "--out", help="Output wav; stems/ and mix.json are written beside it.")) -> None:
+        out: Path = typer.Option(..., "--out", help="Output wav; stems/ and mix.json are written beside it."),
+        stems: Optional[bool] = typer.Option(None, "--stems/--no-stems",
+                                             help="Write each processed stem to stems/ (default: the spec's master.stems, true).")) -> None:
     """Layer stems (wav or MIDI) into one loudness-normalized mix.
 
     Example: composer mix examples/mix.yaml --out out/mix.wav
     """
     from composer.render.mixer import mix as run_mix
 
-    report = run_mix(spec, out=out)
+    report = run_mix(spec, out=out, stems=stems)
     typer.echo(f"{out}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, peak {report['peak_db']:.1f} dBFS")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +38,15 @@ class PlacedStem:
     name: str
 
 
-def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | None = None) -> dict:
+def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | None = None,
+        stems: bool | None = None) -> dict:
     """Render a mix spec to ``out`` (.wav or .flac), with ``stems/`` and ``mix.json`` beside it.
 
     Args:
       spec: a mix spec mapping or YAML path (see composer.render.mixspec).
       out: the mix file; its format follows the extension, bit depth the spec's master.
       plot: write ``<out>.png`` with every stem on a time line; None follows the spec.
+      stems: write the stem files; None follows the spec's ``master.stems``.
     Returns:
       the mix.json content: sample_rate, length_s, lufs, peak_db (sample peak), master_gain_db,
       bit_depth, path, stems
@@ -60,6 +62,8 @@ def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | 
         raise RenderError(f"{out}: mix output must be one of {', '.join(MIX_EXTENSIONS)}")
     parsed = load_spec(spec)
     master, rate = parsed.master, parsed.master.sample_rate
+    if stems is not None:
+        master = replace(master, stems=stems)
     with _pool() as pool:  # file I/O, filters, soxr and fluidsynth release the GIL
         placed, n_samples = _load_and_place(parsed, pool)
         levels = [pool.submit(_measure, stem, rate) for stem in placed]  # while the bus is mastered

@@ -167,6 +167,9 @@ def test_stems_false_writes_no_stem_files(stems: Path) -> None:
     with_files = mix({**spec, "master": {**spec["master"], "stems": True}}, out=stems / "other" / "mix.wav")
     assert [s["lufs"] for s in report["stems"]] == [s["lufs"] for s in with_files["stems"]]
     assert report["lufs"] == with_files["lufs"]
+    overridden = mix(spec, out=stems / "third" / "mix.wav", stems=True)  # `composer mix --stems`
+    assert sorted(p.name for p in (stems / "third" / "stems").iterdir()) == ["01_sine.wav", "02_noise.wav"]
+    assert overridden["lufs"] == report["lufs"]
 
 
 @pytest.mark.parametrize(
