@@ -45,8 +45,8 @@ def export_step(model: Any, *, quantize: bool = True) -> bytes:
 class PerformanceStep:
     """The exported step as the sampling loop calls it: (events, controls, state) -> (logits, state)."""
 
-    def __init__(self, flatbuffer: bytes, *, cores: int | None = None) -> None:
-        self.step = LiteStep(flatbuffer, cores=cores)
+    def __init__(self, flatbuffer: bytes, *, threads: int | None = None) -> None:
+        self.step = LiteStep(flatbuffer, threads=threads)
         self.state_width = self.step.widths["state"][0]
         self.control_dim = self.step.widths.get("controls", (0,))[0]
 
