@@ -5,8 +5,8 @@ every weight once per step, so on a CPU its speed is set by bytes moved, not ari
 compiled TensorFlow loop pays for its float32 weights and its per-op dispatch. Exported with
 dynamic-range quantization the weights are int8 (one scale per output channel) and XNNPACK
 quantizes each step's activations on the fly: a quarter of the bytes per step, while states,
-gates and outputs stay float32. The model families keep their sampling loops in numpy around
-one call per step.
+gates and outputs stay float32. The caller keeps its sampling loop in numpy around one call
+per step (composer.symbolic.lite for the Performance RNN).
 
 An exported step takes named inputs with a leading batch dimension and returns ONE tensor
 [batch, width] (callers concatenate their outputs into it): a converted model's output names and
