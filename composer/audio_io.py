@@ -7,13 +7,13 @@ Audio inside composer is float32 in [-1, 1]; mono is shape [n_samples], multicha
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from composer.atomic import atomic_file
 from composer.errors import ComposerError
 
 READ_BLOCK_FRAMES = 1 << 16  # 16-bit files are read in blocks this long (256 kB in stereo)
@@ -62,7 +62,6 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
     path = Path(path)
     file_format = _format_of(path)
     subtype = subtype or sf.default_subtype(file_format)
-    path.parent.mkdir(parents=True, exist_ok=True)
     audio = np.asarray(audio)
     if audio.dtype != np.int16:
         audio = audio.astype(np.float32, copy=False)
@@ -70,29 +69,18 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
             raise ComposerError(f"{path}: refusing to write audio with NaN or infinite samples")
         if subtype == "PCM_16":
             audio = _to_pcm16(audio)
-    # ext4 flushes a file on close if it was opened with O_TRUNC, and one renamed over another
-    # (auto_da_alloc): so mkstemp's descriptor is written, and an unsynced file's old copy removed
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    try:
-        try:
-            file = (sf.SoundFile if sync else _UnsyncedSoundFile)(
-                fd, "w", sample_rate, 1 if audio.ndim == 1 else audio.shape[1], subtype, format=file_format)
-        except BaseException:
-            os.close(fd)
-            raise
-        with file:
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    with atomic_file(path, sync=sync) as handle:  # its descriptor: a file reopened with O_TRUNC is
+        with _UnsyncedSoundFile(handle.fileno(), "w", sample_rate, channels, subtype, format=file_format,
+                                closefd=False) as file:  # flushed on close by ext4 (auto_da_alloc)
             file.write(audio)
-        if not sync:
+        if not sync:  # and so is a file renamed over another: an unsynced write removes the old one
             path.unlink(missing_ok=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
 class _UnsyncedSoundFile(sf.SoundFile):
-    """soundfile fsyncs every file it closes (its flush); this one leaves writeback to the kernel."""
+    """soundfile fsyncs every file it closes (its flush); here the fsync, if any, is atomic_file's."""
 
     def flush(self) -> None:
         pass

@@ -17,14 +17,13 @@ sees has unit variance; it is saved as an npz in the run dir and inverted on out
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import scipy.fft
 
+from composer.atomic import atomic_file
 from composer.audio import framing
 from composer.errors import ConfigError, RunDirError
 
@@ -173,16 +172,8 @@ class Normalizer:
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez`` atomically (temp file, then rename), so a killed run leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        np.savez(handle, **arrays)
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import google_crc32c
 
+from composer.atomic import atomic_file
 from composer.errors import CorpusError
 
 _MASK_DELTA = 0xA282EAD8
@@ -28,17 +28,11 @@ def _masked_crc(data: bytes) -> int:
 def write_records(path: str | os.PathLike, records: Iterable[bytes]) -> Path:
     """Write ``records`` (serialized protos) to a TFRecord file atomically."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for data in records:
-                length = struct.pack("<Q", len(data))
-                out.write(length + struct.pack("<I", _masked_crc(length)))
-                out.write(data + struct.pack("<I", _masked_crc(data)))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as out:
+        for data in records:
+            length = struct.pack("<Q", len(data))
+            out.write(length + struct.pack("<I", _masked_crc(length)))
+            out.write(data + struct.pack("<I", _masked_crc(data)))
     return path
 
 

@@ -6,7 +6,6 @@ Matplotlib runs on the Agg backend (no display needed); every figure is written 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from composer.atomic import atomic_file  # noqa: E402
 from composer.audio_io import AUDIO_EXTENSIONS, read_audio  # noqa: E402
 from composer.errors import RenderError  # noqa: E402
 from composer.render.loudness import frame_peaks  # noqa: E402
@@ -107,16 +107,10 @@ def _envelope(offset: int, audio: np.ndarray, n_samples: int, sample_rate: int) 
 
 def _save(fig: plt.Figure, out: Path) -> Path:
     """Write the figure as PNG atomically and close it."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png")
-    os.close(fd)
     try:
         fig.tight_layout()
-        fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_file(out) as handle:
+            fig.savefig(handle, dpi=100, format="png")
     finally:
         plt.close(fig)
     return out

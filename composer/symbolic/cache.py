@@ -7,13 +7,12 @@ offsets in an .npz, written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from composer.atomic import atomic_file
 from composer.errors import CorpusError
 from composer.symbolic.encoding import PerformanceEncoding
 
@@ -42,12 +41,5 @@ def encoded_split(corpus: Any, split: str, encoding: PerformanceEncoding) -> lis
 
 def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
     """np.savez to a temp file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        np.savez(handle, **arrays)

@@ -7,13 +7,13 @@ onsets) and 4/4, so a DAW's grid and notation software line up with the music.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pretty_midi
 from note_seq.protobuf import music_pb2
 
+from composer.atomic import atomic_file
 from composer.errors import ConfigError
 
 DEFAULT_QPM = 120.0
@@ -70,16 +70,8 @@ def write_midi(sequence: music_pb2.NoteSequence, path: Path, *, program: int = 0
     """Write ``sequence`` as a one-track MIDI file atomically; ``markers``: (time_s, text) events."""
     pm = _pretty_midi(sequence, qpm=qpm or DEFAULT_QPM, program=program, markers=markers)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pm.write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        pm.write(handle)
     return path
 
 
