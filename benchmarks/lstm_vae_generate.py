@@ -37,7 +37,7 @@ from composer.config import load  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def compiled_rtf(model, config, normalizer, *, sample_rate, batch, seconds, repeats, jit_compile):
+def compiled_rtf(model, config, normalizer, *, sample_rate, batch, seconds, repeats, jit_compile, lite=False):
     """(median RTF, first-call seconds incl. compilation) of ``synthesize`` for ``batch`` stems."""
     primers = np.random.default_rng(0).uniform(-0.1, 0.1, (batch, config.primer_frames * config.hop))
     primers = primers.astype(np.float32)
@@ -45,7 +45,7 @@ def compiled_rtf(model, config, normalizer, *, sample_rate, batch, seconds, repe
     def run():
         start = time.perf_counter()
         synthesize(model, config, normalizer, primers, sample_rate=sample_rate, seconds=seconds,
-                   temperature=1.0, seed=0, jit_compile=jit_compile)
+                   temperature=1.0, seed=0, jit_compile=jit_compile, lite=lite)
         return time.perf_counter() - start
 
     first = run()
@@ -152,16 +152,17 @@ def main() -> None:
     print(f"config {args.config.name}: {config.domain} frames of {config.frame_size} (hop {config.hop}), "
           f"{config.layers}x{config.units} {config.cell}, latent {config.latent_dim}, "
           f"{model.count_params():,} weights; {os.cpu_count()} CPUs; {args.seconds:g} s per stem")
-    print(f"{'rate':>6} {'batch':>5} {'XLA loop':>10} {'graph loop':>11} {'naive predict':>14} {'XLA/naive':>10} "
-          f"{'1st call (XLA)':>15}")
+    print(f"{'rate':>6} {'batch':>5} {'LiteRT loop':>12} {'XLA loop':>10} {'graph loop':>11} {'naive predict':>14} "
+          f"{'best/naive':>11} {'1st call (XLA)':>15}")
     for sample_rate in (44100, 16000):
         for batch in (1, 8):
             common = dict(sample_rate=sample_rate, batch=batch, seconds=args.seconds, repeats=args.repeats)
+            lite, _ = compiled_rtf(model, config, normalizer, jit_compile=False, lite=True, **common)
             xla, first = compiled_rtf(model, config, normalizer, jit_compile=True, **common)
             graph, _ = compiled_rtf(model, config, normalizer, jit_compile=False, **common)
             naive = naive_rtf(model, config, sample_rate=sample_rate, batch=batch, frames=args.naive_frames)
-            print(f"{sample_rate:>6} {batch:>5} {xla:>9.0f}x {graph:>10.0f}x {naive:>13.1f}x {xla / naive:>9.0f}x "
-                  f"{first:>14.1f}s")
+            print(f"{sample_rate:>6} {batch:>5} {lite:>11.0f}x {xla:>9.0f}x {graph:>10.0f}x {naive:>13.1f}x "
+                  f"{max(lite, xla) / naive:>10.0f}x {first:>14.1f}s")
 
 
 if __name__ == "__main__":

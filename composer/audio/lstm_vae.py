@@ -21,6 +21,7 @@ Frames are normalized feature vectors [feature_dim] (see composer.audio.transfor
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -136,23 +137,29 @@ class FrameVAE(keras.Model):
         return mean + tf.exp(self.log_scale) * x_noise, new_states
 
     def generate(self, primer: tf.Tensor, n_frames: int, *, temperature: float, seed: int,
-                 limit: tf.Tensor, jit_compile: bool = True) -> tf.Tensor:
+                 limit: tf.Tensor, jit_compile: bool = True, lite: bool = False) -> tf.Tensor:
         """Continue ``primer`` [batch, primer_frames, feature_dim] by ``n_frames`` frames.
 
         The net first reads the primer (warm-up), then feeds each generated frame back in, all in
         one compiled loop. Fed-back frames are clipped to +-``limit`` [feature_dim] so a diverging
         sample cannot reach inf/NaN. Returns [batch, n_frames, feature_dim], reproducible per seed.
         XLA (``jit_compile``) fuses the small per-step ops: ~2x faster at batch 1 on CPU, but
-        compiling takes seconds per model and primer shape.
+        compiling takes seconds per model and primer shape. ``lite`` runs the same loop on LiteRT
+        (``lstm_vae_lite``), faster again on CPU; it returns the same frames up to rounding.
         """
-        loops = self.__dict__.setdefault("_generate_loops", {})
-        if jit_compile not in loops:
-            loops[jit_compile] = tf.function(self._loop, jit_compile=jit_compile, reduce_retracing=True)
         primer = tf.convert_to_tensor(primer, tf.float32)
         steps = primer.shape[1] - 1 + n_frames
         # Drawn outside the compiled loop: XLA's random numbers differ from TensorFlow's kernels.
         width = self.latent_dim + self.feature_dim
         noise = temperature * tf.random.stateless_normal([steps, primer.shape[0], width], seed=[seed, 0], alg="philox")
+        if lite:
+            from composer.audio.lstm_vae_lite import frame_step, run_frames
+
+            limit = np.broadcast_to(np.asarray(limit, np.float32), [self.feature_dim])
+            return tf.constant(run_frames(frame_step(self), primer.numpy(), noise.numpy(), limit))
+        loops = self.__dict__.setdefault("_generate_loops", {})
+        if jit_compile not in loops:
+            loops[jit_compile] = tf.function(self._loop, jit_compile=jit_compile, reduce_retracing=True)
         return loops[jit_compile](primer, noise, tf.convert_to_tensor(limit, tf.float32))
 
     def _loop(self, primer: tf.Tensor, noise: tf.Tensor, limit: tf.Tensor) -> tf.Tensor:

@@ -58,7 +58,7 @@ class PerformanceStep:
         if self.control_dim:
             inputs["controls"] = controls
         out = self.step(**inputs)
-        return out[:, :-self.state_width], np.ascontiguousarray(out[:, -self.state_width:])
+        return out[:, :-self.state_width], out[:, -self.state_width:]
 
 
 def lite_step(model: Any) -> PerformanceStep:

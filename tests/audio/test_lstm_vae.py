@@ -75,21 +75,34 @@ def test_step_loop_matches_the_teacher_forced_pass(cell):
 def test_generation_is_reproducible_per_seed_and_temperature_scales_the_noise(vae):
     primer, limit = frames(batch=2, time=5), tf.fill([F], 1e6)
 
-    def sample(seed, temperature=1.0, jit_compile=False):
-        return vae.generate(primer, 6, temperature=temperature, seed=seed, limit=limit, jit_compile=jit_compile).numpy()
+    def sample(seed, temperature=1.0, jit_compile=False, lite=False):
+        return vae.generate(primer, 6, temperature=temperature, seed=seed, limit=limit, jit_compile=jit_compile,
+                            lite=lite).numpy()
 
     first = sample(7)
     assert np.array_equal(first, sample(7))
     assert np.allclose(first, sample(7, jit_compile=True), atol=1e-4)  # XLA computes the same loop
+    assert np.allclose(first, sample(7, lite=True), atol=1e-4)  # and so does LiteRT
     assert not np.allclose(first, sample(8))
     assert np.array_equal(sample(1, temperature=0.0), sample(2, temperature=0.0))
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("latent_dim", [0, 4])
+def test_the_litert_loop_computes_the_tensorflow_loop(cell, latent_dim):
+    model, primer = small_model(cell, latent_dim=latent_dim), frames(batch=3, time=4)
+    expected, got = (model.generate(primer, 7, temperature=1.0, seed=3, limit=np.full(F, 5.0, np.float32),
+                                    jit_compile=False, lite=lite).numpy() for lite in (False, True))
+    assert got.shape == (3, 7, F) and np.allclose(got, expected, atol=1e-4)
+
+
 def test_generated_frames_are_held_within_the_limit(vae):
     limit = np.full(F, 0.01, np.float32)
-    generated = vae.generate(frames(batch=2, time=5) * 100.0, 6, temperature=3.0, seed=0, limit=limit,
-                             jit_compile=False).numpy()
-    assert np.all(np.abs(generated) <= 0.01 + 1e-7) and np.all(np.isfinite(generated))
+    for lite in (False, True):
+        generated = vae.generate(frames(batch=2, time=5) * 100.0, 6, temperature=3.0, seed=0, limit=limit,
+                                 jit_compile=False, lite=lite).numpy()
+        assert generated.shape == (2, 6, F)
+        assert np.all(np.abs(generated) <= 0.01 + 1e-7) and np.all(np.isfinite(generated))
 
 
 def test_kl_weight_ramps_with_the_training_step_and_eval_uses_full_beta():
