@@ -17,12 +17,17 @@ ai-edge-litert), which replaces tf.lite's deprecated one; the converter is Tenso
 from __future__ import annotations
 
 import os
-from typing import Any
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import tensorflow as tf
 
 from composer.quiet import muted_stderr
+
+T = TypeVar("T")
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def export(step: Any, trackable: Any, *, quantize: bool = True) -> bytes:
@@ -73,3 +78,12 @@ class LiteStep:
             self.interpreter.set_tensor(index, np.ascontiguousarray(inputs[name]))
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output)
+
+
+def per_model(model: Any, build: Callable[[Any], T]) -> T:
+    """``build(model)`` once per model object and builder: a loaded model's weights are fixed,
+    and exporting one takes seconds."""
+    built = _BUILT.setdefault(model, {})
+    if build not in built:
+        built[build] = build(model)
+    return built[build]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from composer.lite import LiteStep, export
+from composer.lite import LiteStep, export, per_model
 
 
 class _Toy(tf.Module):
@@ -48,3 +48,16 @@ def test_int8_export_is_smaller_and_close():
     reference = toy.step(**inputs).numpy()
     error = np.abs(LiteStep(int8)(**inputs) - reference).max()
     assert 0 < error < 0.02 * np.abs(reference).max()
+
+
+def test_per_model_builds_once_per_model_and_builder():
+    calls = []
+
+    def build(model):
+        calls.append(model)
+        return object()
+
+    first, second = _Toy(), _Toy()
+    assert per_model(first, build) is per_model(first, build)
+    assert per_model(second, build) is not per_model(first, build)
+    assert calls == [first, second]

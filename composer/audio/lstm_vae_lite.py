@@ -8,15 +8,12 @@ the same tensor the TensorFlow loop draws, so the frames equal that loop's up to
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from composer.lite import LiteStep, export
-
-_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+from composer.lite import LiteStep, export, per_model
 
 
 def export_frame_step(model: Any) -> bytes:
@@ -44,10 +41,12 @@ def export_frame_step(model: Any) -> bytes:
 
 
 def frame_step(model: Any) -> LiteStep:
-    """The exported step of ``model``, once per model object (its weights are fixed after loading)."""
-    if model not in _STEPS:
-        _STEPS[model] = LiteStep(export_frame_step(model))
-    return _STEPS[model]
+    """The exported step of ``model``, once per model object."""
+    return per_model(model, _float32_step)
+
+
+def _float32_step(model: Any) -> LiteStep:
+    return LiteStep(export_frame_step(model))
 
 
 def run_frames(step: LiteStep, primer: np.ndarray, noise: np.ndarray, limit: np.ndarray) -> np.ndarray:

@@ -11,16 +11,14 @@ model's: the held-out score of both is in benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
+import scipy.special
 import tensorflow as tf
 
-from composer.lite import LiteStep, export
+from composer.lite import LiteStep, export, per_model
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
-
-_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def export_step(model: Any, *, quantize: bool = True) -> bytes:
@@ -62,10 +60,12 @@ class PerformanceStep:
 
 
 def lite_step(model: Any) -> PerformanceStep:
-    """The int8 step of ``model``, exported once per model object (its weights are fixed after loading)."""
-    if model not in _STEPS:
-        _STEPS[model] = PerformanceStep(export_step(model))
-    return _STEPS[model]
+    """The int8 step of ``model``, exported once per model object."""
+    return per_model(model, _int8_step)
+
+
+def _int8_step(model: Any) -> PerformanceStep:
+    return PerformanceStep(export_step(model))
 
 
 def draw(logits: np.ndarray, uniform: np.ndarray, *, temperature: float, top_p: float | None) -> np.ndarray:
@@ -137,6 +137,5 @@ def nll_per_event(step: PerformanceStep, events: np.ndarray, controls: np.ndarra
     for t in range(events.shape[1] - 1):
         logits, state = step(events[:, t].astype(np.int32), controls[:, t], state)
         z = logits.astype(np.float64)
-        log_norm = z.max(axis=1) + np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))
-        total += float((log_norm - z[np.arange(len(z)), events[:, t + 1]]).sum())
+        total += float((scipy.special.logsumexp(z, axis=1) - z[np.arange(len(z)), events[:, t + 1]]).sum())
     return total / (events.shape[0] * (events.shape[1] - 1))
