@@ -28,6 +28,7 @@ corpus_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpora (
 app.add_typer(corpus_app, name="corpus")
 
 _STATE = {"debug": False}
+INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
 
 RootOption = typer.Option(None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
 JobsOption = typer.Option(1, "--jobs", min=1, help="Parallel worker processes.")
@@ -80,7 +81,9 @@ def corpus_import(
     Example: composer corpus import ~/midi/einaudi --corpus einaudi --jobs 2
     """
     from composer.corpus import Corpus
+    from composer.corpus.ingest import ImportSummary, collect_files
 
+    collect_files(sources, ImportSummary())  # a missing or empty source fails before a corpus is created
     target = Corpus.create(corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds,
                            eval_ratio=eval_ratio, split_unit=split_unit)
     summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
@@ -195,8 +198,8 @@ def train(
     best = metrics.get("best") or {}
     if metrics.get("interrupted"):
         typer.echo(f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command "
-                   f"plus --resume")
-        return
+                   f"plus --resume", err=True)
+        raise typer.Exit(INTERRUPTED)
     typer.echo(f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
                f"at step {best.get('step')}; run dir {out}")
 
@@ -357,14 +360,24 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", help="Where the dem
 
 
 def main() -> None:
-    """Console entry point: turn ComposerError into a one-line message and exit code 1."""
+    """Console entry point: a user error (ComposerError, or a value the parser rejects) is one
+    line and exit code 1; a usage error (unknown or missing option) exit code 2; Ctrl-C 130."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except ComposerError as exc:
         if _STATE["debug"]:
             raise
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+        _fail(str(exc), 1)
+    except typer.exceptions.TyperException as exc:  # raised by the parser: show() prints it as click would
+        if type(exc) is typer.BadParameter:  # a value out of range or of the wrong type (not a missing one)
+            _fail(exc.format_message(), 1)
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted", INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}" if code == 1 else message, err=True)
+    sys.exit(code)

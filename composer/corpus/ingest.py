@@ -56,26 +56,33 @@ class ImportSummary:
 def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) -> list[Path]:
     """Supported files under ``paths`` in sorted order (folders walked recursively, hidden skipped).
 
-    A path that is missing, or a file named explicitly with an unsupported extension, is an
-    error in ``summary``; unsupported files met inside folders are only counted as ignored.
+    A file named explicitly with an unsupported extension is an error in ``summary``;
+    unsupported files met inside folders are only counted as ignored.
+
+    Raises:
+      CorpusError for a path that does not exist, or when there is nothing to import at all.
     """
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if not path.exists():
+            raise CorpusError(f"{path}: no such file or folder")
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))):
                 if sub.suffix.lower() in SUPPORTED:
                     found.append(sub)
                 else:
                     summary.ignored += 1
-        elif not path.is_file():
-            summary.errors.append({"source": str(path), "reason": "no such file or folder"})
         elif path.suffix.lower() not in SUPPORTED:
             allowed = " ".join(sorted(SUPPORTED))
             summary.errors.append({"source": str(path),
                                    "reason": f"unsupported extension '{path.suffix}' (allowed: {allowed})"})
         else:
             found.append(path)
+    if not found:
+        names = ", ".join(str(p) for p in paths)
+        raise CorpusError(f"{names}: no MIDI, MusicXML, ABC or audio files to import "
+                          f"(supported: {' '.join(sorted(SUPPORTED))})")
     return list(dict.fromkeys(found))
 
 
@@ -86,7 +93,11 @@ def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path
     stored = manifest.stored_file_shas(conn)
     tasks = []
     for path in files:
-        sha = file_sha(path)
+        try:
+            sha = file_sha(path)
+        except OSError as exc:  # unreadable (permissions, vanished): recorded, the rest still imports
+            summary.errors.append({"source": str(path), "reason": f"cannot read the file ({exc.strerror or exc})"})
+            continue
         if sha in stored:
             summary.skipped += 1
         else:
@@ -131,9 +142,25 @@ def run_parallel(function: Callable[[Any], list[dict]], tasks: list, jobs: int) 
         return
     for module in PARSER_MODULES:  # before forking, so no worker pays the import
         importlib.import_module(module)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    try:
         for future in as_completed([pool.submit(function, task) for task in tasks]):
             yield future.result()
+    except BaseException:  # Ctrl-C, a failure, or the caller stopped: no worker outlives it
+        _terminate(pool)
+        raise
+    pool.shutdown()
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Drop the queued tasks and kill the workers now: a plain shutdown would wait until every
+    task already handed to a worker had finished (a tunebook of ABC takes minutes)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _context() -> multiprocessing.context.BaseContext:
