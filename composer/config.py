@@ -69,9 +69,15 @@ def load(path: str | os.PathLike, cls: type[T], **overrides: Any) -> T:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (a config is YAML)") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     raw.update(overrides)
+    expected = getattr(cls, "model", None)  # a family's config names its model
+    if isinstance(expected, str) and raw.get("model", expected) != expected:
+        raise ConfigError(f"{path}: model is '{raw['model']}', but this trains '{expected}' "
+                          f"(its presets are in configs/{expected.replace('-', '_')}/)")
     try:
         return from_dict(cls, raw)
     except ConfigError as exc:
@@ -124,6 +130,11 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
         raise ConfigError(f"'{key}' must be {tp.__name__}, got {value!r}")
     return value
