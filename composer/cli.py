@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from composer.errors import ComposerError
+from composer.quiet import ignore_ffmpeg_warning
 
 app = typer.Typer(
     add_completion=False,
@@ -39,8 +39,7 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
     _STATE["debug"] = debug
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # note_seq imports pydub, which warns about ffmpeg it never needs here.
-    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
+    ignore_ffmpeg_warning()
 
 
 def _load_tensorflow_quietly() -> None:

@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -103,8 +104,9 @@ def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path
         else:
             stored.add(sha)  # the same bytes under two names: import once
             tasks.append(Task(str(path), sha, str(items_dir), sample_rate, chunk_s))
-    with progress_bar(progress, len(tasks), "importing") as advance:
-        for rows in run_parallel(run_task, tasks, jobs):
+    with progress_bar(progress, len(tasks), "importing") as advance, \
+            contextlib.closing(run_parallel(run_task, tasks, jobs)) as results:  # Ctrl-C here stops the workers
+        for rows in results:
             record_rows(conn, rows, summary)
             advance()
     return summary
@@ -136,13 +138,15 @@ def run_parallel(function: Callable[[Any], list[dict]], tasks: list, jobs: int) 
     """``function(task)`` for every task, in ``jobs`` worker processes; results as they finish.
 
     ``function`` must be a module-level function (or a partial of one) so workers can unpickle it.
+    Close the generator (``contextlib.closing``) so that an exception in the caller's loop stops
+    the workers at once, not when the interpreter exits.
     """
     if jobs <= 1 or len(tasks) <= 1:
         yield from map(function, tasks)
         return
     for module in PARSER_MODULES:  # before forking, so no worker pays the import
         importlib.import_module(module)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_leave_ctrl_c_to_the_parent)
     try:
         for future in as_completed([pool.submit(function, task) for task in tasks]):
             yield future.result()
@@ -150,6 +154,12 @@ def run_parallel(function: Callable[[Any], list[dict]], tasks: list, jobs: int) 
         _terminate(pool)
         raise
     pool.shutdown()
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore SIGINT: a terminal sends it to them too, and a worker dying of it would break
+    the pool mid-task; the parent stops them all (``_terminate``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -171,7 +181,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if not threaded and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*PARSER_MODULES, "composer.corpus.importers"])
+    context.set_forkserver_preload(["composer.corpus.forkserver_setup", *PARSER_MODULES, "composer.corpus.importers"])
     return context
 
 
