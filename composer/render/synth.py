@@ -77,7 +77,7 @@ def render_midi(
     sf_path = Path(soundfont) if soundfont is not None else DEFAULT_SOUNDFONT
     if not sf_path.is_file():
         raise RenderError(f"{sf_path}: soundfont not found (pass an existing .sf2 or .sf3 file)")
-    if not any(inst.notes for inst in pm.instruments):
+    if pm.get_end_time() <= 0:  # no notes nor any other event: the output would hold no samples
         name = midi if isinstance(midi, (str, os.PathLike)) else "the MIDI"
         raise RenderError(f"{name}: no notes to render")
     channels = _assign_channels(pm, program)
