@@ -19,6 +19,7 @@ from composer.atomic import atomic_file
 from composer.errors import ConfigError
 
 DEFAULT_QPM = 120.0
+PRIMER_MARKER = "end of primer"  # text event at the time new material follows the primer (plots draw it)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from composer.errors import ConfigError, RunDirError
 from composer.symbolic.controls import event_steps, key_histogram, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.lite import lite_step, sample_events_lite
-from composer.symbolic.midi import Meter, check_grid, estimate_qpm, meter_of, quantized, write_midi, write_musicxml
+from composer.symbolic.midi import (PRIMER_MARKER, Meter, check_grid, estimate_qpm, meter_of, quantized, write_midi,
+                                   write_musicxml)
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 CHUNK = 128                  # steps per compiled call; the loop state is carried between calls
@@ -244,7 +245,7 @@ def write_pieces(pieces: list[np.ndarray], encoding: PerformanceEncoding, *, out
         path = out if len(pieces) == 1 else out.with_name(f"{out.stem}-{k + 1}{out.suffix or '.mid'}")
         sequence = encoding.decode(events, max_note_s=max_note_s, program=program)
         primer_s = event_steps(events[:primer_events], encoding)[1] / STEPS_PER_SECOND
-        markers = ((primer_s, "end of primer"),) if primer_events > 1 else ()
+        markers = ((primer_s, PRIMER_MARKER),) if primer_events > 1 else ()
         qpm = meter.qpm or estimate_qpm(sequence)
         style = {"program": program, "qpm": qpm, "time_signature": meter.time_signature}
         paths.append(write_midi(sequence, path, markers=markers, **style))
