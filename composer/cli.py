@@ -16,19 +16,29 @@ from typing import Any, Optional
 import typer
 
 from composer.errors import ComposerError
+from composer.generate import MAX_NUM, MAX_SECONDS
 from composer.quiet import ignore_ffmpeg_warning
 
+# Plain help (rich_markup_mode=None): rich's panels print a '<bool>' placeholder after every flag.
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="composer: corpora, models, generation, rendering and mixing for MIDI and audio.",
+    rich_markup_mode=None,
+    help="composer: corpora, models, generation, rendering and mixing for MIDI and audio.\n\n"
+         "Example: composer corpus builtin bach-chorales --corpus bach-chorales, then composer train "
+         "performance-rnn --corpus bach-chorales --config configs/performance_rnn/tiny.yaml --out runs/prnn\n\n"
+         "Exit codes: 0 done, 1 a user error (one line; --debug shows the traceback), 2 a usage error, "
+         "130 interrupted (Ctrl-C).",
 )
-corpus_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).")
+corpus_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).\n\n"
+                              "Example: composer corpus import ~/midi --corpus mine --jobs 2")
 app.add_typer(corpus_app, name="corpus")
 
 _STATE = {"debug": False}
 INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
+SECONDS_DEFAULTS = "30; samplernn 10"  # each family's own default (test_cli checks them)
 
 RootOption = typer.Option(None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
 JobsOption = typer.Option(1, "--jobs", min=1, help="Parallel worker processes.")
@@ -184,7 +194,7 @@ def train(
     strategy: str = typer.Option("default", "--strategy", help="default, mirrored or multi-worker (TF_CONFIG)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run dir's last checkpoint."),
 ) -> None:
-    """Train a model on a corpus through the shared harness.
+    """Train a model on a corpus through the shared harness (Ctrl-C saves a checkpoint, exit code 130).
 
     Example: composer train performance-rnn --corpus bach --config configs/performance_rnn/tiny.yaml --out runs/prnn
     """
@@ -227,11 +237,14 @@ def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
 def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
-    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1, help="Length of new material (s)."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
+                                            help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f}. "
+                                                 f"[default: {SECONDS_DEFAULTS}]"),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
-    num: int = typer.Option(1, "--num", min=1, help="Generate N files in one batched pass."),
+    num: int = typer.Option(1, "--num", min=1, help=f"Generate N files (up to {MAX_NUM}) in one batched pass: "
+                                                     f"OUT-1 ... OUT-N (one file: OUT)."),
     primer_pitches: Optional[str] = typer.Option(None, "--primer-pitches", help="performance-rnn: e.g. 60,64,67."),
     density: Optional[str] = typer.Option(None, "--density", help="performance-rnn (conditioned): notes/s, or a list spread over the piece."),
     key: Optional[str] = typer.Option(None, "--key", help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
