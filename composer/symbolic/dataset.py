@@ -95,7 +95,7 @@ def _augment(events: tf.Tensor, weights: tf.Tensor, controls: tf.Tensor | None, 
     low, high = transposition_range(events, weights, transpose)
     draw = tf.random.stateless_uniform([1 + len(names)], seed=rng)
     semitones = tf.minimum(low + tf.cast(draw[0] * tf.cast(high - low + 1, tf.float32), tf.int32), high)
-    events = transpose_window(events, semitones)
+    events = transpose_window(events, weights, semitones)
     if controls is None:
         return events, None
     blocks, flags, offset = [], [], 0

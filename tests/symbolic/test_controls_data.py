@@ -86,8 +86,22 @@ def test_transposition_stays_in_range():
     events = tf.constant([127 - 1, 128 + 126, ENCODING.shift_offset + 5, 2], tf.int32)  # pitches 126, 126, 2
     low, high = transposition_range(events, tf.ones(4), 3)
     assert (int(low), int(high)) == (-2, 1)
-    moved = transpose_window(events, tf.constant(1)).numpy()
+    moved = transpose_window(events, tf.ones(4), tf.constant(1)).numpy()
     assert moved.tolist() == [127, 255, ENCODING.shift_offset + 5, 3]
+
+
+def test_transposition_leaves_padding_alone():
+    """Regression: padding (token 0, weight 0) shifted down became event -3, garbage under XLA."""
+    chunks = [ENCODING.encode(chord_sequence(seconds=s)) for s in (3.0, 7.0)]
+    data = layout(chunks, ENCODING, example_events=512, hop=16)  # windows longer than the chunks
+    assert (data.weights == 0).any()
+    for seed in range(4):
+        for batch in windows_dataset(data, example_events=512, batch_size=8, training=True, seed=seed,
+                                     transpose=5).take(2):
+            events = np.concatenate([batch["events"].numpy(), batch["targets"].numpy()], axis=1)
+            assert events.min() >= 0 and events.max() < ENCODING.num_classes
+            padded = batch["weights"].numpy() == 0
+            assert (batch["targets"].numpy()[padded] == 0).all()
 
 
 def test_windows_cover_every_target_once_and_augment():
