@@ -170,7 +170,7 @@ class _Trainer:
         try:
             with interrupt:
                 while step < self.tc.steps and not interrupt.requested:
-                    loss, grad_norm = (float(v) for v in self.train_step().numpy())
+                    loss, grad_norm = self._step(step + 1)
                     if not math.isfinite(loss) or (self.check_grads and not math.isfinite(grad_norm)):
                         step = self._recover(loss, monitor)
                         continue
@@ -186,6 +186,19 @@ class _Trainer:
         finally:
             monitor.close()
         return self.metrics
+
+    def _step(self, step: int) -> tuple[float, float]:
+        """One train step; a failed input check in the data pipeline becomes a one-line TrainingError."""
+        import tensorflow as tf
+
+        try:
+            loss, grad_norm = (float(v) for v in self.train_step().numpy())
+        except tf.errors.InvalidArgumentError as exc:
+            lines = exc.message.splitlines()
+            reason = next((line for line in lines if "outside" in line or "finite" in line), lines[0])
+            reason = reason.split("  ")[0].strip()  # TensorFlow appends every value of the batch
+            raise TrainingError(f"bad training input at step {step}: {reason}") from exc
+        return loss, grad_norm
 
     def _after_step(self, step: int, loss: float, grad_norm: float, monitor: Monitor) -> None:
         """Bookkeeping after a good step: logs, evaluation, checkpoints, samples."""
@@ -249,17 +262,49 @@ class _Trainer:
         path = self.latest.latest_checkpoint
         self.failures += 1
         learning_rate = float(self.optimizer.learning_rate.numpy())
-        if self.failures > self.tc.nan_retries:
-            raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
-                                f"with the learning rate lowered to {learning_rate:.3g}; try a lower "
-                                "train.learning_rate or train.clip_norm")
         self.checkpoint.restore(path)
+        if self.failures > self.tc.nan_retries:
+            finding = self._bad_input(at - int(self.step.numpy()) + 1)
+            if finding:
+                raise TrainingError(f"non-finite {what} at step {at}: the training data is at fault, not the "
+                                    f"learning rate: {finding}")
+            raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
+                                f"with the learning rate lowered to {learning_rate:.3g}, and its batches hold no "
+                                "bad values; try a lower train.learning_rate or train.clip_norm")
         self.optimizer.learning_rate = learning_rate * self.tc.nan_lr_factor
         self.since_eval = []
         restored = int(self.step.numpy())
         monitor.note(f"non-finite {what} at step {at}: restored step {restored}, "
                      f"learning rate now {learning_rate * self.tc.nan_lr_factor:.3g}")
         return restored
+
+    def _bad_input(self, n_batches: int) -> str | None:
+        """Replay the batches from the restored data position up to the failing step and describe the
+        first non-finite or out-of-vocabulary value, or None when they are clean."""
+        for offset in range(max(n_batches, 1)):
+            problem = batch_problem(next(self.data), num_classes=self.meta.get("num_classes"))
+            if problem:
+                return f"the batch of step {int(self.step.numpy()) + offset + 1} {problem}"
+        return None
+
+
+def batch_problem(batch: Any, *, num_classes: int | None = None) -> str | None:
+    """What is wrong with a batch (non-finite floats, integers outside 0..num_classes-1), or None."""
+    import numpy as np
+
+    items = batch.items() if isinstance(batch, dict) else enumerate(batch if isinstance(batch, (list, tuple))
+                                                                     else [batch])
+    for name, tensor in items:
+        values = np.asarray(tensor)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            return f"has {int((~np.isfinite(values)).sum())} non-finite values in '{name}'"
+        if values.dtype.kind in "iu" and values.size:
+            low, high = int(values.min()), int(values.max())
+            if low < 0 or (num_classes is not None and high >= num_classes):
+                bad = low if low < 0 else high
+                limit = f"0..{num_classes - 1}" if num_classes is not None else "0 or more"
+                return f"holds {bad} in '{name}' (valid: {limit})"
+    return None
 
 
 class _Interrupt:
