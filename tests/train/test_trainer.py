@@ -118,6 +118,22 @@ def test_out_of_vocabulary_input_is_named_not_blamed_on_the_learning_rate(tmp_pa
     assert "\n" not in str(caught.value) and "learning_rate" not in str(caught.value)
 
 
+def test_set_overrides_are_recorded_and_resume_may_only_change_steps(tmp_path):
+    metrics = _train(tmp_path, sets=["train.steps=20", "hidden=8"])
+    assert metrics["step"] == 20
+    text = (tmp_path / "run" / "config.yaml").read_text()
+    assert text.startswith("# resolved from ") and "# --set train.steps=20\n# --set hidden=8\n" in text
+    stored = yaml.safe_load(text)
+    assert stored["hidden"] == 8 and stored["train"]["steps"] == 20
+    with pytest.raises(RunDirError, match="'hidden' differs from"):
+        _train(tmp_path, config=None, sets=["hidden=16"], resume=True)
+    metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=None, run_dir=tmp_path / "run",
+                    sets=["train.steps=30"], resume=True, progress=False)
+    assert metrics["step"] == 30
+    text = (tmp_path / "run" / "config.yaml").read_text()
+    assert "# --set hidden=8" in text and yaml.safe_load(text)["train"]["steps"] == 30
+
+
 @pytest.mark.parametrize("batch, problem", [
     ({"events": np.array([[1, 2, -3]])}, "holds -3 in 'events' (valid: 0..9)"),
     ({"events": np.array([[1, 10]])}, "holds 10 in 'events' (valid: 0..9)"),
