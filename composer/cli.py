@@ -191,19 +191,22 @@ def train(
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
     root: Optional[Path] = RootOption,
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Override the config's train.steps."),
+    sets: list[str] = typer.Option([], "--set", help="Override a preset value: KEY=VALUE with dotted keys, "
+                                   "e.g. --set train.steps=300 --set layers=[512,512]. Repeatable."),
     strategy: str = typer.Option("default", "--strategy", help="default, mirrored or multi-worker (TF_CONFIG)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run dir's last checkpoint."),
 ) -> None:
     """Train a model on a corpus through the shared harness (Ctrl-C saves a checkpoint, exit code 130).
 
     Example: composer train performance-rnn --corpus bach --config configs/performance_rnn/tiny.yaml --out runs/prnn
+    --set train.batch_size=16
     """
     _load_tensorflow_quietly()
     from composer.corpus import Corpus
     from composer.train.trainer import train as run_training
 
     metrics = run_training(model, corpus=Corpus.open(corpus, root=root), config_path=config, run_dir=out,
-                           steps=steps, strategy=strategy, resume=resume, progress=True)
+                           steps=steps, sets=sets, strategy=strategy, resume=resume, progress=True)
     best = metrics.get("best") or {}
     if metrics.get("interrupted"):
         typer.echo(f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command "

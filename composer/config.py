@@ -8,12 +8,13 @@ run dir keeps, so ``generate`` and ``evaluate`` rebuild exactly what was trained
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Sequence, TypeVar
 
 import yaml
 
@@ -50,12 +51,14 @@ class TrainConfig:
             raise ConfigError(f"train.learning_rate must be positive, got {self.learning_rate}")
 
 
-def load(path: str | os.PathLike, cls: type[T], **overrides: Any) -> T:
+def load(path: str | os.PathLike, cls: type[T], *, sets: Sequence[str] = (), **overrides: Any) -> T:
     """Load a YAML file into the frozen dataclass ``cls``.
 
     Args:
       path: the YAML file.
       cls: the config dataclass to build.
+      sets: ``KEY=VALUE`` overrides with dotted keys (``train.steps=300``, ``layers=[512,512]``),
+        values read as YAML and checked like the file's own.
       **overrides: top-level values that replace the file's (e.g. ``seed``).
     Returns:
       A validated instance of ``cls``.
@@ -79,9 +82,31 @@ def load(path: str | os.PathLike, cls: type[T], **overrides: Any) -> T:
         raise ConfigError(f"{path}: model is '{raw['model']}', but this trains '{expected}' "
                           f"(its presets are in configs/{expected.replace('-', '_')}/)")
     try:
-        return from_dict(cls, raw)
+        return from_dict(cls, merge_sets(raw, sets))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def merge_sets(raw: dict, sets: Sequence[str]) -> dict:
+    """``raw`` with each ``KEY=VALUE`` of ``sets`` applied (dotted keys reach nested mappings)."""
+    merged = copy.deepcopy(raw)
+    for item in sets:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set '{item}' must look like KEY=VALUE (e.g. train.steps=300)")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        *parents, leaf = key.strip().split(".")
+        node = merged
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set '{item}': '{part}' is not a group of keys")
+            node = child
+        node[leaf] = value
+    return merged
 
 
 def from_dict(cls: type[T], raw: dict, prefix: str = "") -> T:
@@ -130,8 +155,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
-        try:
+    if tp is float and isinstance(value, str):
+        try:  # YAML 1.1 reads 1e-3 (no dot) as a string; users write learning rates that way
             return float(value)
         except ValueError:
             pass
@@ -151,9 +176,10 @@ def to_dict(config: Any) -> dict:
     return plain(dataclasses.asdict(config))
 
 
-def dump(config: Any, path: str | os.PathLike) -> None:
-    """Write ``config`` as YAML atomically (temp file, then rename)."""
-    write_text_atomic(Path(path), yaml.safe_dump(to_dict(config), sort_keys=False))
+def dump(config: Any, path: str | os.PathLike, *, header: str = "") -> None:
+    """Write ``config`` as YAML atomically (temp file, then rename), after ``header`` comment lines."""
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    write_text_atomic(Path(path), comments + yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def write_text_atomic(path: Path, text: str) -> None:

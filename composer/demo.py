@@ -7,6 +7,7 @@ interrupted run picks up where it stopped (training resumes from its last checkp
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,6 +15,7 @@ from typing import Callable
 import yaml
 
 from composer.errors import ComposerError
+from composer.train.run import CONFIG, METRICS
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SYMBOLIC_CORPUS = "bach-chorales"
@@ -64,7 +66,7 @@ def build_corpora(root: Path | None):
 
 def _finished(run_dir: Path) -> bool:
     """True when ``run_dir`` holds a run trained to its configured number of steps."""
-    metrics_path, config_path = run_dir / "metrics.json", run_dir / "config.yaml"
+    metrics_path, config_path = run_dir / METRICS, run_dir / CONFIG
     if not (metrics_path.is_file() and config_path.is_file()):
         return False
     metrics = json.loads(metrics_path.read_text())
@@ -111,16 +113,21 @@ def generate_stems(out: Path, run_dirs: dict[str, Path]) -> dict[str, Path]:
     return stems
 
 
-def mix_spec(stems: dict[str, Path]) -> dict:
-    """The demo's mix: MIDI stems in front, generated audio as quieter layers (levels as LUFS)."""
+def mix_spec(stems: dict[str, Path], *, spec_dir: Path) -> dict:
+    """The demo's mix: MIDI stems in front, generated audio as quieter layers (levels as LUFS).
+
+    Stem paths are written relative to ``spec_dir``, the folder the spec is saved in, which is
+    what the mixer resolves them against: the spec works from any working directory.
+    """
+    source = {name: os.path.relpath(Path(path).resolve(), Path(spec_dir).resolve()) for name, path in stems.items()}
     return {
         "master": {"sample_rate": 44100, "length": 32, "target_lufs": -16.0, "ceiling_db": -1.0, "bit_depth": 16},
         "stems": [
-            {"source": str(stems["piano"]), "program": 0, "lufs": -20.0, "pan": -0.3, "fade_out": 2.0},
-            {"source": str(stems["strings"]), "program": 48, "lufs": -23.0, "pan": 0.3, "start": 2.0,
+            {"source": source["piano"], "program": 0, "lufs": -20.0, "pan": -0.3, "fade_out": 2.0},
+            {"source": source["strings"], "program": 48, "lufs": -23.0, "pan": 0.3, "start": 2.0,
              "fade_in": 1.0, "fade_out": 2.0},
-            {"source": str(stems["texture"]), "lufs": -30.0, "fade_in": 3.0, "fade_out": 3.0},
-            {"source": str(stems["samplernn"]), "lufs": -32.0, "start": 12.0, "fade_in": 1.0, "fade_out": 1.0},
+            {"source": source["texture"], "lufs": -30.0, "fade_in": 3.0, "fade_out": 3.0},
+            {"source": source["samplernn"], "lufs": -32.0, "start": 12.0, "fade_in": 1.0, "fade_out": 1.0},
         ],
     }
 
@@ -132,7 +139,7 @@ def mix_stems(out: Path, stems: dict[str, Path]) -> dict:
     from composer.render.mixer import mix
 
     spec_path = out / "mix.yaml"
-    write_text_atomic(spec_path, yaml.safe_dump(mix_spec(stems), sort_keys=False))
+    write_text_atomic(spec_path, yaml.safe_dump(mix_spec(stems, spec_dir=out), sort_keys=False))
     report = mix(spec_path, out=out / "mix.wav")
     print(f"   {out / 'mix.wav'}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, peak {report['peak_db']:.1f} dBFS")
     return report

@@ -4,19 +4,30 @@ import json
 
 import pytest
 
-from composer.demo import _finished, mix_spec
+from pathlib import Path
+
+import yaml
+
+from composer.demo import _finished, mix_stems
 from composer.render.mixer import mix
 
 
-def test_demo_mix_spec_mixes_generated_stems(tmp_path, make_midi, make_wav):
-    stems = {"piano": make_midi(tmp_path / "piano.mid", repeats=6),
-             "strings": make_midi(tmp_path / "strings.mid", pitches=(50, 53, 57), repeats=10, program=48),
-             "texture": make_wav(tmp_path / "texture.wav", seconds=30.0),
-             "samplernn": make_wav(tmp_path / "samplernn.wav", seconds=8.0, f0_hz=100.0)}
-    report = mix(mix_spec(stems), out=tmp_path / "out" / "mix.wav")
+def test_demo_mix_works_from_relative_paths_and_its_spec_from_anywhere(tmp_path, monkeypatch, make_midi, make_wav):
+    """Regression: `make demo` (out/demo, relative) wrote stem paths the mixer could not find."""
+    monkeypatch.chdir(tmp_path)
+    out = Path("out/demo")
+    stems = {"piano": make_midi(out / "generated" / "piano.mid", repeats=6),
+             "strings": make_midi(out / "generated" / "strings.mid", pitches=(50, 53, 57), repeats=10, program=48),
+             "texture": make_wav(out / "generated" / "texture.wav", seconds=30.0),
+             "samplernn": make_wav(out / "generated" / "samplernn.wav", seconds=8.0, f0_hz=100.0)}
+    report = mix_stems(out, stems)
     assert report["length_s"] == pytest.approx(32.0)
     assert report["lufs"] == pytest.approx(-16.0, abs=0.5) and report["peak_db"] <= -1.0 + 1e-6
-    assert [stem["source"] for stem in report["stems"]] == [str(p) for p in stems.values()]
+    assert [s["source"] for s in yaml.safe_load((out / "mix.yaml").read_text())["stems"]] == [
+        "generated/piano.mid", "generated/strings.mid", "generated/texture.wav", "generated/samplernn.wav"]
+    monkeypatch.chdir(tmp_path / "out")  # the spec a user edits mixes from any working directory
+    again = mix(Path("demo/mix.yaml"), out=Path("again.wav"))
+    assert again["lufs"] == pytest.approx(report["lufs"], abs=0.01)
 
 
 @pytest.mark.parametrize("metrics, steps, finished", [

@@ -133,10 +133,9 @@ class Corpus:
     def chunks(self, row: dict, split: str) -> list[tuple[float, float]]:
         """(start_s, end_s) of the chunks of item ``row`` that belong to ``split``."""
         _check_split(split)
-        bounds = splits.chunk_bounds(row["duration_s"], self.chunk_s, row["n_chunks"])
-        keep = splits.chunks_in_split(row["split_key"], len(bounds), split,
-                                      eval_ratio=self.eval_ratio, split_unit=self.split_unit)
-        return [bounds[i] for i in keep]
+        chunks = splits.split_chunks(row["split_key"], row["duration_s"], chunk_s=self.chunk_s,
+                                     eval_ratio=self.eval_ratio, split_unit=self.split_unit, count=row["n_chunks"])
+        return [(chunk.start_s, chunk.end_s) for chunk in chunks if chunk.split == split]
 
     def sequences(self, split: str) -> Iterator[NoteSequence]:
         """Each symbolic chunk of ``split`` as a NoteSequence whose times start at 0 (seconds)."""
@@ -149,7 +148,8 @@ class Corpus:
                 continue
             sequence = NoteSequence.FromString(next(read_records(self.item_path(row))))
             for start_s, end_s in chunks:
-                yield sequence if row["n_chunks"] == 1 else sequences_lib.extract_subsequence(sequence, start_s, end_s)
+                whole = start_s == 0 and end_s >= row["duration_s"]
+                yield sequence if whole else sequences_lib.extract_subsequence(sequence, start_s, end_s)
 
     def audio(self, split: str) -> Iterator[np.ndarray]:
         """Each audio chunk of ``split``: float32 [n_samples] at ``sample_rate``."""
@@ -173,7 +173,8 @@ class Corpus:
 
     def fingerprint(self) -> str:
         """Changes whenever the stored items or split settings change: a key for caches."""
-        digest = hashlib.sha256(f"{self.sample_rate}|{self.chunk_s}|{self.eval_ratio}|{self.split_unit}".encode())
+        settings = f"{self.sample_rate}|{self.chunk_s}|{self.eval_ratio}|{self.split_unit}|{splits.RULE_VERSION}"
+        digest = hashlib.sha256(settings.encode())
         with self.connect() as conn:
             for (item_id,) in conn.execute("SELECT id FROM items WHERE status = 'ok' ORDER BY id"):
                 digest.update(item_id.encode())

@@ -29,12 +29,14 @@ def stretch_factors(low: float, high: float, count: int) -> np.ndarray:
     return np.linspace(low, high, count) if count > 1 else np.ones(1)
 
 
-def transpose_window(events: tf.Tensor, semitones: tf.Tensor) -> tf.Tensor:
-    """Shift note-on/off tokens of events [..] int32 by ``semitones``; other events unchanged.
+def transpose_window(events: tf.Tensor, weights: tf.Tensor, semitones: tf.Tensor) -> tf.Tensor:
+    """Shift the real note-on/off tokens of events [..] int32 by ``semitones``; other events unchanged.
 
-    The caller picks ``semitones`` inside ``transposition_range`` so no pitch leaves 0..127.
+    Padding (weight 0) past a chunk's end is token 0, a note-on of pitch 0: shifted down it would
+    leave the vocabulary. The caller picks ``semitones`` inside ``transposition_range`` so no real
+    pitch leaves 0..127.
     """
-    is_note = events < 2 * NUM_PITCHES
+    is_note = (events < 2 * NUM_PITCHES) & (weights > 0)
     return tf.where(is_note, events + tf.cast(semitones, events.dtype), events)
 
 

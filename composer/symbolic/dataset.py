@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from composer.errors import CorpusError
 from composer.symbolic.augment import stretch_factors, time_stretch, transpose_window, transposition_range
 from composer.symbolic.controls import CONTROL_NAMES, control_vectors, control_widths
 from composer.symbolic.encoding import PerformanceEncoding
@@ -61,10 +62,27 @@ def stretched(chunks: list[np.ndarray], encoding: PerformanceEncoding, *, low: f
             for factor in stretch_factors(low, high, count) for chunk in chunks]
 
 
+def check_tokens(chunks: list[np.ndarray], num_classes: int, *, corpus: str, split: str) -> None:
+    """A CorpusError naming the chunk whose events leave 0..num_classes-1.
+
+    Under XLA an out-of-range embedding or one-hot index is not an error but garbage (and then a
+    non-finite loss), so events are checked here, where the data meets the model.
+    """
+    for index, chunk in enumerate(chunks):
+        if len(chunk) and (chunk.min() < 0 or chunk.max() >= num_classes):
+            bad = int(chunk.min()) if chunk.min() < 0 else int(chunk.max())
+            raise CorpusError(f"corpus '{corpus}' {split} chunk {index}: event {bad} is outside "
+                              f"0..{num_classes - 1} (re-encode the corpus cache: delete {corpus}/cache)")
+
+
 def windows_dataset(data: Layout, *, example_events: int, batch_size: int, training: bool, seed: int,
-                    controls: tuple[str, ...] = (), transpose: int = 0, control_dropout: float = 0.0
-                    ) -> tf.data.Dataset:
-    """Batches of windows; training: shuffled, augmented (seeded per window), repeated forever."""
+                    num_classes: int, controls: tuple[str, ...] = (), transpose: int = 0,
+                    control_dropout: float = 0.0) -> tf.data.Dataset:
+    """Batches of windows; training: shuffled, augmented (seeded per window), repeated forever.
+
+    Each window's events are asserted to lie in 0..num_classes-1 after augmentation, so a bug
+    there stops training with the window's offset instead of feeding garbage to the model.
+    """
     events, weights = tf.constant(data.events), tf.constant(data.weights)
     ctrl = tf.constant(data.controls) if data.controls is not None else None
     length = example_events
@@ -76,6 +94,7 @@ def windows_dataset(data: Layout, *, example_events: int, batch_size: int, train
         if training:
             rng = tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
             ev, c = _augment(ev, w, c, rng, names=controls, transpose=transpose, control_dropout=control_dropout)
+            ev = _checked(ev, start, num_classes)
         batch = {"events": ev[:-1], "targets": ev[1:], "weights": w[1:]}
         if c is not None:
             batch["controls"] = c
@@ -88,6 +107,13 @@ def windows_dataset(data: Layout, *, example_events: int, batch_size: int, train
     return ds.batch(batch_size, drop_remainder=training).prefetch(2)
 
 
+def _checked(events: tf.Tensor, start: tf.Tensor, num_classes: int) -> tf.Tensor:
+    message = tf.strings.format("augmented window at offset {} has an event outside 0..{}", (start, num_classes - 1))
+    in_range = tf.reduce_all((events >= 0) & (events < num_classes))
+    with tf.control_dependencies([tf.debugging.Assert(in_range, [message])]):
+        return tf.identity(events)
+
+
 def _augment(events: tf.Tensor, weights: tf.Tensor, controls: tf.Tensor | None, rng: tf.Tensor, *,
              names: tuple[str, ...], transpose: int, control_dropout: float) -> tuple:
     """Transpose a window [L + 1] by a random shift in range, rotate its histograms to match,
@@ -95,7 +121,7 @@ def _augment(events: tf.Tensor, weights: tf.Tensor, controls: tf.Tensor | None, 
     low, high = transposition_range(events, weights, transpose)
     draw = tf.random.stateless_uniform([1 + len(names)], seed=rng)
     semitones = tf.minimum(low + tf.cast(draw[0] * tf.cast(high - low + 1, tf.float32), tf.int32), high)
-    events = transpose_window(events, semitones)
+    events = transpose_window(events, weights, semitones)
     if controls is None:
         return events, None
     blocks, flags, offset = [], [], 0

@@ -20,7 +20,7 @@ from composer.errors import ConfigError, CorpusError, RunDirError
 from composer.symbolic import sampling
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import check_controls, control_dim
-from composer.symbolic.dataset import layout, stretched, windows_dataset
+from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
 from composer.symbolic.encoding import PerformanceEncoding
 from composer.symbolic.model import PerformanceRNN
 
@@ -139,6 +139,7 @@ class PerformanceRNNFamily:
                      training: bool) -> tf.data.Dataset:
         """Windows of ``example_events``; the train split is time-stretched and transposed when training."""
         chunks = encoded_split(corpus, split, config.encoding)
+        check_tokens(chunks, meta["num_classes"], corpus=getattr(corpus, "name", str(corpus)), split=split)
         if training:
             chunks = stretched(chunks, config.encoding, low=config.stretch[0], high=config.stretch[1],
                                count=config.stretch_variants)
@@ -148,7 +149,8 @@ class PerformanceRNNFamily:
         if training and not len(data.starts):
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} chunks of 2+ events")
         return windows_dataset(data, example_events=length, batch_size=config.train.batch_size,
-                               training=training, seed=config.seed, controls=config.controls,
+                               num_classes=meta["num_classes"], training=training, seed=config.seed,
+                               controls=config.controls,
                                transpose=config.transpose if training else 0,
                                control_dropout=config.control_dropout if training else 0.0)
 

@@ -12,7 +12,7 @@ import math
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from composer.config import dump, load as load_config, to_dict
 from composer.errors import ConfigError, RunDirError, TrainingError
@@ -24,7 +24,7 @@ from composer.train.steps import make_optimizer, make_strategy, make_train_step,
 
 
 def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_dir: str | Path,
-          steps: int | None = None, strategy: str = "default", resume: bool = False,
+          steps: int | None = None, sets: Sequence[str] = (), strategy: str = "default", resume: bool = False,
           progress: bool = True) -> dict:
     """Train ``family_name`` on ``corpus`` into ``run_dir``; returns the metrics.json content.
 
@@ -35,6 +35,9 @@ def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_
         file, if given, must agree with it (train.steps aside).
       run_dir: a new or empty directory; with ``resume``, a run dir to continue.
       steps: overrides train.steps (the total step count, also when resuming).
+      sets: ``KEY=VALUE`` overrides of the preset (dotted keys, e.g. ``train.steps=300``), checked
+        like the YAML and recorded at the top of the run's config.yaml. On resume only
+        ``train.steps`` may change.
       strategy: "default", "mirrored" or "multi-worker" (cluster from TF_CONFIG).
       resume: continue from the last checkpoint (same step, optimizer state and data position).
       progress: show a progress bar.
@@ -48,11 +51,12 @@ def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_
     family = get_family(family_name)
     worker = worker_index(strategy)
     own_dir = Path(run_dir) if worker == 0 else Path(run_dir) / f".worker-{worker}"
-    config = _resolve_config(family, config_path, own_dir, steps=steps, resume=resume)
+    config = _resolve_config(family, config_path, own_dir, steps=steps, sets=sets, resume=resume)
     if config.train.batch_size % distribution.num_replicas_in_sync:
         raise ConfigError(f"train.batch_size {config.train.batch_size} must be a multiple of the "
                           f"{distribution.num_replicas_in_sync} replicas of strategy '{strategy}'")
-    meta = _prepare_run_dir(family, corpus, config, own_dir, resume=resume)
+    header = _config_header(config_path, sets, own_dir, resume=resume)
+    meta = _prepare_run_dir(family, corpus, config, own_dir, resume=resume, header=header)
     keras.utils.set_random_seed(config.seed)
     previous_policy = keras.mixed_precision.global_policy()
     mixed = config.train.mixed_precision
@@ -65,13 +69,15 @@ def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_
 
 
 def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir: Path, *,
-                    steps: int | None, resume: bool) -> Any:
+                    steps: int | None, sets: Sequence[str], resume: bool) -> Any:
     """The config to train with: the preset for a new run, the run's own config on resume."""
     if resume:
         check_model(run_dir, family.name)
         config = read_config(run_dir, family)
-        if config_path is not None:
-            _check_same_config(load_config(config_path, family.config_class), config, config_path, run_dir)
+        if config_path is not None or sets:
+            given = load_config(config_path or run_dir / CONFIG, family.config_class, sets=sets)
+            _check_same_config(given, config, config_path or "--set", run_dir)
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=given.train.steps))
     else:
         if run_dir.exists() and not run_dir.is_dir():
             raise RunDirError(f"{run_dir}: is a file, not a folder; choose a new --out for the run dir")
@@ -79,7 +85,7 @@ def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir
             raise RunDirError(f"{run_dir}: run dir is not empty; pass --resume to continue it, or choose a new --out")
         if config_path is None:
             raise ConfigError("a config file is needed to start a new run (e.g. configs/<model>/tiny.yaml)")
-        config = load_config(config_path, family.config_class)
+        config = load_config(config_path, family.config_class, sets=sets)
         if getattr(config, "model", family.name) != family.name:
             raise ConfigError(f"{config_path}: model is '{config.model}', but this trains '{family.name}'")
     if steps is not None:
@@ -104,9 +110,10 @@ def _has_content(run_dir: Path) -> bool:
     return run_dir.is_dir() and any(not p.name.startswith(".worker-") for p in run_dir.iterdir())
 
 
-def _prepare_run_dir(family: ModelFamily, corpus: Any, config: Any, run_dir: Path, *, resume: bool) -> dict:
+def _prepare_run_dir(family: ModelFamily, corpus: Any, config: Any, run_dir: Path, *, resume: bool,
+                     header: str = "") -> dict:
     """Write config.yaml, corpus.json and meta.json (reusing meta.json when resuming)."""
-    dump(config, run_dir / CONFIG)
+    dump(config, run_dir / CONFIG, header=header)
     corpus_info = {"name": corpus.name, "fingerprint": corpus.fingerprint(), "chunk_counts": corpus.chunk_counts()}
     if resume and (run_dir / META).is_file():
         trained_on = read_json(run_dir / CORPUS)
@@ -124,6 +131,15 @@ def _prepare_run_dir(family: ModelFamily, corpus: Any, config: Any, run_dir: Pat
         raise
     write_json(run_dir / META, meta)
     return meta
+
+
+def _config_header(config_path: str | Path | None, sets: Sequence[str], run_dir: Path, *, resume: bool) -> str:
+    """Where a run's config came from: the preset and each --set, kept across resumes."""
+    if resume:
+        existing = run_dir / CONFIG
+        lines = existing.read_text().splitlines() if existing.is_file() else []
+        return "\n".join(line[2:] for line in lines if line.startswith("# "))
+    return f"resolved from {config_path}" + "".join(f"\n--set {item}" for item in sets)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -177,7 +193,7 @@ class _Trainer:
         try:
             with interrupt:
                 while step < self.tc.steps and not interrupt.requested:
-                    loss, grad_norm = (float(v) for v in self.train_step().numpy())
+                    loss, grad_norm = self._step(step + 1)
                     if not math.isfinite(loss) or (self.check_grads and not math.isfinite(grad_norm)):
                         step = self._recover(loss, monitor)
                         continue
@@ -193,6 +209,19 @@ class _Trainer:
         finally:
             monitor.close()
         return self.metrics
+
+    def _step(self, step: int) -> tuple[float, float]:
+        """One train step; a failed input check in the data pipeline becomes a one-line TrainingError."""
+        import tensorflow as tf
+
+        try:
+            loss, grad_norm = (float(v) for v in self.train_step().numpy())
+        except tf.errors.InvalidArgumentError as exc:
+            lines = exc.message.splitlines()
+            reason = next((line for line in lines if "outside" in line or "finite" in line), lines[0])
+            reason = reason.split("  ")[0].strip()  # TensorFlow appends every value of the batch
+            raise TrainingError(f"bad training input at step {step}: {reason}") from exc
+        return loss, grad_norm
 
     def _after_step(self, step: int, loss: float, grad_norm: float, monitor: Monitor) -> None:
         """Bookkeeping after a good step: logs, evaluation, checkpoints, samples."""
@@ -256,17 +285,49 @@ class _Trainer:
         path = self.latest.latest_checkpoint
         self.failures += 1
         learning_rate = float(self.optimizer.learning_rate.numpy())
-        if self.failures > self.tc.nan_retries:
-            raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
-                                f"with the learning rate lowered to {learning_rate:.3g}; try a lower "
-                                "train.learning_rate or train.clip_norm")
         self.checkpoint.restore(path)
+        if self.failures > self.tc.nan_retries:
+            finding = self._bad_input(at - int(self.step.numpy()) + 1)
+            if finding:
+                raise TrainingError(f"non-finite {what} at step {at}: the training data is at fault, not the "
+                                    f"learning rate: {finding}")
+            raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
+                                f"with the learning rate lowered to {learning_rate:.3g}, and its batches hold no "
+                                "bad values; try a lower train.learning_rate or train.clip_norm")
         self.optimizer.learning_rate = learning_rate * self.tc.nan_lr_factor
         self.since_eval = []
         restored = int(self.step.numpy())
         monitor.note(f"non-finite {what} at step {at}: restored step {restored}, "
                      f"learning rate now {learning_rate * self.tc.nan_lr_factor:.3g}")
         return restored
+
+    def _bad_input(self, n_batches: int) -> str | None:
+        """Replay the batches from the restored data position up to the failing step and describe the
+        first non-finite or out-of-vocabulary value, or None when they are clean."""
+        for offset in range(max(n_batches, 1)):
+            problem = batch_problem(next(self.data), num_classes=self.meta.get("num_classes"))
+            if problem:
+                return f"the batch of step {int(self.step.numpy()) + offset + 1} {problem}"
+        return None
+
+
+def batch_problem(batch: Any, *, num_classes: int | None = None) -> str | None:
+    """What is wrong with a batch (non-finite floats, integers outside 0..num_classes-1), or None."""
+    import numpy as np
+
+    items = batch.items() if isinstance(batch, dict) else enumerate(batch if isinstance(batch, (list, tuple))
+                                                                     else [batch])
+    for name, tensor in items:
+        values = np.asarray(tensor)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            return f"has {int((~np.isfinite(values)).sum())} non-finite values in '{name}'"
+        if values.dtype.kind in "iu" and values.size:
+            low, high = int(values.min()), int(values.max())
+            if low < 0 or (num_classes is not None and high >= num_classes):
+                bad = low if low < 0 else high
+                limit = f"0..{num_classes - 1}" if num_classes is not None else "0 or more"
+                return f"holds {bad} in '{name}' (valid: {limit})"
+    return None
 
 
 class _Interrupt:

@@ -23,15 +23,49 @@ def test_chunk_bounds_leave_no_short_tail(duration_s, expected):
     assert splits.chunk_bounds(duration_s, 30.0) == expected
 
 
-def test_rule_forces_one_eval_chunk_only_for_long_items():
-    keys = [f"item{i}" for i in range(200)]
+def _eval_s(chunks: list[splits.Chunk]) -> float:
+    return sum(c.end_s - c.start_s for c in chunks if c.split == "eval")
+
+
+def test_long_items_hash_whole_chunks_and_always_hold_one_out():
+    for key in (f"item{i}" for i in range(200)):
+        chunks = splits.split_chunks(key, 90.0, chunk_s=30.0, eval_ratio=0.001)
+        assert [c.split for c in chunks].count("eval") == 1  # at tiny ratios exactly the forced one
+        assert splits.split_chunks(key, 60.0, chunk_s=30.0, eval_ratio=0.0) == [
+            (0.0, 30.0, "train"), (30.0, 60.0, "train")]
+        assert len({c.split for c in splits.split_chunks(key, 150.0, chunk_s=30.0, eval_ratio=0.5,
+                                                         split_unit="item")}) == 1
+
+
+@pytest.mark.parametrize("duration_s", [20.0, 45.0, 70.0, 74.0])
+def test_short_items_hold_out_exactly_their_share(duration_s):
+    """Regression: a 70 s song (2 chunks) used to import with no eval chunk at all."""
+    for key in (f"song{i}" for i in range(50)):
+        chunks = splits.split_chunks(key, duration_s, chunk_s=30.0, eval_ratio=0.1)
+        assert _eval_s(chunks) == pytest.approx(0.1 * duration_s)
+        assert chunks[0].start_s == 0.0 and chunks[-1].end_s == duration_s
+        assert all(a.end_s == b.start_s for a, b in zip(chunks, chunks[1:]))  # contiguous, nothing lost
+        assert all(c.end_s - c.start_s >= splits.MIN_PIECE_S for c in chunks)
+
+
+def test_items_too_short_to_score_go_whole_to_one_split():
+    keys = [f"tune{i}" for i in range(400)]
+    held_out = 0
     for key in keys:
-        long_mask = splits.eval_mask(key, 3, eval_ratio=0.001)
-        assert sum(long_mask) == 1  # a 3-chunk item always has an eval chunk, at tiny ratios exactly one
-        assert splits.eval_mask(key, 2, eval_ratio=0.0) == [False, False]
-        assert len(set(splits.eval_mask(key, 5, eval_ratio=0.5, split_unit="item"))) == 1
-    short = [splits.eval_mask(key, 1, eval_ratio=0.1)[0] for key in keys]
-    assert 0 < sum(short) < 60  # hash spreads short items around the ratio, none forced
+        chunks = splits.split_chunks(key, 15.0, chunk_s=30.0, eval_ratio=0.1)  # 1.5 s share < MIN_EVAL_S
+        assert len(chunks) == 1
+        held_out += chunks[0].split == "eval"
+    assert 20 < held_out < 60  # the hash keeps many short pieces near the ratio
+
+
+def test_a_70_second_song_imports_with_both_splits(corpus_root, tmp_path, make_wav):
+    src = make_wav(tmp_path / "song.wav", seconds=70.0, sample_rate=8000)
+    corpus = Corpus.create("song", root=corpus_root, sample_rate=8000, eval_ratio=0.1)
+    corpus.import_paths([src])
+    held_out, train = list(corpus.audio("eval")), list(corpus.audio("train"))
+    assert sum(len(c) for c in held_out) == 7 * 8000
+    assert sum(len(c) for c in train + held_out) == 70 * 8000
+    assert corpus.info()["splits"]["eval"] == 1
 
 
 def test_one_long_song_has_both_splits_and_chunks_start_at_zero(corpus_root, tmp_path, make_midi):

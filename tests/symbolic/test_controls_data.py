@@ -15,10 +15,11 @@ from composer.errors import ConfigError, CorpusError
 from composer.symbolic import controls as ctl
 from composer.symbolic.augment import time_stretch, transpose_window, transposition_range
 from composer.symbolic.cache import encoded_split
-from composer.symbolic.dataset import layout, windows_dataset
+from composer.symbolic.dataset import check_tokens, layout, windows_dataset
 from composer.symbolic.encoding import PerformanceEncoding
 
 ENCODING = PerformanceEncoding()
+N = ENCODING.num_classes
 
 
 def chord_sequence(seconds: float = 12.0, step_s: float = 0.25, pitches=(60, 64, 67)) -> music_pb2.NoteSequence:
@@ -86,14 +87,45 @@ def test_transposition_stays_in_range():
     events = tf.constant([127 - 1, 128 + 126, ENCODING.shift_offset + 5, 2], tf.int32)  # pitches 126, 126, 2
     low, high = transposition_range(events, tf.ones(4), 3)
     assert (int(low), int(high)) == (-2, 1)
-    moved = transpose_window(events, tf.constant(1)).numpy()
+    moved = transpose_window(events, tf.ones(4), tf.constant(1)).numpy()
     assert moved.tolist() == [127, 255, ENCODING.shift_offset + 5, 3]
+
+
+def test_transposition_leaves_padding_alone():
+    """Regression: padding (token 0, weight 0) shifted down became event -3, garbage under XLA."""
+    chunks = [ENCODING.encode(chord_sequence(seconds=s)) for s in (3.0, 7.0)]
+    data = layout(chunks, ENCODING, example_events=512, hop=16)  # windows longer than the chunks
+    assert (data.weights == 0).any()
+    for seed in range(4):
+        for batch in windows_dataset(data, example_events=512, batch_size=8, training=True, num_classes=N, seed=seed,
+                                     transpose=5).take(2):
+            events = np.concatenate([batch["events"].numpy(), batch["targets"].numpy()], axis=1)
+            assert events.min() >= 0 and events.max() < ENCODING.num_classes
+            padded = batch["weights"].numpy() == 0
+            assert (batch["targets"].numpy()[padded] == 0).all()
+
+
+def test_out_of_range_events_are_an_error_naming_the_chunk():
+    good = ENCODING.encode(chord_sequence(seconds=2.0))
+    check_tokens([good], N, corpus="mine", split="train")
+    with pytest.raises(CorpusError, match=r"corpus 'mine' train chunk 1: event -3 is outside 0\.\.387"):
+        check_tokens([good, np.array([5, -3, 7], np.int32)], N, corpus="mine", split="train")
+
+
+def test_a_window_augmented_out_of_range_stops_the_pipeline(monkeypatch):
+    import composer.symbolic.dataset as dataset
+
+    monkeypatch.setattr(dataset, "transpose_window", lambda events, weights, semitones: events - 400)
+    data = layout([ENCODING.encode(chord_sequence(seconds=2.0))], ENCODING, example_events=16, hop=4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="augmented window at offset .* outside 0..387"):
+        next(iter(windows_dataset(data, example_events=16, batch_size=2, training=True, seed=0, num_classes=N,
+                                  transpose=2)))
 
 
 def test_windows_cover_every_target_once_and_augment():
     chunks = [ENCODING.encode(chord_sequence(seconds=s)) for s in (3.0, 7.0)]
     data = layout(chunks, ENCODING, example_events=64, hop=None, controls=("pitch_histogram",))
-    batches = list(windows_dataset(data, example_events=64, batch_size=4, training=False, seed=0))
+    batches = list(windows_dataset(data, example_events=64, batch_size=4, training=False, num_classes=N, seed=0))
     weights = np.concatenate([b["weights"].numpy().ravel() for b in batches])
     assert weights.sum() == sum(len(c) - 1 for c in chunks)
     first = batches[0]
@@ -101,13 +133,13 @@ def test_windows_cover_every_target_once_and_augment():
     np.testing.assert_array_equal(first["events"][0, 1:], first["targets"][0, :-1])
 
     train = layout(chunks, ENCODING, example_events=64, hop=16, controls=("pitch_histogram",))
-    batch = next(iter(windows_dataset(train, example_events=64, batch_size=16, training=True, seed=1,
+    batch = next(iter(windows_dataset(train, example_events=64, batch_size=16, training=True, seed=1, num_classes=N,
                                       controls=("pitch_histogram",), transpose=3, control_dropout=0.5)))
     pitches = set(batch["events"].numpy()[batch["events"].numpy() < 128].tolist())
     assert pitches - {60, 64, 67}, "some windows should be transposed"
     dropped = batch["controls"][:, 0, 12].numpy() == 1
     assert 0 < dropped.sum() < 16 and not batch["controls"].numpy()[dropped, :, :12].any()
-    again = next(iter(windows_dataset(train, example_events=64, batch_size=16, training=True, seed=1,
+    again = next(iter(windows_dataset(train, example_events=64, batch_size=16, training=True, seed=1, num_classes=N,
                                       controls=("pitch_histogram",), transpose=3, control_dropout=0.5)))
     np.testing.assert_array_equal(batch["events"], again["events"])  # seeded
 

@@ -12,7 +12,7 @@ import yaml
 import train_toy
 from composer.errors import ConfigError, RunDirError, TrainingError
 from composer.train.run import eval_loss, load_run
-from composer.train.trainer import train
+from composer.train.trainer import batch_problem, train
 
 pytestmark = pytest.mark.slow
 
@@ -104,8 +104,44 @@ def test_a_single_nan_is_recovered(tmp_path, capsys):
 
 def test_persistent_nan_stops_with_a_message(tmp_path):
     config = train_toy.write_config(tmp_path / "toy.yaml", nan_at=5, nan_forever=True, nan_retries=2)
-    with pytest.raises(TrainingError, match=r"non-finite loss at step 1 after 2 restores of .*ckpt-0 .*learning rate lowered to 0\.005"):
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 1 after 2 restores of .*ckpt-0 .*learning "
+                                            r"rate lowered to 0\.005, and its batches hold no bad values"):
         _train(tmp_path, config=config)
+
+
+def test_out_of_vocabulary_input_is_named_not_blamed_on_the_learning_rate(tmp_path):
+    corpus = train_toy.FakeCorpus()
+    corpus.splits["train"][5:, 3] = -3  # what the transposition bug fed the Performance RNN
+    config = train_toy.write_config(tmp_path / "toy.yaml", steps=5)
+    with pytest.raises(TrainingError, match=r"^bad training input at step 1: .*-3") as caught:
+        train("toy-conv", corpus=corpus, config_path=config, run_dir=tmp_path / "run", progress=False)
+    assert "\n" not in str(caught.value) and "learning_rate" not in str(caught.value)
+
+
+def test_set_overrides_are_recorded_and_resume_may_only_change_steps(tmp_path):
+    metrics = _train(tmp_path, sets=["train.steps=20", "hidden=8"])
+    assert metrics["step"] == 20
+    text = (tmp_path / "run" / "config.yaml").read_text()
+    assert text.startswith("# resolved from ") and "# --set train.steps=20\n# --set hidden=8\n" in text
+    stored = yaml.safe_load(text)
+    assert stored["hidden"] == 8 and stored["train"]["steps"] == 20
+    with pytest.raises(RunDirError, match="'hidden' differs from"):
+        _train(tmp_path, config=None, sets=["hidden=16"], resume=True)
+    metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=None, run_dir=tmp_path / "run",
+                    sets=["train.steps=30"], resume=True, progress=False)
+    assert metrics["step"] == 30
+    text = (tmp_path / "run" / "config.yaml").read_text()
+    assert "# --set hidden=8" in text and yaml.safe_load(text)["train"]["steps"] == 30
+
+
+@pytest.mark.parametrize("batch, problem", [
+    ({"events": np.array([[1, 2, -3]])}, "holds -3 in 'events' (valid: 0..9)"),
+    ({"events": np.array([[1, 10]])}, "holds 10 in 'events' (valid: 0..9)"),
+    ({"audio": np.array([0.1, np.nan, np.inf], np.float32)}, "has 2 non-finite values in 'audio'"),
+    ({"events": np.array([[0, 9]]), "weights": np.ones(2, np.float32)}, None),
+])
+def test_batch_problem_names_the_bad_values(batch, problem):
+    assert batch_problem(batch, num_classes=10) == problem
 
 
 @pytest.mark.parametrize("text, message", [

@@ -1,0 +1,69 @@
+"""Every preset that ships trains, evaluates and generates on real music (the Bach chorales, and
+a few of them rendered to audio), with its own augmentation, transposition, stretch and XLA
+settings. Only the budget is shrunk: a few steps, small batches, short windows and outputs.
+
+A new family must add its row to SHRINK, or this test fails for its presets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from composer.evaluate.report import evaluate
+from composer.generate import generate
+from composer.train.trainer import train
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+PRESETS = sorted(CONFIGS.glob("*/*.yaml"))
+BUDGET = ["train.steps=2", "train.batch_size=4", "train.eval_every=2", "train.eval_batches=1",
+          "train.checkpoint_every=2", "train.log_every=1", "train.sample_every=2"]
+SHRINK = {  # per family: shorter windows and samples, nothing that changes what is learned or how
+    "performance-rnn": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
+    "lstm-vae": ["sequence_frames=8", "primer_frames=4", "sample_seconds=1"],
+    "samplernn": ["subseq_len=256", "subseqs_per_stretch=2", "sample_seconds=0.25"],
+}
+SYMBOLIC = {"performance-rnn", "music-transformer"}
+
+
+@pytest.fixture(scope="module")
+def audio_corpus(tmp_path_factory):
+    """Three chorales synthesized with fluidsynth: real music for the raw-audio families."""
+    from composer.corpus import builtin
+
+    corpus = builtin.build("bach-chorales", "bach-audio", root=tmp_path_factory.mktemp("audio_root"), limit=3)
+    corpus.render_audio()
+    return corpus
+
+
+def test_every_family_with_presets_has_a_budget():
+    families = {yaml.safe_load(path.read_text())["model"] for path in PRESETS}
+    assert families - set(SHRINK) == set(), "add the new family to SHRINK"
+    assert {"performance-rnn", "lstm-vae", "samplernn"} <= families
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_preset_trains_evaluates_and_generates_on_real_music(preset, tmp_path, bach_corpus, request):
+    family = yaml.safe_load(preset.read_text())["model"]
+    corpus = bach_corpus if family in SYMBOLIC else request.getfixturevalue("audio_corpus")
+    run_dir = tmp_path / "run"
+    metrics = train(family, corpus=corpus, config_path=preset, run_dir=run_dir, sets=BUDGET + SHRINK[family],
+                    progress=False)
+    assert metrics["step"] == 2 and np.isfinite(metrics["best"]["eval_loss"])
+    assert list((run_dir / "samples").iterdir()), "the sample written during training"
+
+    suffix, seconds = (".mid", 1.0) if family in SYMBOLIC else (".wav", 0.5)
+    [written] = generate(run_dir, out=tmp_path / f"out{suffix}", seconds=seconds, num=1, seed=1)
+    assert written.is_file() and written.stat().st_size > 100
+
+    report = evaluate(run_dir, corpus=corpus, generated=(written,), out=tmp_path / "eval", num=1,
+                      seconds=seconds)
+    assert (tmp_path / "eval" / "report.md").is_file()
+    if family in SYMBOLIC:
+        assert np.isfinite(report["eval_nll_per_event"]) and report["baseline_nll_per_event"]["ngram"] > 0
+    else:
+        assert "silence_ratio" in report and "spectral_frechet" in report
