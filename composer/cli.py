@@ -16,7 +16,7 @@ from typing import Any, Optional
 import typer
 
 from composer.errors import ComposerError
-from composer.generate import MAX_NUM, MAX_SECONDS
+from composer.generate import MAX_AUDIO_SECONDS, MAX_NUM, MAX_SECONDS
 from composer.quiet import ignore_ffmpeg_warning
 
 # Plain help (rich_markup_mode=None): rich's panels print a '<bool>' placeholder after every flag.
@@ -241,7 +241,8 @@ def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
     seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
-                                            help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f}. "
+                                            help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
+                                                 f"({max(MAX_AUDIO_SECONDS.values()):.0f} for audio models). "
                                                  f"[default: {SECONDS_DEFAULTS}]"),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),

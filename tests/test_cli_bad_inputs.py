@@ -95,7 +95,7 @@ GENERATE = [  # issue items 3, 4, 6, 9
     (["--seconds", "0"], "Invalid value for '--seconds'"),
     (["--temperature", "-1"], "Invalid value for '--temperature'"),
     (["--num", "0"], "Invalid value for '--num'"),
-    (["--seconds", "1e9"], "--seconds must be within (0, 3600]"),
+    (["--seconds", "1e9"], "--seconds must be within (0, 3600] for this model"),
     (["--num", "100000"], "--num must be within 1..64"),
     (["--quantize", "7"], "quantize grid must be 1, 2 or a multiple of 4"),
     (["--density", "-3"], "--density out of range: [-3.0]"),
@@ -124,6 +124,14 @@ def test_generate_bad_out(bad, capfd, monkeypatch, out, message):
     code, output = run_main(fill(["generate", "{run}", "--out", out], bad), capfd, monkeypatch)
     assert code == 1 and fill([message], bad)[0] in error_line(output)
     assert not (bad["tmp"] / "p.wav").exists()
+
+
+def test_audio_models_cap_seconds_before_loading_anything(tmp_path, capfd, monkeypatch):
+    run = tmp_path / "srnn"
+    run.mkdir()
+    (run / "config.yaml").write_text("model: samplernn\n")  # refused before the checkpoint is looked for
+    code, output = run_main(["generate", run, "--out", tmp_path / "g.wav", "--seconds", "3000"], capfd, monkeypatch)
+    assert code == 1 and "--seconds must be within (0, 600] for this model" in error_line(output)
 
 
 TRAIN = [  # issue items 4, 6, 8
