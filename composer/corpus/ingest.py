@@ -25,6 +25,7 @@ from typing import Any
 from composer.corpus import manifest
 from composer.corpus.importers import PARSER_MODULES, SUPPORTED, Task, file_sha, run_task
 from composer.errors import CorpusError
+from composer.progress import progress_bar
 
 STALE_TEMP_S = 3600.0
 FORK_UNSAFE_MODULES = ("tensorflow", "fluidsynth")  # start threads a fork would copy mid-lock
@@ -183,20 +184,6 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["composer.corpus.forkserver_setup", *PARSER_MODULES, "composer.corpus.importers"])
     return context
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[], None]]:
-    """A rich progress bar when ``enabled``; yields a function that advances it by one."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), transient=False) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
 
 
 def _hidden(relative: Path) -> bool:

@@ -10,10 +10,9 @@ same loop around the model exported with int8 weights, which reads a quarter of 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 import weakref
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from composer.errors import ConfigError, RunDirError
+from composer.progress import seconds_bar
 from composer.symbolic.controls import event_steps, key_histogram, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.lite import lite_step, sample_events_lite
@@ -34,7 +34,6 @@ XLA_MAX_ROWS = 4             # batches up to this size sample in an XLA loop, la
 PRIMER_BUCKET = 64           # primers are padded to a multiple of this (fewer shapes to compile)
 ENGINES = ("tf", "tflite")
 MIDI_SUFFIXES = (".mid", ".midi")
-PROGRESS_MIN_S = 60.0        # longer pieces show a progress bar (seconds of new material)
 _LOOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -319,7 +318,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
         primer_events = np.concatenate([[opening], primer_events]).astype(np.int32)
     engine = engine or ("tf" if beam and beam > 1 else "tflite")
-    with _progress_bar(seconds) as progress:
+    with seconds_bar(seconds) as progress:
         pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
                                primer=primer_events, controls=controls, top_p=top_p, beam=beam, engine=engine,
                                progress=progress)
@@ -327,16 +326,3 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
                         primer_events=len(primer_events), quantize=quantize, musicxml=musicxml, meter=meter)
 
-
-@contextlib.contextmanager
-def _progress_bar(seconds: float) -> Iterator[Callable[[float], None] | None]:
-    """A bar over the seconds of new material, for pieces long enough to make a user wait."""
-    if seconds < PROGRESS_MIN_S:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("generating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-                  TimeRemainingColumn(), transient=True) as bar:
-        task = bar.add_task("generating", total=seconds)
-        yield lambda done_s: bar.update(task, completed=min(done_s, seconds))
