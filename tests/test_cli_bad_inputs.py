@@ -347,8 +347,10 @@ IMPORT_FILES = [  # issue items 8 and 9: each bad file beside a good one; the im
     (_midi_cut_short, "cut.mid", "cut.mid: not a readable MIDI file: truncated or corrupt (the file ends early)"),
     (lambda p, _: (p.write_bytes(np.random.default_rng(1).bytes(3000)), p)[1], "random.mp3",
      "random.mp3: cannot read audio (not a mp3 audio file, or a corrupt one)"),
-    (lambda p, _: drums_only_midi(p), "drums.mid", "drums.mid: only drum notes: nothing the symbolic models learn from"),
-    (_ogg_cut_short, "song.ogg", "song.ogg: truncated or corrupt: decoded 11.0 s of an unknown length (the file ends early)"),
+    (lambda p, _: drums_only_midi(p), "drums.mid",
+     "drums.mid: only drum notes: nothing the symbolic models learn from"),
+    (_ogg_cut_short, "song.ogg",
+     "song.ogg: truncated or corrupt: decoded 11.0 s of an unknown length (the file ends early)"),
 ]
 
 
@@ -378,5 +380,6 @@ def test_bad_soundfont_is_one_line_without_glib_noise(bad, capfd, monkeypatch, m
     soundfont = bad["tmp"] / "broken.sf2"
     soundfont.write_bytes(b"RIFF\x10\x00\x00\x00sfbkLIST" + bytes(64))
     midi = make_midi(bad["tmp"] / "scale.mid")
-    code, output = run_main(["render", midi, "--out", bad["tmp"] / "x.wav", "--soundfont", soundfont], capfd, monkeypatch)
+    argv = ["render", midi, "--out", bad["tmp"] / "x.wav", "--soundfont", soundfont]
+    code, output = run_main(argv, capfd, monkeypatch)
     assert code == 1 and "fluidsynth cannot load this soundfont" in error_line(output)  # no CRITICAL line

@@ -94,8 +94,12 @@ def test_readme_tour_runs_as_written(tmp_path, monkeypatch, capfd, make_midi):
     monkeypatch.delenv("COMPOSER_CORPUS_ROOT", raising=False)
     setup_user_files(tmp_path, make_midi)
     all_files = builtin.Recipe.files
-    monkeypatch.setattr(builtin.Recipe, "files", lambda recipe: sorted(all_files(recipe), key=lambda p: p.stat().st_size)[:1]
-                        if recipe.name == "essen-folk" else all_files(recipe))
+
+    def smallest_essen_tunebook(recipe: builtin.Recipe) -> list[Path]:
+        files = all_files(recipe)
+        return sorted(files, key=lambda p: p.stat().st_size)[:1] if recipe.name == "essen-folk" else files
+
+    monkeypatch.setattr(builtin.Recipe, "files", smallest_essen_tunebook)
     commands = readme_commands()
     assert len(commands) >= 20
     for command in commands:

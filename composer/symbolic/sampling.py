@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Callable
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,16 @@ from composer.progress import seconds_bar
 from composer.symbolic.controls import event_steps, key_histogram, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.lite import lite_step, sample_events_lite
-from composer.symbolic.midi import (PRIMER_MARKER, Meter, check_grid, estimate_qpm, meter_of, quantized, write_midi,
-                                   write_musicxml)
+from composer.symbolic.midi import (
+    PRIMER_MARKER,
+    Meter,
+    check_grid,
+    estimate_qpm,
+    meter_of,
+    quantized,
+    write_midi,
+    write_musicxml,
+)
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 CHUNK = 128                  # steps per compiled call; the loop state is carried between calls
