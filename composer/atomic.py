@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from composer.errors import ComposerError
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -34,6 +36,7 @@ def atomic_file(path: str | os.PathLike, *, sync: bool = False) -> Iterator[Bina
     file keeps ``path``'s suffix, for writers that pick a format by name.
     """
     path = Path(path)
+    check_writable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     try:
@@ -47,3 +50,14 @@ def atomic_file(path: str | os.PathLike, *, sync: bool = False) -> Iterator[Bina
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: Path) -> None:
+    """ComposerError, before any work is lost, when ``path`` is a folder or lies under a file."""
+    if path.is_dir():
+        raise ComposerError(f"{path}: is a folder; give a file name inside it")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ComposerError(f"{parent}: is a file, so {path} cannot be written")
+            return

@@ -18,6 +18,7 @@ from composer.errors import ComposerError
 
 READ_BLOCK_FRAMES = 1 << 16  # 16-bit files are read in blocks this long (256 kB in stereo)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}  # mp3 is read only
 OGG_TAIL_BYTES = 1 << 16  # an Ogg page is at most 65,307 bytes
 TRUNCATION_TOLERANCE = 0.01  # share of the declared length a decoder may fall short (mp3 frame estimates)
 
@@ -71,7 +72,7 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *,
     derived files a rerun remakes (a machine crash, not a process crash, may lose them).
     """
     path = Path(path)
-    file_format = _format_of(path)
+    file_format = check_audio_path(path)
     subtype = subtype or sf.default_subtype(file_format)
     audio = np.asarray(audio)
     if audio.dtype != np.int16:
@@ -138,12 +139,12 @@ def _to_pcm16(audio: np.ndarray) -> np.ndarray:
     return scaled.astype(np.int16)
 
 
-def _format_of(path: Path) -> str:
+def check_audio_path(path: Path) -> str:
+    """libsndfile's format for writing ``path``, by its extension; ComposerError if it writes none."""
     suffix = path.suffix.lower().lstrip(".")
-    formats = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}
-    if suffix not in formats:
+    if suffix not in WRITE_FORMATS:
         raise ComposerError(f"{path}: cannot write '.{suffix}' audio (use one of .wav, .flac, .ogg, .aiff)")
-    return formats[suffix]
+    return WRITE_FORMATS[suffix]
 
 
 def _first_line(exc: Exception) -> str:

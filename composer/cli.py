@@ -242,7 +242,7 @@ def generate(
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
     seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
                                             help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
-                                                 f"({max(MAX_AUDIO_SECONDS.values()):.0f} for audio models). "
+                                                 f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
                                                  f"[default: {SECONDS_DEFAULTS}]"),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),

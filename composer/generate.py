@@ -10,14 +10,16 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+from composer.atomic import check_writable
 from composer.errors import ConfigError, RunDirError
 from composer.train.family import get_family
 from composer.train.run import model_name
 
 MAX_SECONDS = 3600.0  # per file: every family keeps a whole piece in memory until it is written
+AUDIO_MODELS = ("lstm-vae", "samplernn")
 # The audio families hold several copies of every sample (LSTM+VAE frames overlap), and SampleRNN
 # draws one sample at a time: ten minutes is already long to wait for.
-MAX_AUDIO_SECONDS = {"lstm-vae": 600.0, "samplernn": 600.0}
+MAX_AUDIO_SECONDS = 600.0
 MAX_NUM = 64  # files per call: they are generated as one batch
 
 
@@ -26,7 +28,11 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     run_dir, out = Path(run_dir), Path(out)
     model = model_name(run_dir)
     check_output(out, seconds=options.get("seconds"), num=options.get("num", 1),
-                 max_seconds=MAX_AUDIO_SECONDS.get(model, MAX_SECONDS))
+                 max_seconds=MAX_AUDIO_SECONDS if model in AUDIO_MODELS else MAX_SECONDS)
+    if model in AUDIO_MODELS:
+        from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
+
+        check_audio_path(out)  # before generating, not when writing
     family = get_family(model)
     accepted = inspect.signature(family.generate).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
@@ -41,8 +47,7 @@ def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: flo
     """Refuse, before any work, an ``out`` that is a folder and lengths no machine can hold."""
     if out.is_dir():
         raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise ConfigError(f"{out.parent}: is a file, so {out} cannot be written")
+    check_writable(out)
     if seconds is not None and not 0 < seconds <= max_seconds:
         raise ConfigError(f"--seconds must be within (0, {max_seconds:.0f}] for this model (join longer pieces "
                           f"with composer mix), got {seconds:g}")

@@ -126,12 +126,36 @@ def test_generate_bad_out(bad, capfd, monkeypatch, out, message):
     assert not (bad["tmp"] / "p.wav").exists()
 
 
-def test_audio_models_cap_seconds_before_loading_anything(tmp_path, capfd, monkeypatch):
+AUDIO_GENERATE = [  # refused from config.yaml alone, before the checkpoint is looked for
+    (["--out", "{tmp}/g.wav", "--seconds", "3000"], "--seconds must be within (0, 600] for this model"),
+    (["--out", "{tmp}/g.mid"], "g.mid: cannot write '.mid' audio (use one of .wav, .flac, .ogg, .aiff)"),
+]
+
+
+@pytest.mark.parametrize("options, message", AUDIO_GENERATE, ids=["seconds", "mid"])
+def test_audio_models_refuse_before_loading_anything(tmp_path, capfd, monkeypatch, options, message):
     run = tmp_path / "srnn"
     run.mkdir()
-    (run / "config.yaml").write_text("model: samplernn\n")  # refused before the checkpoint is looked for
-    code, output = run_main(["generate", run, "--out", tmp_path / "g.wav", "--seconds", "3000"], capfd, monkeypatch)
-    assert code == 1 and "--seconds must be within (0, 600] for this model" in error_line(output)
+    (run / "config.yaml").write_text("model: samplernn\n")
+    argv = ["generate", run, *[arg.format(tmp=tmp_path) for arg in options]]
+    code, output = run_main(argv, capfd, monkeypatch)
+    assert code == 1 and message in error_line(output)
+
+
+WRITERS = [  # issue item 4: render, plot and mix write through one atomic writer that checks the path
+    (["render", "{tmp}/scale.mid", "--out", "{tmp}"], "{tmp}: cannot write '.' audio"),
+    (["plot", "{tmp}/scale.mid", "--out", "{tmp}/empty-dir"], "{tmp}/empty-dir: is a folder; give a file name"),
+    (["render", "{tmp}/scale.mid", "--out", "{tmp}/a-file/x.wav"], "{tmp}/a-file: is a file, so"),
+    (["plot", "{tmp}/scale.mid", "--out", "{tmp}/a-file/x.png"], "{tmp}/a-file: is a file, so"),
+]
+
+
+@pytest.mark.parametrize("argv, message", WRITERS, ids=[" ".join(row[0][::2]) for row in WRITERS])
+def test_writers_refuse_a_folder_or_a_path_under_a_file(bad, capfd, monkeypatch, make_midi, argv, message):
+    make_midi(bad["tmp"] / "scale.mid")
+    code, output = run_main(fill(argv, bad), capfd, monkeypatch)
+    assert code == 1 and fill([message], bad)[0] in error_line(output)
+    assert (bad["tmp"] / "a-file").read_text() == "not a folder"
 
 
 TRAIN = [  # issue items 4, 6, 8
