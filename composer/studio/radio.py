@@ -27,11 +27,13 @@ from composer.studio.schemas import RadioControls
 from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, join, make_segment
 from composer.studio.workspace import StudioError, Workspace
 
-LEAD_TARGET_S = 10.0  # make a new segment once less than this is buffered
+LEAD_TARGET_S = 15.0  # make a new segment once less than this is buffered (margin for a busy CPU)
 PREBUFFER_S = 2.0     # the stream runs this far ahead of real time (the browser's buffer)
 BLOCK_S = 0.1
+STARTUP_SEGMENTS = 2  # a listener's stream starts once this many segments are made
 _BYTES_PER_FRAME = 4  # 16-bit stereo
 _KEEP_SEGMENT_FILES = 3
+_RECENT = 50  # segments described by status()
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +77,10 @@ class Radio:
             changes["key"] = controls.key or None
         if controls.density is not None:
             changes["density"] = controls.density or None
+        if controls.texture is not None:
+            changes["texture_dir"] = find_run(self.workspace, controls.texture) if controls.texture else None
+        if controls.texture_db is not None:
+            changes["texture_db"] = controls.texture_db
         settings = replace(settings, **changes)
         _check(settings, self.workspace)
         with self._cond:
@@ -94,9 +100,10 @@ class Radio:
                 "underrun_s": round(self._underrun_s, 2), "segment_s": SEGMENT_S,
                 "joins_s": [s["starts_at_s"] for s in self._segments[1:]],
                 "settings": None if settings is None else {
-                    "run": settings.run_dir.relative_to(self.workspace.runs).as_posix(),
-                    "temperature": settings.temperature, "key": settings.key, "density": settings.density},
-                "recent": self._segments[-5:],
+                    "run": _name(settings.run_dir, self.workspace), "temperature": settings.temperature,
+                    "key": settings.key, "density": settings.density, "texture_db": settings.texture_db,
+                    "texture": settings.texture_dir and _name(settings.texture_dir, self.workspace)},
+                "recent": self._segments[-_RECENT:],
             }
 
     # ------------------------------------------------------------ producing
@@ -146,7 +153,8 @@ class Radio:
                 self._segments.append({"index": index, "starts_at_s": round(self._made_s, 3),
                                        "make_s": round(segment.seconds_to_make, 3),
                                        "lead_at_arrival_s": round(lead, 3), "key": settings.key,
-                                       "density": settings.density, "temperature": settings.temperature})
+                                       "density": settings.density, "temperature": settings.temperature,
+                                       "texture": settings.texture_dir is not None})
                 self._pcm += pcm
                 self._made_s += len(audio) / SAMPLE_RATE
                 self._cond.notify_all()
@@ -171,6 +179,10 @@ class Radio:
     def _stream(self, me: int) -> Iterator[bytes]:
         yield wav_header()
         block = int(BLOCK_S * SAMPLE_RATE) * _BYTES_PER_FRAME
+        with self._cond:  # start with two segments in hand: the second is made while the first plays
+            self._cond.wait_for(lambda: self._listener != me or not self._running
+                                or len(self._pcm) >= STARTUP_SEGMENTS * SEGMENT_S * SAMPLE_RATE * _BYTES_PER_FRAME,
+                                timeout=120)
         clock: float | None = None
         sent_s = 0.0
         while True:
@@ -204,12 +216,20 @@ class Radio:
         return Settings(run_dir=find_run(self.workspace, symbolic[0]))
 
 
+def _name(run_dir: Path, workspace: Workspace) -> str:
+    return run_dir.relative_to(workspace.runs).as_posix()
+
+
 def _check(settings: Settings, workspace: Workspace) -> None:
-    """Refuse controls the run cannot take (a key or density for an unconditioned model, an audio run)."""
-    name = settings.run_dir.relative_to(workspace.runs).as_posix()
-    run = next(r for r in list_runs(workspace) if r["name"] == name)
+    """Refuse controls the runs cannot take (a key or density for an unconditioned model, a texture from MIDI)."""
+    runs = {r["name"]: r for r in list_runs(workspace)}
+    name = _name(settings.run_dir, workspace)
+    run = runs[name]
     if run.get("output") != ".mid":
         raise StudioError(f"run '{name}' makes audio; the radio plays a Performance RNN run")
+    if settings.texture_dir is not None and runs[_name(settings.texture_dir, workspace)].get("output") != ".wav":
+        raise StudioError(f"texture run '{_name(settings.texture_dir, workspace)}' makes MIDI; "
+                          "a texture comes from an audio run (LSTM+VAE)")
     for control, value in (("density", settings.density), ("pitch_histogram", settings.key)):
         if value and control not in run["controls"]:
             raise StudioError(f"run '{name}' was not trained with the {control} control")

@@ -62,3 +62,5 @@ class RadioControls(Strict):
     temperature: Optional[float] = Field(None, ge=0, le=2)
     key: Optional[str] = Field(None, max_length=20)
     density: Optional[float] = Field(None, ge=0, le=64)
+    texture: Optional[str] = Field(None, max_length=200)  # an audio run (LSTM+VAE) layered underneath; "" for none
+    texture_db: Optional[float] = Field(None, ge=-60, le=0)

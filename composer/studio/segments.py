@@ -38,7 +38,7 @@ class Settings:
     key: str | None = None
     density: float | None = None
     texture_dir: Path | None = None  # an audio run (LSTM+VAE) layered underneath
-    texture_db: float = -12.0
+    texture_db: float = -12.0  # the texture's RMS relative to the segment's music
 
 
 @dataclass
@@ -69,7 +69,7 @@ def make_segment(settings: Settings, folder: Path, index: int, previous: Path | 
     body_n, fade_n = int(SEGMENT_S * SAMPLE_RATE), int(CROSSFADE_S * SAMPLE_RATE)
     new = _fit(audio[start:], body_n + fade_n)
     if texture is not None:
-        new += _fit(texture, body_n + fade_n) * np.float32(10 ** (settings.texture_db / 20))
+        new += _level(_fit(texture, body_n + fade_n), _rms(new) * 10 ** (settings.texture_db / 20))
     return Segment(midi, new[:body_n], new[body_n:], time.perf_counter() - began)
 
 
@@ -117,6 +117,16 @@ def _texture(settings: Settings, folder: Path, index: int) -> np.ndarray | None:
     audio, _ = read_audio(wav, sample_rate=SAMPLE_RATE)
     fade = np.minimum(1.0, np.minimum(np.arange(len(audio)), np.arange(len(audio))[::-1]) / (0.05 * SAMPLE_RATE))
     return np.repeat((audio * fade.astype(np.float32))[:, None], 2, axis=1)
+
+
+def _rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+
+
+def _level(audio: np.ndarray, rms: float) -> np.ndarray:
+    """``audio`` scaled to the RMS ``rms`` (silence stays silence)."""
+    own = _rms(audio)
+    return audio * np.float32(rms / own) if own > 1e-6 else audio
 
 
 def _fit(audio: np.ndarray, n: int) -> np.ndarray:

@@ -16,7 +16,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_NAME = "prnn"
@@ -96,4 +98,43 @@ def trained_run(studio_server, bach_corpus) -> Path:
     run_dir = studio_server.runs / RUN_NAME
     train("performance-rnn", corpus=bach_corpus, config_path=REPO / "configs/performance_rnn/tiny_conditioned.yaml",
           run_dir=run_dir, steps=30, progress=False)
+    return run_dir
+
+
+TEXTURE_NAME = "texture"
+TEXTURE_RATE = 8000
+
+
+class ToneCorpus:
+    """The part of composer.corpus.Corpus the LSTM+VAE reads: a few seconds of synthesized drones."""
+
+    name, sample_rate = "drones", TEXTURE_RATE
+
+    def __init__(self) -> None:
+        t = np.arange(6 * TEXTURE_RATE) / TEXTURE_RATE
+        drone = lambda f0: (0.2 * np.sin(2 * np.pi * f0 * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))).astype(  # noqa: E731
+            np.float32)
+        self._chunks = {"train": [drone(220.0), drone(277.2)], "eval": [drone(246.9)]}
+
+    def audio(self, split):
+        yield from self._chunks[split]
+
+    def chunk_counts(self):
+        return {split: {"symbolic": 0, "audio": len(chunks)} for split, chunks in self._chunks.items()}
+
+    def fingerprint(self):
+        return "drones-v1"
+
+
+@pytest.fixture(scope="session")
+def texture_run(studio_server, tmp_path_factory) -> Path:
+    """A tiny LSTM+VAE (20 steps on synthesized drones) in the server's runs folder: the radio's texture."""
+    from composer.train.trainer import train
+
+    config = yaml.safe_load((REPO / "configs/lstm_vae/tiny.yaml").read_text())
+    config["train"].update(eval_every=20, eval_batches=2, checkpoint_every=20)
+    path = tmp_path_factory.mktemp("texture") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run_dir = studio_server.runs / TEXTURE_NAME
+    train("lstm-vae", corpus=ToneCorpus(), config_path=path, run_dir=run_dir, steps=20, progress=False)
     return run_dir

@@ -13,7 +13,7 @@ import pretty_midi
 import pytest
 import yaml
 
-from tests.studio.conftest import RUN_NAME
+from tests.studio.conftest import RUN_NAME, TEXTURE_NAME
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -141,8 +141,8 @@ def test_bad_mixes_are_refused(studio_server, body, status, message):
 def test_runs_lists_family_corpus_steps_and_score(studio_server, trained_run):
     status, runs = studio_server.get("/api/runs")
     assert status == 200
-    (run,) = runs
-    assert run["name"] == RUN_NAME and run["model"] == "performance-rnn" and run["corpus"] == "bach"
+    run = next(run for run in runs if run["name"] == RUN_NAME)
+    assert run["model"] == "performance-rnn" and run["corpus"] == "bach" and run["output"] == ".mid"
     assert run["step"] == 30 and run["held_out"]["metric"] == "eval_nll_per_event" and run["held_out"]["value"] > 0
     assert run["controls"] == ["density", "pitch_histogram"]
 
@@ -201,3 +201,30 @@ def test_generate_keep_and_mix_leave_files_the_cli_can_use(studio_server, traine
     assert report["length_s"] == pytest.approx(job["result"]["length_s"]) and (folder / "mix.wav").stat().st_size
     cli = mix(folder / "mix.yaml", out=tmp_path / "cli" / "mix.wav")  # what `composer mix mix.yaml` does
     assert cli["length_s"] == pytest.approx(report["length_s"]) and cli["lufs"] == pytest.approx(report["lufs"], abs=0.05)
+
+
+@pytest.mark.slow
+def test_an_audio_run_gives_waveform_takes(studio_server, texture_run):
+    status, answer = studio_server.post("/api/generate", {"run": TEXTURE_NAME, "key": "C major"})
+    assert status == 400 and answer["error"].startswith(f"run '{TEXTURE_NAME}' was not trained with the pitch_histogram")
+    status, job = studio_server.post("/api/generate", {"run": TEXTURE_NAME, "seconds": 2, "num": 1, "seed": 1})
+    job = studio_server.wait(job)
+    assert job["status"] == "done", job["error"]
+    (take,) = job["result"]["takes"]
+    assert set(take["files"]) == {"wav", "plot"}
+    status, kept = studio_server.post("/api/keep", {"job": job["id"], "take": 1})
+    assert status == 200 and kept["stem"].endswith(".wav") and kept["musicxml"] is None
+    assert set(kept["files"]) == {"wav", "png"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("controls, message", [
+    ({"texture": RUN_NAME}, f"texture run '{RUN_NAME}' makes MIDI"),
+    ({"run": TEXTURE_NAME}, f"run '{TEXTURE_NAME}' makes audio"),
+    ({"key": "X major"}, "key 'X major' not understood"),
+    ({"run": "gone"}, "unknown run 'gone'"),
+    ({"temperature": 9}, "temperature: "),
+])
+def test_bad_radio_controls_are_refused(studio_server, trained_run, texture_run, controls, message):
+    status, answer = studio_server.post("/api/radio/controls", controls)
+    assert status >= 400 and answer["error"].startswith(message)

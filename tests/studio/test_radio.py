@@ -12,7 +12,7 @@ import pytest
 
 from composer.studio.radio import PREBUFFER_S
 from composer.studio.segments import PRIMER_MARKER, PRIMER_S, SAMPLE_RATE, SEGMENT_S
-from tests.studio.conftest import RUN_NAME
+from tests.studio.conftest import RUN_NAME, TEXTURE_NAME
 
 STREAM_S = 60.0
 MAX_SILENCE_S = 0.5
@@ -27,10 +27,11 @@ def longest_silence_s(pcm: np.ndarray) -> float:
     return float((edges[1::2] - edges[0::2]).max(initial=0)) / SAMPLE_RATE
 
 
-def test_sixty_seconds_without_gaps_and_ahead_of_real_time(studio_server, trained_run):
+def test_sixty_seconds_without_gaps_and_ahead_of_real_time(studio_server, trained_run, texture_run):
     studio_server.post("/api/radio/stop")
-    status, answer = studio_server.post("/api/radio/controls", {"run": RUN_NAME, "key": "C major", "temperature": 1.0})
-    assert status == 200 and answer["settings"]["key"] == "C major"
+    status, answer = studio_server.post("/api/radio/controls", {"run": RUN_NAME, "key": "C major", "temperature": 1.0,
+                                                                "texture": TEXTURE_NAME, "texture_db": -15})
+    assert status == 200 and answer["settings"]["key"] == "C major" and answer["settings"]["texture"] == TEXTURE_NAME
     frames, chunks, changed_at = int(STREAM_S * SAMPLE_RATE), [], None
     with urllib.request.urlopen(studio_server.url + "/api/radio/stream.wav", timeout=60) as stream:
         header = stream.read(44)
@@ -43,7 +44,7 @@ def test_sixty_seconds_without_gaps_and_ahead_of_real_time(studio_server, traine
             received += len(chunk)
             if changed_at is None and received > 20 * SAMPLE_RATE * 4:
                 changed_at = studio_server.get("/api/radio")[1]["segments"]
-                studio_server.post("/api/radio/controls", {"key": "A minor", "temperature": 0.8})
+                studio_server.post("/api/radio/controls", {"key": "A minor", "temperature": 0.8, "texture": ""})
         took_s = time.monotonic() - began
     status = studio_server.get("/api/radio")[1]
     studio_server.post("/api/radio/stop")
@@ -59,11 +60,13 @@ def test_sixty_seconds_without_gaps_and_ahead_of_real_time(studio_server, traine
     assert np.abs(pcm.astype(np.float32)).max() > 1000  # it is music, not near-silence
     assert status["underrun_s"] == 0 and status["min_lead_s"] > 0  # generation stayed ahead
     print(f"\nradio: {status['segments']} segments; least ahead when a segment arrived {status['min_lead_s']} s; "
-          f"made at {status['realtime_factor']}x real time; longest silence {longest_silence_s(pcm):.3f} s")
+          f"made at {status['realtime_factor']}x real time; longest silence {longest_silence_s(pcm):.3f} s; "
+          f"seconds to make each: {[s['make_s'] for s in status['recent']]}")
 
-    keys = {s["index"]: s["key"] for s in status["recent"]}
-    assert keys[max(keys)] == "A minor"  # the change reached the segments made after it
-    assert all(key == "C major" for index, key in keys.items() if index < changed_at)
+    recent = {s["index"]: s for s in status["recent"]}
+    assert recent[max(recent)]["key"] == "A minor" and not recent[max(recent)]["texture"]  # changed from then on
+    before = [s for index, s in recent.items() if index < changed_at]
+    assert before and all(s["key"] == "C major" and s["texture"] for s in before)
     assert_segments_continue(studio_server.root / "radio")
 
 

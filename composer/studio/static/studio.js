@@ -56,6 +56,7 @@ async function loadRuns() {
   const options = (filter) => state.runs.filter(filter).map((r) => el("option", { value: r.name }, `${r.name} (${r.model})`));
   $("#gen-run").replaceChildren(...options((r) => r.model));
   $("#radio-run").replaceChildren(...options((r) => r.output === ".mid"));
+  $("#radio-texture").replaceChildren(el("option", { value: "" }, "none"), ...options((r) => r.output === ".wav"));
   updateConditioned();
 }
 
@@ -194,7 +195,8 @@ async function renderMix() {
 
 function radioControls() {
   return { run: $("#radio-run").value || null, temperature: Number($("#radio-temperature").value),
-           key: $("#radio-key").value, density: Number($("#radio-density").value || 0) };
+           key: $("#radio-key").value, density: Number($("#radio-density").value || 0),
+           texture: $("#radio-texture").value, texture_db: numberOrNull("#radio-texture-db") };
 }
 
 async function refreshRadio() {
