@@ -96,7 +96,7 @@ class Radio:
                 "generated_s": round(self._made_s, 2), "played_s": round(self._played_s, 2),
                 "lead_s": round(self._made_s - self._played_s, 2),
                 "min_lead_s": min((s["lead_at_arrival_s"] for s in made), default=None),
-                "realtime_factor": round(float(np.median([SEGMENT_S / s["make_s"] for s in made])), 2) if made else None,
+                "realtime_factor": _speed(made),
                 "underrun_s": round(self._underrun_s, 2), "segment_s": SEGMENT_S,
                 "joins_s": [s["starts_at_s"] for s in self._segments[1:]],
                 "settings": None if settings is None else {
@@ -188,8 +188,8 @@ class Radio:
         while True:
             waited = time.monotonic()
             with self._cond:
-                ready = self._cond.wait_for(lambda: self._listener != me or len(self._pcm) >= block or not self._running,
-                                            timeout=60)
+                ready = self._cond.wait_for(
+                    lambda: self._listener != me or len(self._pcm) >= block or not self._running, timeout=60)
                 if not ready or self._listener != me or len(self._pcm) < block:
                     return
                 data = bytes(self._pcm[:block])
@@ -214,6 +214,11 @@ class Radio:
             raise StudioError(f"the radio needs a Performance RNN run under {self.workspace.runs} "
                               "(train one with `composer train performance-rnn ...`)", status=404)
         return Settings(run_dir=find_run(self.workspace, symbolic[0]))
+
+
+def _speed(segments: list[dict[str, Any]]) -> float | None:
+    """Seconds of music made per second of work (the median over segments): the headroom over real time."""
+    return round(float(np.median([SEGMENT_S / s["make_s"] for s in segments])), 2) if segments else None
 
 
 def _name(run_dir: Path, workspace: Workspace) -> str:

@@ -6,7 +6,7 @@ see ``server.install_error_handlers``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
@@ -36,7 +36,7 @@ def runs(request: Request) -> list[dict[str, Any]]:
 
 
 @router.post("/api/primers")
-async def upload_primer(request: Request, file: UploadFile = File(...)) -> dict[str, Any]:
+async def upload_primer(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     data = await file.read(MAX_PRIMER_BYTES + 1)
     if len(data) > MAX_PRIMER_BYTES:
         raise StudioError(f"{file.filename}: a primer may be at most {MAX_PRIMER_BYTES >> 20} MB", status=413)

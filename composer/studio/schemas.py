@@ -6,8 +6,6 @@ the page shows (``seconds: must be <= 300, got 1e9``).
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_SECONDS = 300.0
@@ -23,12 +21,12 @@ class GenerateRequest(Strict):
     run: str = Field(min_length=1)
     seconds: float = Field(10.0, gt=0, le=MAX_SECONDS)
     temperature: float = Field(1.0, ge=0, le=2)
-    top_p: Optional[float] = Field(None, gt=0, le=1)
+    top_p: float | None = Field(None, gt=0, le=1)
     num: int = Field(4, ge=1, le=8)
-    seed: Optional[int] = Field(None, ge=0, lt=2**31)
-    key: Optional[str] = Field(None, max_length=20)
-    density: Optional[float] = Field(None, gt=0, le=64)
-    primer: Optional[str] = Field(None, max_length=80)  # an id returned by POST /api/primers
+    seed: int | None = Field(None, ge=0, lt=2**31)
+    key: str | None = Field(None, max_length=20)
+    density: float | None = Field(None, gt=0, le=64)
+    primer: str | None = Field(None, max_length=80)  # an id returned by POST /api/primers
 
 
 class KeepRequest(Strict):
@@ -45,22 +43,22 @@ class Track(Strict):
     start: float = Field(0.0, ge=0, le=3600)
     fade_in: float = Field(0.0, ge=0, le=600)
     fade_out: float = Field(0.0, ge=0, le=600)
-    lufs: Optional[float] = Field(None, ge=-70, le=0)
+    lufs: float | None = Field(None, ge=-70, le=0)
 
 
 class MixRequest(Strict):
     name: str = Field("mix", min_length=1, max_length=80)
     tracks: list[Track] = Field(min_length=1, max_length=32)
-    target_lufs: Optional[float] = Field(-14.0, ge=-70, le=0)
-    length: Optional[float] = Field(None, gt=0, le=3600)
+    target_lufs: float | None = Field(-14.0, ge=-70, le=0)
+    length: float | None = Field(None, gt=0, le=3600)
 
 
 class RadioControls(Strict):
     """Take effect at the next segment; a field left out keeps its value, "" (key) or 0 (density) clears it."""
 
-    run: Optional[str] = Field(None, min_length=1)
-    temperature: Optional[float] = Field(None, ge=0, le=2)
-    key: Optional[str] = Field(None, max_length=20)
-    density: Optional[float] = Field(None, ge=0, le=64)
-    texture: Optional[str] = Field(None, max_length=200)  # an audio run (LSTM+VAE) layered underneath; "" for none
-    texture_db: Optional[float] = Field(None, ge=-60, le=0)
+    run: str | None = Field(None, min_length=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    key: str | None = Field(None, max_length=20)
+    density: float | None = Field(None, ge=0, le=64)
+    texture: str | None = Field(None, max_length=200)  # an audio run (LSTM+VAE) layered underneath; "" for none
+    texture_db: float | None = Field(None, ge=-60, le=0)

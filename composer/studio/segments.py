@@ -65,7 +65,7 @@ def make_segment(settings: Settings, folder: Path, index: int, previous: Path | 
         (midi,) = generate(settings.run_dir, out=folder / f"segment-{index}.mid", **options)
         texture = _texture(settings, folder, index)
     audio = render_midi(midi, sample_rate=SAMPLE_RATE)
-    start = int(round(_primer_end_s(midi) * SAMPLE_RATE)) if previous is not None else 0
+    start = round(_primer_end_s(midi) * SAMPLE_RATE) if previous is not None else 0
     body_n, fade_n = int(SEGMENT_S * SAMPLE_RATE), int(CROSSFADE_S * SAMPLE_RATE)
     new = _fit(audio[start:], body_n + fade_n)
     if texture is not None:

@@ -18,7 +18,6 @@ from typing import Any
 from composer.atomic import atomic_file
 from composer.audio_io import write_audio
 from composer.generate import generate
-from composer.render.mixspec import MIDI_EXTENSIONS
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
 from composer.studio.jobs import GENERATE_LOCK, Job
@@ -68,7 +67,7 @@ def save_primer(workspace: Workspace, data: bytes, filename: str) -> dict[str, A
         handle.write(data)
     try:
         notes = sum(len(inst.notes) for inst in pretty_midi.PrettyMIDI(str(path)).instruments)
-    except Exception as exc:  # mido and pretty_midi raise many types on corrupt files
+    except Exception as exc:  # noqa: BLE001 (mido and pretty_midi raise many unrelated types on corrupt files)
         path.unlink()
         raise StudioError(f"{filename}: not a readable MIDI file ({type(exc).__name__}: {exc})") from None
     if not notes:

@@ -76,7 +76,7 @@ def assert_segments_continue(folder):
     latest = max(int(p.stem.split("-")[1]) for p in folder.glob("segment-*.mid"))
     primer = pretty_midi.PrettyMIDI(str(folder / f"primer-{latest}.mid")).instruments[0].notes
     previous = pretty_midi.PrettyMIDI(str(folder / f"segment-{latest - 1}.mid"))
-    end = [t.time for t in previous.text_events if t.text == PRIMER_MARKER][0] + SEGMENT_S
+    end = next(t.time for t in previous.text_events if t.text == PRIMER_MARKER) + SEGMENT_S
     tail = [n for n in previous.instruments[0].notes if end - PRIMER_S <= n.start < end]
     assert primer and [(n.pitch, round(n.start - end + PRIMER_S, 2)) for n in tail] == [
         (n.pitch, round(n.start, 2)) for n in primer]

@@ -30,7 +30,8 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const link = (text, href, cls) => el("a", { href: href + (href.includes("?") ? "&" : "?") + "download=1", download: "", class: cls }, text);
+const link = (text, href, cls) =>
+  el("a", { href: href + (href.includes("?") ? "&" : "?") + "download=1", download: "", class: cls }, text);
 const numberOrNull = (id) => ($(id).value === "" ? null : Number($(id).value));
 
 // ---------------------------------------------------------------- tabs
@@ -50,10 +51,12 @@ async function loadRuns() {
   body.replaceChildren(...state.runs.map((run) => el("tr", {},
     el("td", {}, run.name), el("td", {}, run.model || run.error), el("td", {}, run.corpus || ""),
     el("td", {}, String(run.step ?? "")),
-    el("td", {}, run.held_out && run.held_out.value != null ? `${run.held_out.value.toFixed(3)} ${run.held_out.metric}` : ""),
+    el("td", {}, run.held_out && run.held_out.value != null
+      ? `${run.held_out.value.toFixed(3)} ${run.held_out.metric}` : ""),
     el("td", {}, (run.controls || []).join(", ") || "none"),
     el("td", {}, ...(run.samples || []).map((s) => el("a", { href: s.url, class: "sample" }, s.name + " "))))));
-  const options = (filter) => state.runs.filter(filter).map((r) => el("option", { value: r.name }, `${r.name} (${r.model})`));
+  const options = (filter) =>
+    state.runs.filter(filter).map((r) => el("option", { value: r.name }, `${r.name} (${r.model})`));
   $("#gen-run").replaceChildren(...options((r) => r.model));
   $("#radio-run").replaceChildren(...options((r) => r.output === ".mid"));
   $("#radio-texture").replaceChildren(el("option", { value: "" }, "none"), ...options((r) => r.output === ".wav"));
@@ -99,7 +102,8 @@ async function generate(event) {
   $("#gen-submit").disabled = true;
   try {
     const request = {
-      run: $("#gen-run").value, seconds: Number($("#gen-seconds").value), temperature: Number($("#gen-temperature").value),
+      run: $("#gen-run").value, seconds: Number($("#gen-seconds").value),
+      temperature: Number($("#gen-temperature").value),
       num: Number($("#gen-num").value), seed: numberOrNull("#gen-seed"), primer: await uploadPrimer(),
       top_p: $("#gen-top-p").disabled ? null : numberOrNull("#gen-top-p"),
       key: $("#gen-key").disabled || !$("#gen-key").value ? null : $("#gen-key").value,
@@ -129,7 +133,9 @@ function takeCard(job, take) {
   return el("div", { class: "card take", "data-take": take.take },
     el("strong", {}, `Variation ${take.take}`),
     el("img", { src: take.files.plot, alt: `take ${take.take}` }), audio,
-    el("p", {}, el("button", { class: "play", type: "button", onclick: () => audio.play().catch((e) => showError(e.message)) }, "Play"),
+    el("p", {},
+      el("button", { class: "play", type: "button", onclick: () => audio.play().catch((e) => showError(e.message)) },
+        "Play"),
       " ", keepButton),
     el("p", { class: "links" }, take.files.midi ? link("MIDI", take.files.midi) : null,
       take.files.quantized ? link("quantized MIDI", take.files.quantized) : null, link("wav", take.files.wav)));
@@ -167,7 +173,8 @@ function drawTracks() {
     ...fields.map((field) => el("td", {}, el("input", {
       type: "number", step: "any", value: track[field] ?? "", class: `track-${field}`,
       onchange: (e) => (track[field] = e.target.value === "" ? null : Number(e.target.value)) }))),
-    el("td", {}, el("button", { type: "button", onclick: () => { state.tracks.splice(i, 1); drawTracks(); } }, "remove")))));
+    el("td", {}, el("button", { type: "button", onclick: () => { state.tracks.splice(i, 1); drawTracks(); } },
+      "remove")))));
 }
 
 async function renderMix() {
@@ -180,8 +187,10 @@ async function renderMix() {
     $("#mix-audio").src = result.files.wav;
     $("#mix-plot").src = result.files.plot || "";
     $("#mix-result .links").replaceChildren(
-      el("span", {}, `${result.length_s.toFixed(1)} s, ${result.lufs?.toFixed(1)} LUFS, peak ${result.peak_db?.toFixed(1)} dBFS `),
-      link("mix wav", result.files.wav, "download-mix"), link("mix.yaml (for composer mix)", result.files.spec, "download-spec"),
+      el("span", {}, `${result.length_s.toFixed(1)} s, ${result.lufs?.toFixed(1)} LUFS, `
+        + `peak ${result.peak_db?.toFixed(1)} dBFS `),
+      link("mix wav", result.files.wav, "download-mix"),
+      link("mix.yaml (for composer mix)", result.files.spec, "download-spec"),
       link("mix.json", result.files.report));
     $("#mix-result").hidden = false;
   } catch (error) {
@@ -204,7 +213,8 @@ async function refreshRadio() {
     const status = await api("/api/radio");
     const lines = [`running: ${status.running}   segments: ${status.segments} x ${status.segment_s} s`,
       `generated ${status.generated_s} s, streamed ${status.played_s} s: ${status.lead_s} s ahead`,
-      `least ahead when a segment arrived: ${status.min_lead_s ?? "-"} s; made at ${status.realtime_factor ?? "-"}x real time`,
+      `least ahead when a segment arrived: ${status.min_lead_s ?? "-"} s; `
+        + `made at ${status.realtime_factor ?? "-"}x real time`,
       `underruns: ${status.underrun_s} s`];
     if (status.settings) lines.push(`settings: ${JSON.stringify(status.settings)}`);
     $("#radio-status").textContent = lines.join("\n");
@@ -224,7 +234,10 @@ async function startRadio() {
 
 async function applyRadio() {
   showError("");
-  try { await postJSON("/api/radio/controls", radioControls()); refreshRadio(); } catch (error) { showError(error.message); }
+  try {
+    await postJSON("/api/radio/controls", radioControls());
+    refreshRadio();
+  } catch (error) { showError(error.message); }
 }
 
 async function stopRadio() {
