@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,12 +55,13 @@ class Jobs:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-job")
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
+        self._started = time.strftime("%H%M%S")  # job ids (and so kept names) stay unique across restarts
         self._lock = threading.Lock()
 
     def submit(self, kind: str, work: Callable[[Job], Any]) -> Job:
         """Queue ``work(job)``; its return value becomes ``job.result``."""
         with self._lock:
-            job = Job(id=f"{kind}-{next(self._ids)}", kind=kind)
+            job = Job(id=f"{kind}-{self._started}-{next(self._ids)}", kind=kind)
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-_MAX_KEPT]:
                 del self._jobs[old]

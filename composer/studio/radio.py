@@ -24,7 +24,7 @@ import numpy as np
 from composer.errors import ComposerError
 from composer.studio.runs import find_run, list_runs
 from composer.studio.schemas import RadioControls
-from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, join, make_segment
+from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, Texture, join, make_segment
 from composer.studio.workspace import StudioError, Workspace
 
 LEAD_TARGET_S = 15.0  # make a new segment once less than this is buffered (margin for a busy CPU)
@@ -130,15 +130,21 @@ class Radio:
             self._thread.join(timeout=30)
 
     def _produce(self) -> None:
-        previous, tail, index = None, None, 0
+        previous, tail, index, texture = None, None, 0, None
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: not self._running or self._made_s - self._played_s < LEAD_TARGET_S)
                 if not self._running:
                     return
                 settings = self._settings
+            began = time.perf_counter()
+            if settings.texture_dir != (texture and texture.run_dir):
+                texture = settings.texture_dir and Texture(settings.texture_dir, self.folder)
             try:
                 segment = make_segment(settings, self.folder, index, previous)
+                audio = join(tail, segment.body)
+                if texture:
+                    audio = texture.under(audio, level_db=settings.texture_db)
             except ComposerError as exc:
                 self._fail(str(exc))
                 return
@@ -146,12 +152,11 @@ class Radio:
                 log.exception("radio segment %d failed", index)
                 self._fail(f"internal error: {type(exc).__name__}: {exc}")
                 return
-            audio = join(tail, segment.body)
             pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
             with self._cond:
                 lead = self._made_s - self._played_s
                 self._segments.append({"index": index, "starts_at_s": round(self._made_s, 3),
-                                       "make_s": round(segment.seconds_to_make, 3),
+                                       "make_s": round(time.perf_counter() - began, 3),
                                        "lead_at_arrival_s": round(lead, 3), "key": settings.key,
                                        "density": settings.density, "temperature": settings.temperature,
                                        "texture": settings.texture_dir is not None})

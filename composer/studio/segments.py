@@ -3,12 +3,13 @@
 Each segment is ``composer.generate.generate`` primed with the last ``PRIMER_S`` seconds of the
 previous segment's notes, then rendered with fluidsynth. The new material starts where the
 primer ends (the MIDI's "end of primer" marker); the previous segment's release tail fades out
-under it over ``CROSSFADE_S`` with equal-power curves, so joins keep sounding.
+under it over ``CROSSFADE_S`` with equal-power curves, so joins keep sounding. An optional
+texture from an audio run runs underneath as one continuous layer, made in long blocks (each
+continuing the last) because loading an audio run costs seconds per call.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import pretty_midi
 
 from composer.atomic import atomic_file
-from composer.audio_io import read_audio
+from composer.audio_io import read_audio, write_audio
 from composer.generate import generate
 from composer.render.synth import render_midi
 from composer.studio.jobs import GENERATE_LOCK
@@ -26,6 +27,7 @@ SAMPLE_RATE = 44100
 SEGMENT_S = 6.0     # new material per segment
 PRIMER_S = 4.0      # tail of the previous segment the model continues
 CROSSFADE_S = 1.0   # the previous segment's release tail fades out under the new one
+TEXTURE_BLOCK_S = 60.0  # texture made per call
 PRIMER_MARKER = "end of primer"  # written by composer.symbolic.sampling.write_pieces
 
 
@@ -48,12 +50,10 @@ class Segment:
     midi: Path
     body: np.ndarray
     tail: np.ndarray
-    seconds_to_make: float
 
 
 def make_segment(settings: Settings, folder: Path, index: int, previous: Path | None) -> Segment:
     """Generate and render segment ``index`` into ``folder``, continuing the MIDI ``previous``."""
-    began = time.perf_counter()
     options: dict[str, Any] = {"seconds": SEGMENT_S, "temperature": settings.temperature, "seed": index}
     if settings.key:
         options["key"] = [settings.key]
@@ -63,14 +63,11 @@ def make_segment(settings: Settings, folder: Path, index: int, previous: Path | 
         options["primer"] = write_primer(previous, folder / f"primer-{index}.mid")
     with GENERATE_LOCK:
         (midi,) = generate(settings.run_dir, out=folder / f"segment-{index}.mid", **options)
-        texture = _texture(settings, folder, index)
     audio = render_midi(midi, sample_rate=SAMPLE_RATE)
     start = round(_primer_end_s(midi) * SAMPLE_RATE) if previous is not None else 0
     body_n, fade_n = int(SEGMENT_S * SAMPLE_RATE), int(CROSSFADE_S * SAMPLE_RATE)
     new = _fit(audio[start:], body_n + fade_n)
-    if texture is not None:
-        new += _level(_fit(texture, body_n + fade_n), _rms(new) * 10 ** (settings.texture_db / 20))
-    return Segment(midi, new[:body_n], new[body_n:], time.perf_counter() - began)
+    return Segment(midi, new[:body_n], new[body_n:])
 
 
 def join(previous_tail: np.ndarray | None, body: np.ndarray) -> np.ndarray:
@@ -108,15 +105,35 @@ def _primer_end_s(midi: Path) -> float:
     return float(markers[0]) if markers else 0.0
 
 
-def _texture(settings: Settings, folder: Path, index: int) -> np.ndarray | None:
-    """An ambient layer from an audio run (stereo at SAMPLE_RATE), or None."""
-    if settings.texture_dir is None:
-        return None
-    seconds = SEGMENT_S + CROSSFADE_S
-    (wav,) = generate(settings.texture_dir, out=folder / f"texture-{index}.wav", seconds=seconds, seed=index)
-    audio, _ = read_audio(wav, sample_rate=SAMPLE_RATE)
-    fade = np.minimum(1.0, np.minimum(np.arange(len(audio)), np.arange(len(audio))[::-1]) / (0.05 * SAMPLE_RATE))
-    return np.repeat((audio * fade.astype(np.float32))[:, None], 2, axis=1)
+class Texture:
+    """A continuous ambient layer from an audio run, made ``TEXTURE_BLOCK_S`` at a time, each block
+    continuing the last (its final second as the primer)."""
+
+    def __init__(self, run_dir: Path, folder: Path) -> None:
+        self.run_dir, self.folder = run_dir, folder
+        self._audio = np.zeros(0, np.float32)  # mono at SAMPLE_RATE, not yet used
+        self._last = self._audio  # the last second of the latest block: the next block's primer
+        self._blocks = 0
+
+    def under(self, music: np.ndarray, *, level_db: float) -> np.ndarray:
+        """``music`` [n, 2] with the next n frames of texture added, its RMS ``level_db`` relative to the music."""
+        while len(self._audio) < len(music):
+            self._audio = np.concatenate([self._audio, self._block()])
+        layer, self._audio = self._audio[:len(music)], self._audio[len(music):]
+        return music + _level(np.repeat(layer[:, None], 2, axis=1), _rms(music) * 10 ** (level_db / 20))
+
+    def _block(self) -> np.ndarray:
+        index, self._blocks = self._blocks, self._blocks + 1
+        options: dict[str, Any] = {"seconds": TEXTURE_BLOCK_S, "seed": index}
+        if index:
+            primer = self.folder / f"texture-primer-{index}.wav"
+            write_audio(primer, self._last, SAMPLE_RATE, sync=False)
+            options["primer"] = primer
+        with GENERATE_LOCK:
+            (wav,) = generate(self.run_dir, out=self.folder / f"texture-{index}.wav", **options)
+        audio, _ = read_audio(wav, sample_rate=SAMPLE_RATE)
+        self._last = audio[-SAMPLE_RATE:]
+        return audio
 
 
 def _rms(audio: np.ndarray) -> float:
