@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ComposerError
-from composer.studio.runs import find_run, list_runs
+from composer.studio.runs import find_run, list_runs, run_summary
 from composer.studio.schemas import RadioControls
 from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, Texture, join, make_segment
 from composer.studio.workspace import StudioError, Workspace
@@ -232,12 +232,12 @@ def _name(run_dir: Path, workspace: Workspace) -> str:
 
 def _check(settings: Settings, workspace: Workspace) -> None:
     """Refuse controls the runs cannot take (a key or density for an unconditioned model, a texture from MIDI)."""
-    runs = {r["name"]: r for r in list_runs(workspace)}
     name = _name(settings.run_dir, workspace)
-    run = runs[name]
-    if run.get("output") != ".mid":
+    run = run_summary(workspace, name)
+    if run["output"] != ".mid":
         raise StudioError(f"run '{name}' makes audio; the radio plays a Performance RNN run")
-    if settings.texture_dir is not None and runs[_name(settings.texture_dir, workspace)].get("output") != ".wav":
+    texture = settings.texture_dir and run_summary(workspace, _name(settings.texture_dir, workspace))
+    if texture and texture["output"] != ".wav":
         raise StudioError(f"texture run '{_name(settings.texture_dir, workspace)}' makes MIDI; "
                           "a texture comes from an audio run (LSTM+VAE)")
     for control, value in (("density", settings.density), ("pitch_histogram", settings.key)):

@@ -33,13 +33,20 @@ def list_runs(workspace: Workspace) -> list[dict[str, Any]]:
     return found
 
 
-def find_run(workspace: Workspace, name: str) -> Path:
-    """The run dir called ``name`` (its path under the runs folder); StudioError 404 if there is none."""
-    names = [run["name"] for run in list_runs(workspace)]
-    if name not in names:
-        listed = ", ".join(names) or f"none: train one with `composer train ... --out {workspace.runs}/NAME`"
+def run_summary(workspace: Workspace, name: str) -> dict[str, Any]:
+    """The summary of the run called ``name``; StudioError if there is none or it cannot be read."""
+    runs = {run["name"]: run for run in list_runs(workspace)}
+    if name not in runs:
+        listed = ", ".join(runs) or f"none: train one with `composer train ... --out {workspace.runs}/NAME`"
         raise StudioError(f"unknown run '{name}' (runs under {workspace.runs}: {listed})", status=404)
-    return workspace.runs / name
+    if "error" in runs[name]:
+        raise StudioError(runs[name]["error"])
+    return runs[name]
+
+
+def find_run(workspace: Workspace, name: str) -> Path:
+    """The run dir called ``name`` (its path under the runs folder), checked by ``run_summary``."""
+    return workspace.runs / run_summary(workspace, name)["name"]
 
 
 def run_config(run_dir: Path) -> dict:

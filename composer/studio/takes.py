@@ -21,7 +21,7 @@ from composer.generate import generate
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
 from composer.studio.jobs import GENERATE_LOCK, Job
-from composer.studio.runs import find_run, list_runs
+from composer.studio.runs import run_summary
 from composer.studio.schemas import GenerateRequest
 from composer.studio.workspace import StudioError, Workspace, check_name
 
@@ -78,8 +78,7 @@ def save_primer(workspace: Workspace, data: bytes, filename: str) -> dict[str, A
 
 def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, Path | None]:
     """Checks that need no model, so a bad request fails at once: the run, its controls, the key, the primer."""
-    run_dir = find_run(workspace, request.run)
-    summary = next(run for run in list_runs(workspace) if run["name"] == request.run)
+    summary = run_summary(workspace, request.run)
     for control, value in (("density", request.density), ("pitch_histogram", request.key)):
         if value and control not in summary["controls"]:
             raise StudioError(f"run '{request.run}' was not trained with the {control} control "
@@ -88,7 +87,7 @@ def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, 
         from composer.symbolic.controls import key_histogram
 
         key_histogram(request.key)
-    return run_dir, primer_path(workspace, request.primer)
+    return workspace.runs / summary["name"], primer_path(workspace, request.primer)
 
 
 def generate_takes(workspace: Workspace, request: GenerateRequest, run_dir: Path, primer: Path | None,
@@ -98,7 +97,7 @@ def generate_takes(workspace: Workspace, request: GenerateRequest, run_dir: Path
     settings = request.model_dump()
     settings["seed"] = request.seed if request.seed is not None else secrets.randbelow(2**31)
     options = generation_options(request.model_copy(update={"seed": settings["seed"]}), primer)
-    summary = next(run for run in list_runs(workspace) if run["name"] == request.run)
+    summary = run_summary(workspace, request.run)
     is_midi = summary["output"] == ".mid"
     if is_midi:
         options["quantize"] = QUANTIZE
