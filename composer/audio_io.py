@@ -18,6 +18,8 @@ from composer.errors import ComposerError
 
 READ_BLOCK_FRAMES = 1 << 16  # 16-bit files are read in blocks this long (256 kB in stereo)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+OGG_TAIL_BYTES = 1 << 16  # an Ogg page is at most 65,307 bytes
+TRUNCATION_TOLERANCE = 0.01  # share of the declared length a decoder may fall short (mp3 frame estimates)
 
 
 def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono: bool = True) -> tuple[np.ndarray, int]:
@@ -34,11 +36,20 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
     """
     path = Path(path)
     try:
-        audio, file_rate, subtype = _read_float32(path)
+        audio, file_rate, subtype, declared = _read_float32(path)
     except Exception as exc:  # libsndfile raises several unrelated types
-        raise ComposerError(f"{path}: cannot read audio ({_first_line(exc)})") from None
+        reason = _first_line(exc)
+        if "is not a regular file" in reason and path.is_file():  # libsndfile's words for "format not known"
+            reason = f"not a {path.suffix.lstrip('.') or 'known'} audio file, or a corrupt one"
+        raise ComposerError(f"{path}: cannot read audio ({reason})") from None
     if audio.shape[0] == 0:
         raise ComposerError(f"{path}: audio file holds no samples")
+    if path.suffix.lower() == ".ogg" and not _ogg_ends_cleanly(path):  # an ogg declares no length: its last
+        declared = audio.shape[0] + file_rate  # page carries an end-of-stream flag, which a cut file lacks
+    if declared - audio.shape[0] > max(TRUNCATION_TOLERANCE * declared, 0.5 * file_rate):
+        length = "an unknown length" if path.suffix.lower() == ".ogg" else f"{declared / file_rate:.1f} s"
+        raise ComposerError(f"{path}: truncated or corrupt: decoded {audio.shape[0] / file_rate:.1f} s of "
+                            f"{length} (the file ends early)")
     if subtype != "PCM_16" and not np.all(np.isfinite(audio)):  # integers always are
         raise ComposerError(f"{path}: audio holds NaN or infinite samples")
     if mono:
@@ -86,20 +97,35 @@ class _UnsyncedSoundFile(sf.SoundFile):
         pass
 
 
-def _read_float32(path: Path) -> tuple[np.ndarray, int, str]:
-    """The file as float32 [n_samples, n_channels], its rate and subtype. 16-bit PCM, the common
+def _read_float32(path: Path) -> tuple[np.ndarray, int, str, int]:
+    """The file as float32 [n_samples, n_channels], its rate, subtype and the frame count its
+    header declares (more than were decoded when the file is cut short). 16-bit PCM, the common
     case, is read in blocks of integers scaled into the float array: libsndfile's values
     (x / 32768) in a third of its time, without a full-length integer copy."""
     with sf.SoundFile(str(path)) as file:
         if file.subtype != "PCM_16":
-            return file.read(dtype="float32", always_2d=True), file.samplerate, file.subtype
+            return file.read(dtype="float32", always_2d=True), file.samplerate, file.subtype, file.frames
         audio = np.empty((file.frames, file.channels), dtype=np.float32)
         block = np.empty((min(file.frames, READ_BLOCK_FRAMES), file.channels), dtype=np.int16)
         n_read = 0
         while n_read < len(audio) and len(got := file.read(out=block[:len(audio) - n_read])):
             np.multiply(got, np.float32(1.0 / 32768.0), out=audio[n_read:n_read + len(got)])
             n_read += len(got)
-        return audio[:n_read], file.samplerate, file.subtype
+        return audio[:n_read], file.samplerate, file.subtype, file.frames
+
+
+def _ogg_ends_cleanly(path: Path) -> bool:
+    """Whether the last Ogg page in the file is whole and flagged end-of-stream (header byte 5, bit 2)."""
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        file.seek(max(0, size - OGG_TAIL_BYTES))
+        tail = file.read()
+    start = tail.rfind(b"OggS")
+    if start < 0 or len(tail) - start < 27:
+        return False
+    n_segments = tail[start + 26]
+    body = sum(tail[start + 27:start + 27 + n_segments])
+    return bool(tail[start + 5] & 0x04) and start + 27 + n_segments + body == len(tail)
 
 
 def _to_pcm16(audio: np.ndarray) -> np.ndarray:

@@ -10,24 +10,35 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from composer.errors import ComposerError
+from composer.generate import MAX_AUDIO_SECONDS, MAX_NUM, MAX_SECONDS
+from composer.quiet import ignore_ffmpeg_warning
 
+# Plain help (rich_markup_mode=None): rich's panels print a '<bool>' placeholder after every flag.
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="composer: corpora, models, generation, rendering and mixing for MIDI and audio.",
+    rich_markup_mode=None,
+    help="composer: corpora, models, generation, rendering and mixing for MIDI and audio.\n\n"
+         "Example: composer corpus builtin bach-chorales --corpus bach-chorales, then composer train "
+         "performance-rnn --corpus bach-chorales --config configs/performance_rnn/tiny.yaml --out runs/prnn\n\n"
+         "Exit codes: 0 done, 1 a user error (one line; --debug shows the traceback), 2 a usage error, "
+         "130 interrupted (Ctrl-C).",
 )
-corpus_app = typer.Typer(no_args_is_help=True, help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).")
+corpus_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).\n\n"
+                              "Example: composer corpus import ~/midi --corpus mine --jobs 2")
 app.add_typer(corpus_app, name="corpus")
 
 _STATE = {"debug": False}
+INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
+SECONDS_DEFAULTS = "30; samplernn 10"  # each family's own default (test_cli checks them)
 
 RootOption = typer.Option(None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
 JobsOption = typer.Option(1, "--jobs", min=1, help="Parallel worker processes.")
@@ -38,8 +49,7 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
     _STATE["debug"] = debug
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # note_seq imports pydub, which warns about ffmpeg it never needs here.
-    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
+    ignore_ffmpeg_warning()
 
 
 def _load_tensorflow_quietly() -> None:
@@ -80,7 +90,9 @@ def corpus_import(
     Example: composer corpus import ~/midi/einaudi --corpus einaudi --jobs 2
     """
     from composer.corpus import Corpus
+    from composer.corpus.ingest import ImportSummary, collect_files
 
+    collect_files(sources, ImportSummary())  # a missing or empty source fails before a corpus is created
     target = Corpus.create(corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds,
                            eval_ratio=eval_ratio, split_unit=split_unit)
     summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
@@ -184,7 +196,7 @@ def train(
     strategy: str = typer.Option("default", "--strategy", help="default, mirrored or multi-worker (TF_CONFIG)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run dir's last checkpoint."),
 ) -> None:
-    """Train a model on a corpus through the shared harness.
+    """Train a model on a corpus through the shared harness (Ctrl-C saves a checkpoint, exit code 130).
 
     Example: composer train performance-rnn --corpus bach --config configs/performance_rnn/tiny.yaml --out runs/prnn
     --set train.batch_size=16
@@ -198,8 +210,8 @@ def train(
     best = metrics.get("best") or {}
     if metrics.get("interrupted"):
         typer.echo(f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command "
-                   f"plus --resume")
-        return
+                   f"plus --resume", err=True)
+        raise typer.Exit(INTERRUPTED)
     typer.echo(f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
                f"at step {best.get('step')}; run dir {out}")
 
@@ -228,11 +240,15 @@ def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
 def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
-    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1, help="Length of new material (s)."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
+                                            help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
+                                                 f"({max(MAX_AUDIO_SECONDS.values()):.0f} for audio models). "
+                                                 f"[default: {SECONDS_DEFAULTS}]"),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
-    num: int = typer.Option(1, "--num", min=1, help="Generate N files in one batched pass."),
+    num: int = typer.Option(1, "--num", min=1, help=f"Generate N files (up to {MAX_NUM}) in one batched pass: "
+                                                     f"OUT-1 ... OUT-N (one file: OUT)."),
     primer_pitches: Optional[str] = typer.Option(None, "--primer-pitches", help="performance-rnn: e.g. 60,64,67."),
     density: Optional[str] = typer.Option(None, "--density", help="performance-rnn (conditioned): notes/s, or a list spread over the piece."),
     key: Optional[str] = typer.Option(None, "--key", help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
@@ -378,14 +394,24 @@ def studio(
 
 
 def main() -> None:
-    """Console entry point: turn ComposerError into a one-line message and exit code 1."""
+    """Console entry point: a user error (ComposerError, or a value the parser rejects) is one
+    line and exit code 1; a usage error (unknown or missing option) exit code 2; Ctrl-C 130."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except ComposerError as exc:
         if _STATE["debug"]:
             raise
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+        _fail(str(exc), 1)
+    except typer.exceptions.TyperException as exc:  # raised by the parser: show() prints it as click would
+        if type(exc) is typer.BadParameter:  # a value out of range or of the wrong type (not a missing one)
+            _fail(exc.format_message(), 1)
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted", INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}" if code == 1 else message, err=True)
+    sys.exit(code)

@@ -72,9 +72,15 @@ def load(path: str | os.PathLike, cls: type[T], *, sets: Sequence[str] = (), **o
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (a config is YAML)") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     raw.update(overrides)
+    expected = getattr(cls, "model", None)  # a family's config names its model
+    if isinstance(expected, str) and raw.get("model", expected) != expected:
+        raise ConfigError(f"{path}: model is '{raw['model']}', but this trains '{expected}' "
+                          f"(its presets are in configs/{expected.replace('-', '_')}/)")
     try:
         return from_dict(cls, merge_sets(raw, sets))
     except ConfigError as exc:

@@ -10,15 +10,23 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from composer.errors import RunDirError
+from composer.errors import ConfigError, RunDirError
 from composer.train.family import get_family
 from composer.train.run import model_name
+
+MAX_SECONDS = 3600.0  # per file: every family keeps a whole piece in memory until it is written
+# The audio families hold several copies of every sample (LSTM+VAE frames overlap), and SampleRNN
+# draws one sample at a time: ten minutes is already long to wait for.
+MAX_AUDIO_SECONDS = {"lstm-vae": 600.0, "samplernn": 600.0}
+MAX_NUM = 64  # files per call: they are generated as one batch
 
 
 def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
     """Generate with whatever family trained ``run_dir``; returns the files written."""
-    run_dir = Path(run_dir)
+    run_dir, out = Path(run_dir), Path(out)
     model = model_name(run_dir)
+    check_output(out, seconds=options.get("seconds"), num=options.get("num", 1),
+                 max_seconds=MAX_AUDIO_SECONDS.get(model, MAX_SECONDS))
     family = get_family(model)
     accepted = inspect.signature(family.generate).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
@@ -26,4 +34,17 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     if unknown:
         flag = "--" + unknown[0].replace("_", "-")
         raise RunDirError(f"{flag} does not apply to {model} runs ({run_dir})")
-    return list(family.generate(run_dir, out=Path(out), **options))
+    return list(family.generate(run_dir, out=out, **options))
+
+
+def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: float = MAX_SECONDS) -> None:
+    """Refuse, before any work, an ``out`` that is a folder and lengths no machine can hold."""
+    if out.is_dir():
+        raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ConfigError(f"{out.parent}: is a file, so {out} cannot be written")
+    if seconds is not None and not 0 < seconds <= max_seconds:
+        raise ConfigError(f"--seconds must be within (0, {max_seconds:.0f}] for this model (join longer pieces "
+                          f"with composer mix), got {seconds:g}")
+    if not 1 <= num <= MAX_NUM:
+        raise ConfigError(f"--num must be within 1..{MAX_NUM} (files generated together), got {num}")

@@ -9,7 +9,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import warnings
 from collections.abc import Iterator
+
+
+def ignore_ffmpeg_warning() -> None:
+    """note_seq imports pydub, which warns that ffmpeg is missing; nothing here needs ffmpeg."""
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
 
 
 @contextlib.contextmanager

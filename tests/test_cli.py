@@ -14,11 +14,28 @@ COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("command", [[], ["corpus"], *COMMANDS], ids=lambda c: " ".join(c) or "composer")
 def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(app, [*command, "--help"], terminal_width=200)
     assert result.exit_code == 0
-    assert "Example: composer " + command[0] in result.output
+    assert "Example: composer " + (command[:1] or ["corpus"])[0] in result.output
+    assert "<bool>" not in result.output  # flags take no value (issue 17 item 16)
+
+
+def test_seconds_help_shows_each_familys_default():
+    import inspect
+
+    from composer.audio import lstm_vae_family, samplernn_family
+    from composer.cli import SECONDS_DEFAULTS
+    from composer.symbolic import sampling
+
+    defaults = {name: inspect.signature(module.generate).parameters["seconds"].default
+                for name, module in [("performance-rnn", sampling), ("lstm-vae", lstm_vae_family),
+                                     ("samplernn", samplernn_family)]}
+    assert defaults == {"performance-rnn": 30.0, "lstm-vae": 30.0, "samplernn": 10.0}
+    assert SECONDS_DEFAULTS == "30; samplernn 10"
+    result = CliRunner().invoke(app, ["generate", "--help"], terminal_width=200)
+    assert f"[default: {SECONDS_DEFAULTS}]" in " ".join(result.output.split())
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

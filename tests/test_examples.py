@@ -24,11 +24,12 @@ def run_example(script: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_mix_spec_layers_generated_stems_with_a_recording(tmp_path, make_midi, make_wav):
-    shutil.copy(EXAMPLES / "mix.yaml", tmp_path / "mix.yaml")
-    make_midi(tmp_path / "generated" / "piano.mid", repeats=8)
-    make_wav(tmp_path / "generated" / "texture.wav", seconds=7.0, sample_rate=16000)
-    make_wav(tmp_path / "my_recording.wav", seconds=45.0, sample_rate=48000, channels=2, subtype="PCM_24")
-    report = mix(tmp_path / "mix.yaml", out=tmp_path / "out" / "mix.wav")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(EXAMPLES / "mix.yaml", tmp_path / "examples" / "mix.yaml")
+    make_midi(tmp_path / "out" / "piece-1.mid", repeats=8)
+    make_wav(tmp_path / "out" / "texture.wav", seconds=7.0, sample_rate=16000)
+    make_wav(tmp_path / "out" / "grain-1.wav", seconds=45.0, sample_rate=48000, channels=2, subtype="PCM_24")
+    report = mix(tmp_path / "examples" / "mix.yaml", out=tmp_path / "out" / "mix.wav")
     assert report["length_s"] == pytest.approx(60.0)
     assert report["lufs"] == pytest.approx(-16.0, abs=0.5) and report["peak_db"] <= -1.0 + 1e-6
     assert len(report["stems"]) == 3

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Iterator
+from typing import Callable, Iterator
 
 import keras
 import tensorflow as tf
@@ -268,11 +268,12 @@ class SampleRNN(keras.Model):
     # ------------------------------------------------------------------ generation
 
     def generate(self, n_samples: int, *, batch_size: int = 1, temperature: float = 1.0, seed: int = 0,
-                 primer: tf.Tensor | None = None) -> tf.Tensor:
+                 primer: tf.Tensor | None = None, progress: Callable[[int], None] | None = None) -> tf.Tensor:
         """Sample ``n_samples`` new codes per sequence: int32 [batch_size, n_samples].
 
         primer: optional int codes [n] (one clip shared by the batch) that warms the tiers: the
         frame tiers read it in one parallel pass, and generation continues from its end.
+        progress: called after each block with the number of samples generated so far.
         """
         history = tf.fill((batch_size, self.lookback), tf.constant(self.silence, tf.int32))
         states = self.initial_states(batch_size)
@@ -284,6 +285,8 @@ class SampleRNN(keras.Model):
             codes, history, states = self._generate_block(history, states, *sampling,
                                                           tf.constant(first_frame, tf.int64))
             blocks.append(codes)
+            if progress:
+                progress(min(n_samples, (first_frame + self.block_frames) * self.lookback))
         return tf.concat(blocks, axis=1)[:, :n_samples]
 
     @property

@@ -21,6 +21,7 @@ from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize
 from composer.audio.samplernn import SampleRNN
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
+from composer.progress import seconds_bar
 
 NAME = "samplernn"
 PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
@@ -176,8 +177,10 @@ def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: f
     """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers."""
     levels, method = meta["q_levels"], meta["quantization"]
     primer_codes = None if primer is None else quantize(primer, levels=levels, method=method)
-    codes = model.generate(max(1, round(seconds * meta["sample_rate"])), batch_size=num, temperature=temperature,
-                           seed=seed, primer=primer_codes)
+    with seconds_bar(seconds) as bar:  # one sample at a time: long pieces take a while
+        codes = model.generate(max(1, round(seconds * meta["sample_rate"])), batch_size=num, temperature=temperature,
+                               seed=seed, primer=primer_codes,
+                               progress=bar and (lambda n_done: bar(n_done / meta["sample_rate"])))
     return dequantize(codes.numpy(), levels=levels, method=method)
 
 

@@ -9,6 +9,8 @@ can commit a row only once its data is on disk. Bad input never raises: it becom
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ import soundfile as sf
 from composer import audio_io
 from composer.corpus import abc, splits
 from composer.corpus.tfrecord import write_records
+from composer.quiet import muted_stderr
 
 if TYPE_CHECKING:
     from note_seq import NoteSequence
@@ -79,9 +82,17 @@ def error_row(row: dict, exc: BaseException | str) -> dict:
 def _parse_symbolic(path: str, fmt: str) -> NoteSequence:
     import note_seq  # imported lazily: it takes seconds, and `corpus list/info` never parse
 
-    if fmt == "midi":
+    if os.path.getsize(path) == 0:
+        raise ValueError("empty file (0 bytes)")
+    if fmt != "midi":
+        return note_seq.musicxml_file_to_sequence_proto(path)
+    try:
         return note_seq.midi_file_to_note_sequence(path)
-    return note_seq.musicxml_file_to_sequence_proto(path)
+    except note_seq.MIDIConversionError as exc:  # its text is "Midi decoding error <class '...'>: detail"
+        kind = re.search(r"<class '(?:\w+\.)*(\w+)'>:\s*(.*)", str(exc))
+        detail = (kind.group(2) or ("the file ends early" if kind.group(1) == "EOFError" else kind.group(1))
+                  if kind else str(exc))
+        raise ValueError(f"not a readable MIDI file: truncated or corrupt ({detail})") from None
 
 
 def store_sequence(sequence: NoteSequence, row: dict, task: Task) -> dict:
@@ -89,6 +100,8 @@ def store_sequence(sequence: NoteSequence, row: dict, task: Task) -> dict:
     notes = sequence.notes
     if not notes:
         return error_row(row, "no notes")
+    if all(note.is_drum for note in notes):
+        return error_row(row, "only drum notes: nothing the symbolic models learn from (they read pitched notes)")
     sequence.id = row["id"]
     sequence.filename = Path(row["source"]).name
     pitches = [n.pitch for n in notes]
@@ -113,8 +126,9 @@ def store_audio(audio: np.ndarray, row: dict, task: Task) -> dict:
 
 
 def _import_audio(task: Task, row: dict) -> dict:
-    info = sf.info(task.path)
-    audio, _ = audio_io.read_audio(task.path, sample_rate=task.sample_rate, mono=True)
+    with muted_stderr():  # mpg123 prints resync notes for every bad frame of an mp3
+        audio, _ = audio_io.read_audio(task.path, sample_rate=task.sample_rate, mono=True)  # its errors are clear
+        info = sf.info(task.path)
     return store_audio(audio, {**row, "source_sample_rate": info.samplerate, "channels": info.channels}, task)
 
 

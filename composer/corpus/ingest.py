@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -24,6 +25,7 @@ from typing import Any
 from composer.corpus import manifest
 from composer.corpus.importers import PARSER_MODULES, SUPPORTED, Task, file_sha, run_task
 from composer.errors import CorpusError
+from composer.progress import progress_bar
 
 STALE_TEMP_S = 3600.0
 FORK_UNSAFE_MODULES = ("tensorflow", "fluidsynth")  # start threads a fork would copy mid-lock
@@ -56,26 +58,33 @@ class ImportSummary:
 def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) -> list[Path]:
     """Supported files under ``paths`` in sorted order (folders walked recursively, hidden skipped).
 
-    A path that is missing, or a file named explicitly with an unsupported extension, is an
-    error in ``summary``; unsupported files met inside folders are only counted as ignored.
+    A file named explicitly with an unsupported extension is an error in ``summary``;
+    unsupported files met inside folders are only counted as ignored.
+
+    Raises:
+      CorpusError for a path that does not exist, or when there is nothing to import at all.
     """
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if not path.exists():
+            raise CorpusError(f"{path}: no such file or folder")
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))):
                 if sub.suffix.lower() in SUPPORTED:
                     found.append(sub)
                 else:
                     summary.ignored += 1
-        elif not path.is_file():
-            summary.errors.append({"source": str(path), "reason": "no such file or folder"})
         elif path.suffix.lower() not in SUPPORTED:
             allowed = " ".join(sorted(SUPPORTED))
             summary.errors.append({"source": str(path),
                                    "reason": f"unsupported extension '{path.suffix}' (allowed: {allowed})"})
         else:
             found.append(path)
+    if not found:
+        names = ", ".join(str(p) for p in paths)
+        raise CorpusError(f"{names}: no MIDI, MusicXML, ABC or audio files to import "
+                          f"(supported: {' '.join(sorted(SUPPORTED))})")
     return list(dict.fromkeys(found))
 
 
@@ -86,14 +95,19 @@ def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path
     stored = manifest.stored_file_shas(conn)
     tasks = []
     for path in files:
-        sha = file_sha(path)
+        try:
+            sha = file_sha(path)
+        except OSError as exc:  # unreadable (permissions, vanished): recorded, the rest still imports
+            summary.errors.append({"source": str(path), "reason": f"cannot read the file ({exc.strerror or exc})"})
+            continue
         if sha in stored:
             summary.skipped += 1
         else:
             stored.add(sha)  # the same bytes under two names: import once
             tasks.append(Task(str(path), sha, str(items_dir), sample_rate, chunk_s))
-    with progress_bar(progress, len(tasks), "importing") as advance:
-        for rows in run_parallel(run_task, tasks, jobs):
+    with progress_bar(progress, len(tasks), "importing") as advance, \
+            contextlib.closing(run_parallel(run_task, tasks, jobs)) as results:  # Ctrl-C here stops the workers
+        for rows in results:
             record_rows(conn, rows, summary)
             advance()
     return summary
@@ -125,15 +139,39 @@ def run_parallel(function: Callable[[Any], list[dict]], tasks: list, jobs: int) 
     """``function(task)`` for every task, in ``jobs`` worker processes; results as they finish.
 
     ``function`` must be a module-level function (or a partial of one) so workers can unpickle it.
+    Close the generator (``contextlib.closing``) so that an exception in the caller's loop stops
+    the workers at once, not when the interpreter exits.
     """
     if jobs <= 1 or len(tasks) <= 1:
         yield from map(function, tasks)
         return
     for module in PARSER_MODULES:  # before forking, so no worker pays the import
         importlib.import_module(module)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_leave_ctrl_c_to_the_parent)
+    try:
         for future in as_completed([pool.submit(function, task) for task in tasks]):
             yield future.result()
+    except BaseException:  # Ctrl-C, a failure, or the caller stopped: no worker outlives it
+        _terminate(pool)
+        raise
+    pool.shutdown()
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore SIGINT: a terminal sends it to them too, and a worker dying of it would break
+    the pool mid-task; the parent stops them all (``_terminate``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Drop the queued tasks and kill the workers now: a plain shutdown would wait until every
+    task already handed to a worker had finished (a tunebook of ABC takes minutes)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -144,22 +182,8 @@ def _context() -> multiprocessing.context.BaseContext:
     if not threaded and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*PARSER_MODULES, "composer.corpus.importers"])
+    context.set_forkserver_preload(["composer.corpus.forkserver_setup", *PARSER_MODULES, "composer.corpus.importers"])
     return context
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[], None]]:
-    """A rich progress bar when ``enabled``; yields a function that advances it by one."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), transient=False) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
 
 
 def _hidden(relative: Path) -> bool:

@@ -85,12 +85,22 @@ def init_settings(conn: sqlite3.Connection, wanted: dict[str, str]) -> dict[str,
 
 
 def insert_items(conn: sqlite3.Connection, rows: list[dict]) -> list[bool]:
-    """Insert ``rows`` in one transaction; for each, whether it was new (else already stored)."""
+    """Insert ``rows`` in one transaction; for each, whether it was new (else already stored).
+
+    Earlier error rows of the same id or source go first: a file that failed is tried again on
+    every import, and once a fixed version imports, its old error no longer shows.
+    """
     placeholders = ", ".join("?" for _ in ITEM_COLUMNS)
     sql = f"INSERT OR IGNORE INTO items ({', '.join(ITEM_COLUMNS)}) VALUES ({placeholders})"
     with transaction(conn):
+        for row in rows:
+            conn.execute("DELETE FROM items WHERE status = 'error' AND (id = ? OR source = ?)",
+                         (row["id"], row["source"]))
         return [conn.execute(sql, tuple(row.get(col) for col in ITEM_COLUMNS)).rowcount == 1 for row in rows]
 
 
 def stored_file_shas(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT DISTINCT file_sha FROM items WHERE file_sha IS NOT NULL")}
+    """Files already imported without any error (a file that failed, even in part, is tried again)."""
+    failed = "SELECT file_sha FROM items WHERE status = 'error' AND file_sha IS NOT NULL"
+    return {row[0] for row in conn.execute(f"SELECT DISTINCT file_sha FROM items WHERE file_sha IS NOT NULL "
+                                           f"AND file_sha NOT IN ({failed})")}

@@ -6,6 +6,7 @@ A twin is an audio item whose ``source_id`` is the symbolic item it was rendered
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -16,6 +17,7 @@ from composer.corpus import ingest
 from composer.corpus.importers import Task, error_row, store_audio
 from composer.corpus.tfrecord import read_records
 from composer.errors import CorpusError
+from composer.progress import progress_bar
 
 if TYPE_CHECKING:
     from composer.corpus.corpus import Corpus
@@ -44,8 +46,9 @@ def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None, 
     task = Task("", "", str(corpus.items_dir), corpus.sample_rate, corpus.chunk_s)
     render = functools.partial(_render_one, task=task, soundfont=None if soundfont is None else str(soundfont))
     sources = [(row, str(corpus.item_path(row))) for row in todo]
-    with ingest.progress_bar(progress, len(todo), "rendering") as advance, corpus.connect() as conn:
-        for [twin] in ingest.run_parallel(render, sources, jobs):
+    with progress_bar(progress, len(todo), "rendering") as advance, corpus.connect() as conn, \
+            contextlib.closing(ingest.run_parallel(render, sources, jobs)) as results:
+        for [twin] in results:
             if twin["status"] == "ok":
                 ingest.record_rows(conn, [twin], summary)
             else:  # not stored, so the next render_audio retries it

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 
 COLORS = {"eval": "black", "train": "tab:blue", "generated": "tab:red"}
 
@@ -60,6 +61,9 @@ def plot_distributions(sets: dict[str, dict[str, np.ndarray]], bins: dict[str, n
             ax.stairs(probs, edges, label=label, color=COLORS.get(label))
         if name in bins and bins[name][0] > 0 and bins[name][-1] / bins[name][0] > 100:
             ax.set_xscale("log")
+        if name == "pitch_class":  # names, not 0, 2.5, 5.0
+            ax.set_xticks(range(12), [pretty_midi.note_number_to_name(60 + k)[:-1] for k in range(12)],
+                          fontsize=7)
         ax.set_title(name, fontsize=9)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")

@@ -28,6 +28,7 @@ from composer.errors import RenderError
 
 MIDI_EXTENSIONS = (".mid", ".midi")
 BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24", "float": "FLOAT"}
+MAX_LENGTH_S = 3600.0  # mixes are held in memory: each stereo float32 buffer of an hour at 44.1 kHz is 1.3 GB
 _MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot",
                 "stems"}
 _STEM_KEYS = {"source", "lufs", "gain_db", "pan", "start", "trim", "loop", "fade_in", "fade_out", "pitch_shift",
@@ -93,6 +94,8 @@ def load_spec(spec: dict | str | os.PathLike) -> MixSpec:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise RenderError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise RenderError(f"{path}: not a text file (a mix spec is YAML)") from None
     return parse_spec(raw, name=path.name, base=path.parent)
 
 
@@ -119,7 +122,7 @@ def _parse_master(raw: dict, where: str) -> MasterSpec:
     _check_keys(raw, _MASTER_KEYS, where)
     get = lambda key, default, **kw: _number(raw.get(key, default), key, where, **kw)  # noqa: E731
     sample_rate = int(get("sample_rate", 44100, low=8000, high=192000))
-    length_s = None if raw.get("length") is None else get("length", None, low=0.0, strict=True)
+    length_s = None if raw.get("length") is None else get("length", None, low=0.0, high=MAX_LENGTH_S, strict=True)
     target_lufs = None if raw.get("target_lufs", -14.0) is None else get("target_lufs", -14.0, low=-70.0, high=0.0)
     ceiling_db = get("ceiling_db", -1.0, low=-60.0, high=0.0)
     bit_depth = raw.get("bit_depth", 16)
@@ -165,7 +168,7 @@ def _parse_stem(raw: Any, index: int, *, name: str, base: Path, tempo: tuple) ->
 def _start_seconds(value: Any, where: str, tempo: tuple) -> float:
     """``start`` as seconds, or ``{bars: N, tempo: BPM, beats_per_bar: 4}`` (tempo from master)."""
     if not isinstance(value, dict):
-        return _number(value, "start", where, low=0.0)
+        return _number(value, "start", where, low=0.0, high=MAX_LENGTH_S)
     _check_keys(value, {"bars", "tempo", "beats_per_bar"}, f"{where}: start")
     bars = _number(value.get("bars"), "start.bars", where, low=0.0)
     bpm = value.get("tempo", tempo[0])
@@ -173,7 +176,10 @@ def _start_seconds(value: Any, where: str, tempo: tuple) -> float:
         raise RenderError(f"{where}: start in bars needs a tempo (in the stem's start or in master)")
     bpm = _number(bpm, "start.tempo", where, low=1.0, strict=True)
     beats = _number(value.get("beats_per_bar", tempo[1]), "start.beats_per_bar", where, low=1.0)
-    return bars * beats * 60.0 / bpm
+    start_s = bars * beats * 60.0 / bpm
+    if start_s > MAX_LENGTH_S:
+        raise RenderError(f"{where}: start at {start_s:.0f} s is past the longest mix ({MAX_LENGTH_S:.0f} s)")
+    return start_s
 
 
 def _trim(value: Any, where: str) -> tuple[float, float | None]:
@@ -197,7 +203,7 @@ def _existing(value: Any, base: Path, where: str, extensions: tuple[str, ...]) -
     if path.suffix.lower() not in extensions:
         raise RenderError(f"{where}: '{path.name}' has an unsupported type (use {', '.join(extensions)})")
     if not path.is_file():
-        raise RenderError(f"{where}: file not found")
+        raise RenderError(f"{where}: file not found: {path} (relative paths are read from the spec's folder)")
     return path
 
 

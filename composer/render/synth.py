@@ -20,6 +20,7 @@ import pretty_midi
 import scipy.signal
 
 from composer.errors import RenderError
+from composer.quiet import muted_stderr
 
 DEFAULT_SOUNDFONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 DRUM_CHANNEL = 9  # MIDI channel 10
@@ -76,6 +77,9 @@ def render_midi(
     sf_path = Path(soundfont) if soundfont is not None else DEFAULT_SOUNDFONT
     if not sf_path.is_file():
         raise RenderError(f"{sf_path}: soundfont not found (pass an existing .sf2 or .sf3 file)")
+    if pm.get_end_time() <= 0:  # no notes nor any other event: the output would hold no samples
+        name = midi if isinstance(midi, (str, os.PathLike)) else "the MIDI"
+        raise RenderError(f"{name}: no notes to render")
     channels = _assign_channels(pm, program)
     times, events = _event_table(channels)
     with _Synth(int(sample_rate), sf_path, n_channels=_channel_count(channels), reverb=reverb, chorus=chorus) as synth:
@@ -220,7 +224,8 @@ class _Synth:
         effects = {"synth.reverb.active": int(bool(reverb)), "synth.chorus.active": int(bool(chorus))}
         self._fs = fluidsynth.Synth(gain=0.2, samplerate=float(sample_rate), channels=n_channels, **effects)
         self.handle = self._fs.synth
-        self.sfid = self.lib.fluid_synth_sfload(self.handle, str(soundfont).encode(), 0)
+        with muted_stderr():  # libinstpatch prints a GLib CRITICAL line for a file it cannot parse
+            self.sfid = self.lib.fluid_synth_sfload(self.handle, str(soundfont).encode(), 0)
         if self.sfid < 0:
             self.close()
             raise RenderError(f"{soundfont}: fluidsynth cannot load this soundfont (is it a valid .sf2/.sf3?)")

@@ -11,6 +11,7 @@ model's: the held-out score of both is in benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ import tensorflow as tf
 
 from composer.lite import LiteStep, export, per_model
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
+
+PROGRESS_EVERY = 256  # steps between progress reports
 
 
 def export_step(model: Any, *, quantize: bool = True) -> bytes:
@@ -91,12 +94,13 @@ def draw(logits: np.ndarray, uniform: np.ndarray, *, temperature: float, top_p: 
 
 def sample_events_lite(step: PerformanceStep, encoding: PerformanceEncoding, *, num: int, seconds: float,
                        temperature: float, seed: int, primer: np.ndarray, controls: np.ndarray | None,
-                       top_p: float | None, max_events: float) -> list[np.ndarray]:
+                       top_p: float | None, max_events: float,
+                       progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """``num`` event arrays (primer first) running ``seconds`` past the primer, sampled through ``step``.
 
     The loop mirrors ``sampling.sample_events``: primer events are fed, not drawn; a row stops
     once time has moved ``seconds`` past its primer, or after ``max_events`` steps; controls
-    [K, C] are spread over that time.
+    [K, C] are spread over that time. ``progress`` gets the seconds every row has reached, now and then.
     """
     rng = np.random.default_rng(seed)
     controls = np.zeros((1, step.control_dim), np.float32) if controls is None else controls
@@ -120,6 +124,8 @@ def sample_events_lite(step: PerformanceStep, encoding: PerformanceEncoding, *, 
         tokens.append(token)
         event = np.maximum(token, 0).astype(np.int32)
         i += 1
+        if progress and i % PROGRESS_EVERY == 0:
+            progress(float(time.min()) / STEPS_PER_SECOND)
     columns = np.stack(tokens, axis=1) if tokens else np.zeros((num, 0), np.int32)
     return [np.concatenate([primer[:1], row[row >= 0]]).astype(np.int32) for row in columns]
 

@@ -1,12 +1,14 @@
 """MIDI for a human composer: a file any DAW plays, a grid-snapped copy, and MusicXML.
 
-Performances carry no meter, so the written file declares a tempo (given or estimated from the
-onsets) and 4/4, so a DAW's grid and notation software line up with the music.
+Performances carry no meter, so the written file declares a tempo and a time signature (a
+primer's when it has them, else one estimated from the onsets and 4/4), so a DAW's grid and
+notation software line up with the music.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,32 @@ from composer.atomic import atomic_file
 from composer.errors import ConfigError
 
 DEFAULT_QPM = 120.0
+PRIMER_MARKER = "end of primer"  # text event at the time new material follows the primer (plots draw it)
+
+
+@dataclass(frozen=True)
+class Meter:
+    """What a written file declares: tempo (None: estimate it), time signature and GM program."""
+
+    qpm: float | None = None
+    time_signature: tuple[int, int] = (4, 4)
+    program: int | None = None
+
+
+def meter_of(sequence: music_pb2.NoteSequence) -> Meter:
+    """The first tempo, time signature and pitched program a sequence (e.g. a primer) carries."""
+    pitched = [n.program for n in sequence.notes if not n.is_drum]
+    signature = sequence.time_signatures[0] if sequence.time_signatures else None
+    return Meter(qpm=sequence.tempos[0].qpm if sequence.tempos else None,
+                 time_signature=(signature.numerator, signature.denominator) if signature else (4, 4),
+                 program=max(set(pitched), key=pitched.count) if pitched else None)
+
+
+def check_grid(grid: int) -> int:
+    """``grid`` if it is a note value a score can show (1, 2 or a multiple of 4), else ConfigError."""
+    if grid <= 0 or grid % 4 and grid not in (1, 2):
+        raise ConfigError(f"quantize grid must be 1, 2 or a multiple of 4 (e.g. 16 for 16ths), got {grid}")
+    return grid
 
 
 def estimate_qpm(sequence: music_pb2.NoteSequence) -> float:
@@ -38,9 +66,7 @@ def estimate_qpm(sequence: music_pb2.NoteSequence) -> float:
 
 def quantized(sequence: music_pb2.NoteSequence, *, grid: int, qpm: float) -> music_pb2.NoteSequence:
     """A copy with onsets and offsets snapped to 1/grid notes (grid=16: 16ths) at ``qpm``."""
-    if grid <= 0 or grid % 4 and grid not in (1, 2):
-        raise ConfigError(f"quantize grid must be 1, 2 or a multiple of 4 (e.g. 16 for 16ths), got {grid}")
-    step_s = 60.0 / qpm * 4.0 / grid
+    step_s = 60.0 / qpm * 4.0 / check_grid(grid)
     out = music_pb2.NoteSequence()
     out.CopyFrom(sequence)
     for note in out.notes:
@@ -52,10 +78,11 @@ def quantized(sequence: music_pb2.NoteSequence, *, grid: int, qpm: float) -> mus
 
 
 def _pretty_midi(sequence: music_pb2.NoteSequence, *, qpm: float, program: int,
-                 markers: tuple[tuple[float, str], ...] = ()) -> pretty_midi.PrettyMIDI:
-    """One track (the stem) with tempo, 4/4 and program set; velocities as in ``sequence``."""
+                 markers: tuple[tuple[float, str], ...] = (),
+                 time_signature: tuple[int, int] = (4, 4)) -> pretty_midi.PrettyMIDI:
+    """One track (the stem) with tempo, time signature and program set; velocities as in ``sequence``."""
     pm = pretty_midi.PrettyMIDI(initial_tempo=qpm)
-    pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(*time_signature, 0.0))
     track = pretty_midi.Instrument(program=program, name=pretty_midi.program_to_instrument_name(program))
     for note in sorted(sequence.notes, key=lambda n: (n.start_time, n.pitch)):
         track.notes.append(pretty_midi.Note(velocity=int(note.velocity), pitch=int(note.pitch),
@@ -66,9 +93,10 @@ def _pretty_midi(sequence: music_pb2.NoteSequence, *, qpm: float, program: int,
 
 
 def write_midi(sequence: music_pb2.NoteSequence, path: Path, *, program: int = 0, qpm: float | None = None,
-               markers: tuple[tuple[float, str], ...] = ()) -> Path:
+               markers: tuple[tuple[float, str], ...] = (), time_signature: tuple[int, int] = (4, 4)) -> Path:
     """Write ``sequence`` as a one-track MIDI file atomically; ``markers``: (time_s, text) events."""
-    pm = _pretty_midi(sequence, qpm=qpm or DEFAULT_QPM, program=program, markers=markers)
+    pm = _pretty_midi(sequence, qpm=qpm or DEFAULT_QPM, program=program, markers=markers,
+                      time_signature=time_signature)
     path = Path(path)
     with atomic_file(path) as handle:
         pm.write(handle)

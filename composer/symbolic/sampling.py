@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import secrets
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,27 @@ import numpy as np
 import tensorflow as tf
 
 from composer.errors import ConfigError, RunDirError
+from composer.progress import seconds_bar
 from composer.symbolic.controls import event_steps, key_histogram, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.lite import lite_step, sample_events_lite
-from composer.symbolic.midi import estimate_qpm, quantized, write_midi, write_musicxml
+from composer.symbolic.midi import (
+    PRIMER_MARKER,
+    Meter,
+    check_grid,
+    estimate_qpm,
+    meter_of,
+    quantized,
+    write_midi,
+    write_musicxml,
+)
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 CHUNK = 128                  # steps per compiled call; the loop state is carried between calls
 XLA_MAX_ROWS = 4             # batches up to this size sample in an XLA loop, larger ones in a graph loop
 PRIMER_BUCKET = 64           # primers are padded to a multiple of this (fewer shapes to compile)
 ENGINES = ("tf", "tflite")
+MIDI_SUFFIXES = (".mid", ".midi")
 _LOOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -119,7 +131,8 @@ def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool, nucleus
 def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, seconds: float = 30.0,
                   temperature: float = 1.0, seed: int | None = None, primer: np.ndarray | None = None,
                   controls: np.ndarray | None = None, top_p: float | None = None,
-                  beam: int | None = None, engine: str = "tf") -> list[np.ndarray]:
+                  beam: int | None = None, engine: str = "tf",
+                  progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """Sample ``num`` event arrays (int32, primer first) running ``seconds`` past the primer.
 
     Args:
@@ -128,6 +141,7 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
       top_p: nucleus sampling mass (None: off); beam: hypotheses kept per piece (None: plain sampling).
       engine: "tf" (this module's float32 loop) or "tflite" (int8 weights, ``lite.py``: faster on
         CPU, no beam search).
+      progress: called now and then with the seconds of new material every piece has reached.
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown sampling engine '{engine}' (choose from {', '.join(ENGINES)})")
@@ -138,7 +152,7 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
             raise ConfigError("beam search runs on the tf engine: drop --engine tflite or --beam")
         return sample_events_lite(lite_step(model), encoding, num=num, seconds=seconds, temperature=temperature,
                                   seed=seed, primer=primer, controls=controls, top_p=top_p,
-                                  max_events=len(primer) + seconds * MAX_EVENTS_PER_SECOND)
+                                  max_events=len(primer) + seconds * MAX_EVENTS_PER_SECOND, progress=progress)
     width, rows = beam or 1, num * (beam or 1)
     controls = np.zeros((1, model.control_dim), np.float32) if controls is None else controls
     padded = np.tile(np.pad(primer, (0, -len(primer) % PRIMER_BUCKET)), (rows, 1))
@@ -156,6 +170,8 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
         carry, chunk_tokens, chunk_parents = loop(carry, *args)
         tokens.append(chunk_tokens.numpy())
         parents.append(chunk_parents.numpy())
+        if progress:
+            progress(float(tf.reduce_min(carry[3])) / STEPS_PER_SECOND)
     tokens, parents, score = np.concatenate(tokens), np.concatenate(parents), carry[5].numpy()
     return [_backtrack(primer, tokens, parents, score, piece * width, width) for piece in range(num)]
 
@@ -193,8 +209,10 @@ def _controls(config: Any, run_dir: Path, *, density: list[float] | None, key: l
     return user_controls(config.controls, density=density, histograms=histograms)
 
 
-def _primer(encoding: PerformanceEncoding, primer: str | Path | None, pitches: list[int] | None) -> np.ndarray:
-    """Primer events from a MIDI file or a chord of pitches (a quarter note at 120 qpm, velocity 80)."""
+def _primer(encoding: PerformanceEncoding, primer: str | Path | None,
+            pitches: list[int] | None) -> tuple[np.ndarray, Meter]:
+    """Primer events from a MIDI file (with its tempo, time signature and program) or a chord of
+    pitches (a quarter note at 120 qpm, velocity 80)."""
     from note_seq import midi_io
     from note_seq.protobuf import music_pb2
 
@@ -205,7 +223,10 @@ def _primer(encoding: PerformanceEncoding, primer: str | Path | None, pitches: l
             sequence = midi_io.midi_file_to_note_sequence(str(primer))
         except (OSError, midi_io.MIDIConversionError) as exc:
             raise ConfigError(f"{primer}: not a readable MIDI file ({exc})") from None
-        return encoding.encode(sequence)
+        if not any(not note.is_drum for note in sequence.notes):
+            what = "only drum notes" if sequence.notes else "no notes"
+            raise ConfigError(f"{primer}: {what}; a primer needs pitched notes to continue")
+        return encoding.encode(sequence), meter_of(sequence)
     if pitches:
         bad = [p for p in pitches if not 0 <= p <= 127]
         if bad:
@@ -213,32 +234,37 @@ def _primer(encoding: PerformanceEncoding, primer: str | Path | None, pitches: l
         chord = music_pb2.NoteSequence()
         for pitch in pitches:
             chord.notes.add(pitch=int(pitch), velocity=80, start_time=0.0, end_time=0.5)
-        return encoding.encode(chord)
-    return np.zeros(0, np.int32)
+        return encoding.encode(chord), Meter()
+    return np.zeros(0, np.int32), Meter()
 
 
 def write_pieces(pieces: list[np.ndarray], encoding: PerformanceEncoding, *, out: Path, max_note_s: float,
                  program: int = 0, primer_events: int = 0, quantize: int | None = None,
-                 musicxml: bool = False) -> list[Path]:
-    """Decode and write each piece (out, or out-1, out-2, ... for several), plus grid and MusicXML copies."""
+                 musicxml: bool = False, meter: Meter = Meter()) -> list[Path]:
+    """Decode and write each piece (out, or out-1, out-2, ... for several), plus grid and MusicXML copies.
+
+    ``meter`` (a primer's) sets the tempo, and so the grid, and the time signature written;
+    without a tempo one is estimated per piece.
+    """
     out = Path(out)
     paths = []
     for k, events in enumerate(pieces):
         path = out if len(pieces) == 1 else out.with_name(f"{out.stem}-{k + 1}{out.suffix or '.mid'}")
         sequence = encoding.decode(events, max_note_s=max_note_s, program=program)
         primer_s = event_steps(events[:primer_events], encoding)[1] / STEPS_PER_SECOND
-        markers = ((primer_s, "end of primer"),) if primer_events > 1 else ()
-        qpm = estimate_qpm(sequence)
-        paths.append(write_midi(sequence, path, program=program, qpm=qpm, markers=markers))
+        markers = ((primer_s, PRIMER_MARKER),) if primer_events > 1 else ()
+        qpm = meter.qpm or estimate_qpm(sequence)
+        style = {"program": program, "qpm": qpm, "time_signature": meter.time_signature}
+        paths.append(write_midi(sequence, path, markers=markers, **style))
         if quantize:
             grid_path = path.with_name(f"{path.stem}.q{quantize}.mid")
-            paths.append(write_midi(quantized(sequence, grid=quantize, qpm=qpm), grid_path, program=program,
-                                    qpm=qpm, markers=markers))
+            paths.append(write_midi(quantized(sequence, grid=quantize, qpm=qpm), grid_path, markers=markers,
+                                    **style))
             if musicxml:
                 paths.append(write_musicxml(grid_path, path.with_suffix(".musicxml")))
         elif musicxml:
             grid_path = write_midi(quantized(sequence, grid=16, qpm=qpm), path.with_name(f".{path.stem}.q16.mid"),
-                                   program=program, qpm=qpm)
+                                   **style)
             paths.append(write_musicxml(grid_path, path.with_suffix(".musicxml")))
             grid_path.unlink()
     return paths
@@ -271,29 +297,40 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
              primer_pitches: list[int] | None = None, density: list[float] | None = None,
              key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
              top_p: float | None = None, beam: int | None = None, quantize: int | None = None,
-             musicxml: bool = False, program: int = 0, engine: str | None = None) -> list[Path]:
+             musicxml: bool = False, program: int | None = None, engine: str | None = None) -> list[Path]:
     """Generate ``num`` MIDI files from the Performance RNN of ``run_dir``; returns the paths written.
 
     ``seconds`` of new material follow the primer (kept at the start, with an 'end of primer'
     marker). ``density`` (notes/s), ``key`` ('D minor') or ``pitch_histogram`` (12 numbers) are
     lists spread evenly over the new material; they need a model trained with those controls.
     ``engine`` defaults to "tflite" (int8 weights, several times faster on CPU), or "tf" for beam search.
+    A primer file's tempo, time signature and program are kept (``program`` overrides the last).
     """
     checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1), "temperature": (temperature, temperature >= 0),
               "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
-              "program": (program, 0 <= program <= 127)}
+              "program": (program, program is None or 0 <= program <= 127),
+              "density": (density, all(d >= 0 for d in density or ()))}
     for name, (value, ok) in checks.items():
         if not ok:
             raise ConfigError(f"--{name} out of range: {value!r}")
+    if Path(out).suffix.lower() not in MIDI_SUFFIXES:
+        raise ConfigError(f"{out}: performance-rnn writes MIDI; give a .mid file (render it to audio with "
+                          f"composer render)")
+    if quantize is not None:
+        check_grid(quantize)
     run = _load_run(run_dir)
     encoding = run.config.encoding
     controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram)
-    primer_events = _primer(encoding, primer, primer_pitches)
+    primer_events, meter = _primer(encoding, primer, primer_pitches)
     opening = run.meta.get("opening_velocity_event")
     if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
         primer_events = np.concatenate([[opening], primer_events]).astype(np.int32)
     engine = engine or ("tf" if beam and beam > 1 else "tflite")
-    pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
-                           primer=primer_events, controls=controls, top_p=top_p, beam=beam, engine=engine)
+    with seconds_bar(seconds) as progress:
+        pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
+                               primer=primer_events, controls=controls, top_p=top_p, beam=beam, engine=engine,
+                               progress=progress)
+    program = program if program is not None else meter.program or 0
     return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
-                        primer_events=len(primer_events), quantize=quantize, musicxml=musicxml)
+                        primer_events=len(primer_events), quantize=quantize, musicxml=musicxml, meter=meter)
+

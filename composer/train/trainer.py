@@ -79,6 +79,8 @@ def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir
             _check_same_config(given, config, config_path or "--set", run_dir)
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=given.train.steps))
     else:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise RunDirError(f"{run_dir}: is a file, not a folder; choose a new --out for the run dir")
         if _has_content(run_dir):
             raise RunDirError(f"{run_dir}: run dir is not empty; pass --resume to continue it, or choose a new --out")
         if config_path is None:
@@ -121,7 +123,12 @@ def _prepare_run_dir(family: ModelFamily, corpus: Any, config: Any, run_dir: Pat
                               "resume needs the same corpus")
         return read_json(run_dir / META)
     write_json(run_dir / CORPUS, corpus_info)
-    meta = family.prepare(corpus, config, run_dir)
+    try:
+        meta = family.prepare(corpus, config, run_dir)
+    except BaseException:  # a new run that never started must not block its own re-run
+        for name in () if resume else (CONFIG, CORPUS):
+            (run_dir / name).unlink(missing_ok=True)
+        raise
     write_json(run_dir / META, meta)
     return meta
 

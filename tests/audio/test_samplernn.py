@@ -92,6 +92,9 @@ def test_generation_length_seed_and_temperature(models):
     np.testing.assert_array_equal(model.generate(5000, batch_size=2, seed=7), a)
     assert not np.array_equal(model.generate(5000, batch_size=2, seed=8), a)
     assert not np.array_equal(a[0], a[1])  # each sequence of the batch draws its own noise
+    done = []
+    model.generate(5000, batch_size=2, seed=7, progress=done.append)  # reported per block (a progress bar)
+    assert len(done) >= 2 and done == sorted(done) and done[-1] == 5000
     greedy = model.generate(200, batch_size=2, temperature=0.0, seed=1).numpy()
     np.testing.assert_array_equal(model.generate(200, batch_size=2, temperature=0.0, seed=2), greedy)
     np.testing.assert_array_equal(greedy[0], greedy[1])

@@ -142,14 +142,15 @@ def test_hidden_files_skipped_and_other_types_ignored_in_folders(corpus_root, tm
 
 def test_info_keys_list_and_open(corpus_root, tmp_path, make_midi, make_wav):
     corpus = Corpus.create("mixed", root=corpus_root)
-    corpus.import_paths([make_midi(tmp_path / "s.mid"), make_wav(tmp_path / "c.wav", seconds=36.0, sample_rate=8000),
-                         tmp_path / "missing.mid"])
+    corpus.import_paths([make_midi(tmp_path / "s.mid"), make_wav(tmp_path / "c.wav", seconds=36.0, sample_rate=8000)])
+    with pytest.raises(CorpusError, match="missing.mid: no such file or folder"):
+        corpus.import_paths([tmp_path / "s.mid", tmp_path / "missing.mid"])
     info = Corpus.open("mixed", root=corpus_root).info()
     assert {"name", "items", "splits", "hours_audio", "notes", "errors"} <= set(info)
     assert info["items"] == {"total": 2, "symbolic": 1, "audio": 1}
     assert info["splits"]["train"] + info["splits"]["eval"] == 2
     assert info["hours_audio"] == pytest.approx(36.0 / 3600) and info["notes"] == 8
-    assert info["errors"] == []  # a missing path is reported by the import, not stored
+    assert info["errors"] == []  # a missing path stops the import before it starts, nothing stored
     assert list_corpora(root=corpus_root) == [{"name": "mixed", "items": 2, "path": str(corpus.path)}]
     assert corpus.cache_dir.is_dir()
 

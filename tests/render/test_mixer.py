@@ -177,7 +177,7 @@ def test_stems_false_writes_no_stem_files(stems: Path) -> None:
     [
         (lambda s: s["stems"][1].update(source="lead.wav"), r"mix.yaml: stem 2 \(lead.wav\): file not found"),
         (lambda s: s["stems"][0].update(gian_db=3), r"stem 1 \(sine.wav\): unknown key 'gian_db'"),
-        (lambda s: s["master"].update(length=-3), r"mix.yaml: master: length must be a number > 0.0, got -3"),
+        (lambda s: s["master"].update(length=-3), r"mix.yaml: master: length must be a number > 0.0 and <= 3600.0, got -3"),
         (lambda s: s["master"].update(loudness=-14), r"master: unknown key 'loudness'"),
         (lambda s: s["master"].update(bit_depth=8), r"bit_depth 8 is not one of 16, 24, float"),
         (lambda s: s["stems"][0].update(pan=2), r"stem 1 \(sine.wav\): pan must be a number >= -1.0 and <= 1.0"),
