@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 setup: system-deps $(STAMP)
 
-# libfluidsynth3 is the one system library we need (pyfluidsynth loads it at run time).
+# libfluidsynth3 is the one system library we need (pyfluidsynth loads it at run time);
+# chromium and chromium-driver only run the studio's browser test.
 system-deps:
 	@if ldconfig -p 2>/dev/null | grep -q 'libfluidsynth.so.3'; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
@@ -17,6 +18,13 @@ system-deps:
 	else \
 		echo "composer needs the fluidsynth library: run 'sudo apt-get install libfluidsynth3' (Debian/Ubuntu) or 'brew install fluid-synth' (macOS), then 'make setup' again"; \
 		exit 1; \
+	fi
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver with apt-get (the studio's browser test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "note: the studio's browser test needs 'sudo apt-get install chromium chromium-driver'; it is skipped without them"; \
 	fi
 
 $(STAMP): pyproject.toml

@@ -375,6 +375,24 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", help="Where the dem
     run_demo(out, root=root)
 
 
+@app.command()
+def studio(
+    root: Path = typer.Option(Path("studio"), "--root", help="Studio folder: sessions (kept takes, mixes), scratch."),
+    runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of trained runs to list and generate from."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
+) -> None:
+    """A local web page to generate, audition, keep and mix, plus an endless study-music radio.
+
+    Example: composer studio --runs runs --port 8000   (then open http://127.0.0.1:8000)
+    """
+    _load_tensorflow_quietly()
+    from composer.studio.server import serve
+
+    typer.echo(f"composer studio on http://{host}:{port} (runs: {runs}, sessions: {root}/sessions); Ctrl-C stops it")
+    serve(root, runs, host=host, port=port)
+
+
 def main() -> None:
     """Console entry point: a user error (ComposerError, or a value the parser rejects) is one
     line and exit code 1; a usage error (unknown or missing option) exit code 2; Ctrl-C 130."""

@@ -1,0 +1,64 @@
+"""What the page may send, with the bounds that keep a request sane (1 to 8 variations, temperature 0 to 2).
+
+Pydantic checks every field before any work starts; the server turns its complaints into one line
+the page shows (``seconds: must be <= 300, got 1e9``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_SECONDS = 300.0
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerateRequest(Strict):
+    """The Generate tab's form; key and density only for runs trained with those controls."""
+
+    run: str = Field(min_length=1)
+    seconds: float = Field(10.0, gt=0, le=MAX_SECONDS)
+    temperature: float = Field(1.0, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    num: int = Field(4, ge=1, le=8)
+    seed: int | None = Field(None, ge=0, lt=2**31)
+    key: str | None = Field(None, max_length=20)
+    density: float | None = Field(None, gt=0, le=64)
+    primer: str | None = Field(None, max_length=80)  # an id returned by POST /api/primers
+
+
+class KeepRequest(Strict):
+    job: str = Field(min_length=1, max_length=80)
+    take: int = Field(ge=1, le=8)
+
+
+class Track(Strict):
+    """One kept stem on a mix track (names as in the mix spec, see composer/render/mixspec.py)."""
+
+    source: str = Field(min_length=1, max_length=200)  # a file name in the session's kept/ folder
+    gain_db: float = Field(0.0, ge=-60, le=20)
+    pan: float = Field(0.0, ge=-1, le=1)
+    start: float = Field(0.0, ge=0, le=3600)
+    fade_in: float = Field(0.0, ge=0, le=600)
+    fade_out: float = Field(0.0, ge=0, le=600)
+    lufs: float | None = Field(None, ge=-70, le=0)
+
+
+class MixRequest(Strict):
+    name: str = Field("mix", min_length=1, max_length=80)
+    tracks: list[Track] = Field(min_length=1, max_length=32)
+    target_lufs: float | None = Field(-14.0, ge=-70, le=0)
+    length: float | None = Field(None, gt=0, le=3600)
+
+
+class RadioControls(Strict):
+    """Take effect at the next segment; a field left out keeps its value, "" (key) or 0 (density) clears it."""
+
+    run: str | None = Field(None, min_length=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    key: str | None = Field(None, max_length=20)
+    density: float | None = Field(None, ge=0, le=64)
+    texture: str | None = Field(None, max_length=200)  # an audio run (LSTM+VAE) layered underneath; "" for none
+    texture_db: float | None = Field(None, ge=-60, le=0)
