@@ -22,13 +22,13 @@ from composer.audio_io import read_audio, write_audio
 from composer.generate import generate
 from composer.render.synth import render_midi
 from composer.studio.jobs import GENERATE_LOCK
+from composer.symbolic.midi import PRIMER_MARKER
 
 SAMPLE_RATE = 44100
 SEGMENT_S = 6.0     # new material per segment
 PRIMER_S = 4.0      # tail of the previous segment the model continues
 CROSSFADE_S = 1.0   # the previous segment's release tail fades out under the new one
 TEXTURE_BLOCK_S = 60.0  # texture made per call
-PRIMER_MARKER = "end of primer"  # written by composer.symbolic.sampling.write_pieces
 
 
 @dataclass(frozen=True)
