@@ -47,3 +47,9 @@ def atomic_file(path: str | os.PathLike, *, sync: bool = False) -> Iterator[Bina
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees a half-written file."""
+    with atomic_file(path, sync=True) as handle:
+        handle.write(text.encode())

@@ -136,7 +136,7 @@ def mix_spec(stems: dict[str, Path], *, spec_dir: Path) -> dict:
 @_stage("4/6 rendering and mixing")
 def mix_stems(out: Path, stems: dict[str, Path]) -> dict:
     """Write the spec a user can edit, then mix it."""
-    from composer.config import write_text_atomic
+    from composer.atomic import write_text_atomic
     from composer.render.mixer import mix
 
     spec_path = out / "mix.yaml"
