@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from composer.audio.lstm_vae_family import FAMILY, LstmVaeConfig, synthesize  # noqa: E402
 from composer.audio.transforms import Normalizer  # noqa: E402
 from composer.config import load  # noqa: E402
+from composer.pipeline import render_audio  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +106,7 @@ def quality(args: argparse.Namespace) -> None:
     work = args.work
     corpus = build("bach-chorales", "chorales", root=work / "corpora", limit=args.chorales)
     if not corpus.chunk_counts()["train"]["audio"]:
-        corpus.render_audio()
+        render_audio(corpus)
     train_audio = list(corpus.audio("train"))
     print(f"corpus: {args.chorales} chorales rendered at {corpus.sample_rate} Hz, "
           f"{sum(map(len, train_audio)) / corpus.sample_rate / 60:.1f} min train audio; {args.steps} steps each")

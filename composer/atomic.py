@@ -61,3 +61,9 @@ def check_writable(path: Path) -> None:
             if not parent.is_dir():
                 raise ComposerError(f"{parent}: is a file, so {path} cannot be written")
             return
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees a half-written file."""
+    with atomic_file(path, sync=True) as handle:
+        handle.write(text.encode())

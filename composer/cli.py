@@ -131,7 +131,9 @@ def corpus_render_audio(
     """
     from composer.corpus import Corpus
 
-    summary = Corpus.open(name, root=root).render_audio(soundfont=soundfont, jobs=jobs, progress=True)
+    from composer.pipeline import render_audio
+
+    summary = render_audio(Corpus.open(name, root=root), soundfont=soundfont, jobs=jobs, progress=True)
     typer.echo(summary.line())
     _echo_errors(summary.errors)
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, Sequence, TypeVar
 
 import yaml
 
-from composer.atomic import atomic_file
+from composer.atomic import write_text_atomic
 from composer.errors import ConfigError
 
 T = TypeVar("T")
@@ -180,9 +180,3 @@ def dump(config: Any, path: str | os.PathLike, *, header: str = "") -> None:
     """Write ``config`` as YAML atomically (temp file, then rename), after ``header`` comment lines."""
     comments = "".join(f"# {line}\n" for line in header.splitlines())
     write_text_atomic(Path(path), comments + yaml.safe_dump(to_dict(config), sort_keys=False))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader never sees a half-written file."""
-    with atomic_file(path, sync=True) as handle:
-        handle.write(text.encode())

@@ -47,6 +47,7 @@ def _stage(title: str) -> Callable:
 def build_corpora(root: Path | None):
     """Build (or reuse) the symbolic corpus and a small rendered-audio corpus."""
     from composer.corpus import Corpus, builtin
+    from composer.pipeline import render_audio
 
     def reuse_or_build(name: str, limit: int | None) -> Corpus:
         try:
@@ -60,7 +61,7 @@ def build_corpora(root: Path | None):
 
     symbolic = reuse_or_build(SYMBOLIC_CORPUS, None)
     audio = reuse_or_build(AUDIO_CORPUS, AUDIO_PIECES)
-    print(f"   {audio.render_audio(jobs=2, progress=True).line()}")  # renders only what an interrupted run left
+    print(f"   {render_audio(audio, jobs=2, progress=True).line()}")  # only what an interrupted run left
     return symbolic, audio
 
 
@@ -135,7 +136,7 @@ def mix_spec(stems: dict[str, Path], *, spec_dir: Path) -> dict:
 @_stage("4/6 rendering and mixing")
 def mix_stems(out: Path, stems: dict[str, Path]) -> dict:
     """Write the spec a user can edit, then mix it."""
-    from composer.config import write_text_atomic
+    from composer.atomic import write_text_atomic
     from composer.render.mixer import mix
 
     spec_path = out / "mix.yaml"

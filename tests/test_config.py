@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from composer import config
+from composer.atomic import write_text_atomic
 from composer.errors import ConfigError
 
 
@@ -64,8 +65,8 @@ def test_missing_file(tmp_path):
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
     target = tmp_path / "sub" / "file.txt"
-    config.write_text_atomic(target, "one")
-    config.write_text_atomic(target, "two")
+    write_text_atomic(target, "one")
+    write_text_atomic(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
 

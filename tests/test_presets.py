@@ -16,6 +16,7 @@ import yaml
 from composer.evaluate.report import evaluate
 from composer.generate import generate
 from composer.train.trainer import train
+from composer.pipeline import render_audio
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 PRESETS = sorted(CONFIGS.glob("*/*.yaml"))
@@ -35,7 +36,7 @@ def audio_corpus(tmp_path_factory):
     from composer.corpus import builtin
 
     corpus = builtin.build("bach-chorales", "bach-audio", root=tmp_path_factory.mktemp("audio_root"), limit=3)
-    corpus.render_audio()
+    render_audio(corpus)
     return corpus
 
 

@@ -200,14 +200,6 @@ class Corpus:
             "errors": self.errors(),
         }
 
-    def render_audio(self, *, soundfont: str | os.PathLike | None = None, jobs: int = 1,
-                     progress: bool = False) -> ImportSummary:
-        """Add a synthesized audio twin for each symbolic item that has none (same split chunks),
-        rendering in ``jobs`` worker processes."""
-        from composer.corpus.twins import render_twins
-
-        return render_twins(self, soundfont=soundfont, jobs=jobs, progress=progress)
-
 
 def _check_split(split: str) -> None:
     if split not in splits.SPLITS:

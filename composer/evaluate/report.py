@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from composer.audio_io import AUDIO_EXTENSIONS, read_audio
-from composer.config import write_text_atomic
+from composer.atomic import write_text_atomic
 from composer.errors import ComposerError, CorpusError
 from composer.evaluate import audio_metrics, distributions, features, plots
 from composer.evaluate.markdown import render_report

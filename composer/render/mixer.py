@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.audio_io import read_audio, write_audio
-from composer.config import write_text_atomic
+from composer.atomic import write_text_atomic
 from composer.errors import ComposerError, RenderError
 from composer.render import loudness
 from composer.render.mixspec import MasterSpec, MixSpec, StemSpec, load_spec

@@ -43,9 +43,9 @@ def plot_file(path: str | os.PathLike, *, out: str | os.PathLike) -> Path:
 
 def piano_roll_figure(path: Path) -> plt.Figure:
     """One bar per note, a colour per instrument, on note names (C4); drums in a lane of their own
-    (their note numbers name sounds, not pitches); a dashed line where a primer ends."""
+    (their note numbers name sounds, not pitches); a dashed line at each text event after the start,
+    such as the "end of primer" that generated pieces carry."""
     from composer.render.synth import as_pretty_midi
-    from composer.symbolic.midi import PRIMER_MARKER
 
     pm = as_pretty_midi(path)
     has_drums = any(inst.is_drum and inst.notes for inst in pm.instruments)
@@ -70,12 +70,11 @@ def piano_roll_figure(path: Path) -> plt.Figure:
                      pretty_midi.note_number_to_drum_name, every_c=False)
         drum_ax.set(ylabel="drums")
     drum_ax.set(xlabel="time (s)")
-    for event in pm.text_events:
-        if event.text == PRIMER_MARKER:
-            for ax in axes[:, 0]:
-                ax.axvline(event.time, color="black", linestyle="--", linewidth=1)
-            pitch_ax.annotate(PRIMER_MARKER, (event.time, 1.0), xycoords=("data", "axes fraction"),
-                              xytext=(3, -12), textcoords="offset points", fontsize="small")
+    for event in (e for e in pm.text_events if e.time > 0):
+        for ax in axes[:, 0]:
+            ax.axvline(event.time, color="black", linestyle="--", linewidth=1)
+        pitch_ax.annotate(event.text, (event.time, 1.0), xycoords=("data", "axes fraction"),
+                          xytext=(3, -12), textcoords="offset points", fontsize="small")
     for ax in axes[:, 0]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper right", fontsize="small")

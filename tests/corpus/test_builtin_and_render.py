@@ -7,6 +7,7 @@ import pytest
 
 from composer.corpus import Corpus, builtin
 from composer.errors import CorpusError
+from composer.pipeline import render_audio
 
 
 def test_recipes_are_listed_and_unknown_names_rejected(corpus_root):
@@ -40,7 +41,7 @@ def test_essen_recipe_imports_one_item_per_abc_tune(corpus_root):
 def test_render_audio_adds_one_twin_per_symbolic_item_in_the_same_split(corpus_root, tmp_path, make_midi, jobs):
     corpus = Corpus.create("twins", root=corpus_root, sample_rate=8000, chunk_s=2.0, eval_ratio=0.3)
     corpus.import_paths([make_midi(tmp_path / "a.mid", repeats=2), make_midi(tmp_path / "b.mid", pitches=(50, 55))])
-    summary = corpus.render_audio(jobs=jobs)
+    summary = render_audio(corpus, jobs=jobs)
     assert (summary.imported, summary.errors) == (2, [])
     twins = {row["source_id"]: row for row in corpus.items("audio")}
     for source in corpus.items("symbolic"):
@@ -52,7 +53,7 @@ def test_render_audio_adds_one_twin_per_symbolic_item_in_the_same_split(corpus_r
     assert len(list(corpus.audio("eval"))) == symbolic_eval  # the same chunks held out in both forms
     audio = np.concatenate(list(corpus.audio("train")) + list(corpus.audio("eval")))
     assert audio.dtype == np.float32 and np.abs(audio).max() > 0.01
-    again = corpus.render_audio()
+    again = render_audio(corpus)
     assert (again.imported, again.skipped) == (0, 2)
     with pytest.raises(CorpusError, match="soundfont .*missing.sf2 not found"):
-        corpus.render_audio(soundfont=tmp_path / "missing.sf2")
+        render_audio(corpus, soundfont=tmp_path / "missing.sf2")

@@ -148,7 +148,7 @@ def test_info_keys_list_and_open(corpus_root, tmp_path, make_midi, make_wav):
     info = Corpus.open("mixed", root=corpus_root).info()
     assert {"name", "items", "splits", "hours_audio", "notes", "errors"} <= set(info)
     assert info["items"] == {"total": 2, "symbolic": 1, "audio": 1}
-    assert info["splits"]["train"] + info["splits"]["eval"] == 2
+    assert info["splits"]["eval"] >= 1 and info["splits"]["train"] >= 2  # the 36 s clip holds out 3.6 s
     assert info["hours_audio"] == pytest.approx(36.0 / 3600) and info["notes"] == 8
     assert info["errors"] == []  # a missing path stops the import before it starts, nothing stored
     assert list_corpora(root=corpus_root) == [{"name": "mixed", "items": 2, "path": str(corpus.path)}]

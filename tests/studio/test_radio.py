@@ -11,7 +11,8 @@ import pretty_midi
 import pytest
 
 from composer.studio.radio import PREBUFFER_S
-from composer.studio.segments import PRIMER_MARKER, PRIMER_S, SAMPLE_RATE, SEGMENT_S
+from composer.studio.segments import PRIMER_S, SAMPLE_RATE, SEGMENT_S
+from composer.symbolic.midi import PRIMER_MARKER
 from tests.studio.conftest import RUN_NAME, TEXTURE_NAME
 
 STREAM_S = 60.0

@@ -11,7 +11,7 @@ import tensorflow as tf
 from composer.config import load
 from composer.errors import ConfigError, RunDirError
 from composer.symbolic.family import FAMILY, PerformanceRNNConfig, check_meta
-from composer.symbolic.model import FastLSTM, _gates
+from composer.symbolic.lstm import FastLSTM, lstm_cell
 
 PRESETS = Path(__file__).resolve().parents[2] / "configs" / "performance_rnn"
 
@@ -25,7 +25,7 @@ def test_fast_lstm_gradients_match_autodiff():
     def reference():
         xw, h, c, outputs = layer.project(dense, classes), tf.zeros([3, 8]), tf.zeros([3, 8]), []
         for t in range(7):
-            h, c, _ = _gates(xw[:, t] + h @ layer.recurrent_kernel, c)
+            h, c, _ = lstm_cell(xw[:, t] + h @ layer.recurrent_kernel, c)
             outputs.append(h)
         return tf.stack(outputs, 1)
 
@@ -44,7 +44,7 @@ def test_fast_lstm_gradients_match_autodiff():
 
 @pytest.mark.parametrize("preset, layers, classes, control_dim", [
     ("tiny", (256,), 388, 0), ("tiny_conditioned", (256,), 388, 22),
-    ("default", (512, 512, 512), 388, 0), ("large", (1024, 1024, 1024), 388, 0)])
+    ("default", (512,), 388, 0), ("large", (1024, 1024, 1024), 388, 0)])
 def test_presets(preset, layers, classes, control_dim):
     config = load(PRESETS / f"{preset}.yaml", PerformanceRNNConfig)
     assert config.layers == layers and config.encoding.num_classes == classes

@@ -1,4 +1,6 @@
-"""Audio twins: symbolic items synthesized to audio so raw-audio models can train on any corpus.
+"""Steps that join stages. Audio twins: a corpus's symbolic items synthesized to audio, so the
+raw-audio models can train on any MIDI corpus. This joins the corpus and the synthesizer, which
+know nothing of each other (docs/architecture.md).
 
 A twin is an audio item whose ``source_id`` is the symbolic item it was rendered from and whose
 ``split_key`` is that item's, so a chunk of the piece lands in the same split in both forms.
@@ -28,10 +30,11 @@ def twin_id(source_id: str) -> str:
     return hashlib.sha256(f"render:{source_id}".encode()).hexdigest()
 
 
-def render_twins(corpus: Corpus, *, soundfont: str | os.PathLike | None = None, jobs: int = 1,
+def render_audio(corpus: Corpus, *, soundfont: str | os.PathLike | None = None, jobs: int = 1,
                  progress: bool = False) -> ingest.ImportSummary:
-    """Render every symbolic item of ``corpus`` that has no twin yet, in ``jobs`` worker processes;
-    one transaction per twin, written by this process.
+    """Add a synthesized audio twin for every symbolic item of ``corpus`` that has none yet (its chunks
+    land in the same splits), rendering in ``jobs`` worker processes; one transaction per twin,
+    written by this process.
 
     Raises:
       CorpusError if ``soundfont`` is given but is not a file.

@@ -1,0 +1,58 @@
+"""The layout's arrows (docs/architecture.md): each stage imports only what it may.
+
+Every import in the package counts, also the lazy ones inside functions, so a forbidden arrow
+cannot hide behind a function-level import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "composer"
+MODELS = {"symbolic", "audio"}
+FORBIDDEN = {  # stage -> the stages it must not import
+    "corpus": {"render", "train", "evaluate", "studio", "cli", "demo", *MODELS},
+    "render": {"corpus", "train", "evaluate", "studio", "cli", "demo", *MODELS},
+    "train": {"evaluate", "studio", "cli", "demo", "pipeline", *MODELS},
+    "symbolic": {"evaluate", "studio", "cli", "demo", "pipeline", "audio"},
+    "audio": {"evaluate", "studio", "cli", "demo", "pipeline", "symbolic"},
+    "evaluate": {"studio", "cli", "demo"},
+    "studio": {"cli", "demo"},
+}
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "composer" and len(parts) > 1 else None
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every composer module ``path`` imports, at any depth of the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.startswith("composer.")}
+
+
+def source_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", source_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_forbidden_arrow(path):
+    stage = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    banned = FORBIDDEN.get(stage, set()) | ({"cli"} if stage != "cli" else set())
+    bad = sorted(name for name in imports_of(path) if stage_of(name) in banned)
+    assert not bad, f"composer/{path.relative_to(PACKAGE)} ({stage}) imports {bad}; see docs/architecture.md"
+
+
+def test_the_rule_sees_lazy_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from composer.render.synth import render_midi\n")
+    assert "composer.render.synth" in imports_of(module)
