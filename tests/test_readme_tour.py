@@ -85,6 +85,33 @@ def one_local_worker() -> str:
     return json.dumps({"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}})
 
 
+def assert_studio_serves(words: list[str], cwd: Path) -> None:
+    """Run the README's studio command on a free port until its page answers, then stop it."""
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    words = [w if w != "8000" else str(port) for w in words]
+    server = subprocess.Popen([sys.executable, "-c", "from composer.cli import main; main()", *words[1:]],
+                              cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+                    assert page.status == 200 and b"<html" in page.read().lower()
+                return
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()[-2000:]
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @pytest.mark.slow
 def test_readme_tour_runs_as_written(tmp_path, monkeypatch, capfd, make_midi):
     from composer.corpus import builtin
@@ -114,6 +141,9 @@ def test_readme_tour_runs_as_written(tmp_path, monkeypatch, capfd, make_midi):
             assert result.returncode == 0, f"{command}\n{result.stderr}"
             continue
         assert words[0] == "composer", command
+        if words[1] == "studio":  # a server: start it, fetch its page, stop it
+            assert_studio_serves(words, tmp_path)
+            continue
         if "multi-worker" in words:  # a strategy is set up once per process, before any other TensorFlow work
             result = subprocess.run([sys.executable, "-c", "from composer.cli import main; main()", *words[1:]],
                                     capture_output=True, text=True, timeout=300,
