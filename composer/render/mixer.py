@@ -160,7 +160,7 @@ def _place(spec: StemSpec, audio: np.ndarray, index: int, n_samples: int, sample
     pan = pan_gains(spec.pan)
     gains = np.float32(loudness.db_to_gain(spec.gain_db + _normalize_db(audio, pan, spec.lufs, sample_rate))) * pan
     placed = np.resize(audio, (span, 2)) if spec.loop else audio[:span]  # resize repeats whole rows
-    for channel in range(2):  # in place (the loaded audio is ours); per column is ~4x faster
+    for channel in range(2):  # in place (the loaded audio is ours), a column at a time: no stereo temporary
         placed[:, channel] *= gains[channel]
     _fade(placed, int(round(spec.fade_in_s * sample_rate)), int(round(spec.fade_out_s * sample_rate)))
     return PlacedStem(spec, offset, placed, f"{index:02d}_{spec.source.stem}")
