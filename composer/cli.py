@@ -187,7 +187,7 @@ def _echo_errors(errors: list[dict], *, limit: int = 20) -> None:
 
 @app.command()
 def train(
-    model: str = typer.Argument(..., help="performance-rnn, lstm-vae or samplernn."),
+    model: str = typer.Argument(..., help="performance-rnn, music-transformer, lstm-vae or samplernn."),
     corpus: str = typer.Option(..., "--corpus", help="Corpus name."),
     config: Path = typer.Option(..., "--config", help="Preset YAML, e.g. configs/performance_rnn/tiny.yaml."),
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),

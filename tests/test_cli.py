@@ -66,4 +66,5 @@ def test_unknown_model_lists_the_valid_ones(tmp_path):
     (run_dir / "config.yaml").write_text("model: no-such-model\n")
     result = run_cli("generate", str(run_dir), "--out", str(tmp_path / "x.wav"))
     assert result.returncode == 1
-    assert "unknown model 'no-such-model' (valid: performance-rnn, lstm-vae, samplernn)" in result.stderr
+    valid = "performance-rnn, music-transformer, lstm-vae, samplernn"
+    assert f"unknown model 'no-such-model' (valid: {valid})" in result.stderr

@@ -29,6 +29,11 @@ def _likelihood(m: dict) -> list[str]:
         if "gain_over_best_baseline_nats" in m:
             lines += [f"Gain of the model over the best baseline: **{m['gain_over_best_baseline_nats']:.3f} "
                       "nats/event** (positive: the model predicts better).", ""]
+    if "nll_by_position" in m:
+        rows = [[name, *bands.values()] for name, bands in m["nll_by_position"].items()]
+        bands = list(next(iter(m["nll_by_position"].values())))
+        lines += ["Nats per event by the position of the predicted event in its eval window: a model that "
+                  "uses long context gets better further in.", ""] + _table(["predictor", *bands], rows)
     if "eval_bits_per_sample" in m:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
@@ -48,6 +53,31 @@ def _features(m: dict) -> list[str]:
             "against the eval split is the ceiling.", ""] + _table(
         ["feature", "overlap generated", "overlap train (ceiling)", "KL generated", "KL train"], rows) + [
         f"Overlap ratio generated/ceiling: **{m['feature_overlap_ratio']:.3f}**", ""]
+
+
+def _copying(m: dict) -> list[str]:
+    if "copying" not in m:
+        return []
+    keys = ("ngram_share_in_train", "longest_run_notes_mean", "longest_run_notes_max", "pieces")
+    rows = [[name, *(row[k] for k in keys)] for name, row in m["copying"].items()]
+    return ["## Copying", "",
+            "Pitch-interval 8-note n-grams found verbatim in the train split, and the longest verbatim run "
+            "(notes); the eval split is what fresh music from the corpus shows.", ""] + _table(
+        ["set", "8-gram share in train", "longest run (mean)", "longest run (max)", "pieces"], rows)
+
+
+def _controls(m: dict) -> list[str]:
+    if "control_adherence" not in m:
+        return []
+    a = m["control_adherence"]
+    lines = ["## Controls", ""]
+    if "key_hit_rate" in a:
+        lines += [f"Asked key estimated (Krumhansl-Kessler) in **{a['key_hit_rate']:.0%}** of {a['pieces']} pieces; "
+                  f"mean correlation with the asked key's profile {a['key_correlation']:.3f}.", ""]
+    if "density_ratio" in a:
+        lines += _table(["asked notes/s", "generated / asked"], [[d, r] for d, r in a["density_ratio"].items()])
+        lines += [f"Within 25% of the asked density: **{a['density_within_25pct']:.0%}** of pieces.", ""]
+    return lines
 
 
 def _audio(m: dict) -> list[str]:
@@ -73,7 +103,7 @@ def render_report(metrics: dict) -> str:
     if metrics.get("run_dir"):
         lines.append(f"- run: `{metrics['run_dir']}` ({metrics['model']})")
     lines += [f"- generated files: {len(metrics['generated'])}", ""]
-    lines += _likelihood(metrics) + _features(metrics) + _audio(metrics)
+    lines += _likelihood(metrics) + _features(metrics) + _copying(metrics) + _controls(metrics) + _audio(metrics)
     if metrics["plots"]:
         lines += ["## Plots", ""] + [f"![{name}]({path})" for name, path in metrics["plots"].items()] + [""]
     return "\n".join(lines)

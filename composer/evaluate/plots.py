@@ -43,6 +43,20 @@ def plot_ngram(by_order: dict[str, float], *, unigram: float, model: float | Non
     return _save(fig, out)
 
 
+def plot_by_position(rows: dict[str, dict[str, float | None]], *, out: Path) -> Path:
+    """Held-out nats per event in each position band (x), one line per predictor (model, n-gram)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, bands in rows.items():
+        labels = list(bands)
+        ax.plot(range(len(labels)), [np.nan if v is None else v for v in bands.values()], "o-", label=name)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set(xlabel="position of the predicted event in its window", ylabel="eval NLL (nats/event)",
+           title="Held-out likelihood by position")
+    ax.legend()
+    return _save(fig, out)
+
+
 def plot_distributions(sets: dict[str, dict[str, np.ndarray]], bins: dict[str, np.ndarray], *,
                        title: str, out: Path) -> Path:
     """One panel per feature: the binned distribution of each set (label -> feature -> probs).

@@ -18,14 +18,14 @@ import numpy as np
 from composer.audio_io import AUDIO_EXTENSIONS, read_audio
 from composer.atomic import write_text_atomic
 from composer.errors import ComposerError, CorpusError
-from composer.evaluate import audio_metrics, distributions, features, plots
+from composer.evaluate import adherence, audio_metrics, copying, distributions, features, plots, position
 from composer.evaluate.markdown import render_report
 from composer.evaluate.ngram import ngram_baselines
 
 NGRAM_ORDERS = (3, 5, 7, 10)
 MAX_REFERENCE_S = 600.0   # audio per split used as reference (first chunks), to bound time and memory
-SYMBOLIC_MODEL = "performance-rnn"
 AUDIO_MODELS = ("samplernn", "lstm-vae")
+ADHERENCE_S = 20.0        # length of each piece generated to test a control
 
 
 def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated: Sequence[str | Path] = (),
@@ -53,11 +53,14 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
                                "generated": [str(p) for p in files]}
     figures: dict[str, str] = {}
     counts = corpus.chunk_counts()
-    wants_symbolic = model == SYMBOLIC_MODEL or midi or (not files and counts["eval"]["symbolic"] > 0)
+    symbolic_run = _is_symbolic(model)
+    wants_symbolic = symbolic_run or midi or (not files and counts["eval"]["symbolic"] > 0)
     if wants_symbolic:
-        metrics.update(symbolic_likelihood(corpus, run_dir if model == SYMBOLIC_MODEL else None, out, figures))
+        metrics.update(symbolic_likelihood(corpus, run_dir if symbolic_run else None, out, figures))
     if midi:
         metrics.update(symbolic_features(midi, corpus, out, figures))
+    if symbolic_run:
+        metrics.update(control_adherence(run_dir, model, out, seconds=seconds))
     if model in AUDIO_MODELS:
         metrics.update(audio_likelihood(run_dir, model, corpus))
     if audio:
@@ -76,6 +79,13 @@ def _run_model(run_dir: Path) -> str:
     from composer.train.run import model_name
 
     return model_name(run_dir)
+
+
+def _is_symbolic(model: str | None) -> bool:
+    """Whether runs of ``model`` are a family over performance events (they write MIDI)."""
+    from composer.train.family import get_family
+
+    return model is not None and getattr(get_family(model), "symbolic", False)
 
 
 def _open_corpus(corpus: Any, run_dir: Path | None, root: str | Path | None) -> Any:
@@ -114,7 +124,7 @@ def _generated_files(run_dir: Path | None, model: str | None, generated: Sequenc
         return files
     from composer.generate import generate
 
-    suffix = ".mid" if model == SYMBOLIC_MODEL else ".wav"
+    suffix = ".mid" if _is_symbolic(model) else ".wav"
     options = {"num": num} if seconds is None else {"num": num, "seconds": seconds}
     return [Path(p) for p in generate(run_dir, out=out / "samples" / f"sample{suffix}", **options)]
 
@@ -159,12 +169,18 @@ def symbolic_likelihood(corpus: Any, run_dir: Path | None, out: Path, figures: d
         "ngram_order": base["ngram_order"], "ngram_nll_by_order": base["ngram_by_order"],
         "events": {"train": int(sum(map(len, train))), "eval": int(sum(map(len, eval_)))},
     }
+    by_position = {f"Kneser-Ney {base['ngram_order']}-gram": position.ngram_nll_by_position(
+        train, eval_, order=base["ngram_order"], vocab_size=encoding.num_classes)}
     if run is not None:
         from composer.train.run import eval_loss
 
         nll = float(eval_loss(run, corpus))
         result["eval_nll_per_event"] = nll
         result["gain_over_best_baseline_nats"] = min(base["unigram"], base["ngram"]) - nll
+        by_position = {"model": position.model_nll_by_position(run, corpus), **by_position}
+    result["nll_by_position"] = by_position
+    figures["nll_by_position"] = str(plots.plot_by_position(
+        by_position, out=out / "plots" / "nll_by_position.png").relative_to(out))
     figures["likelihood"] = str(plots.plot_ngram(base["ngram_by_order"], unigram=base["unigram"],
                                             model=result.get("eval_nll_per_event"),
                                             out=out / "plots" / "likelihood.png").relative_to(out))
@@ -180,7 +196,22 @@ def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dic
     figures["features"] = str(plots.plot_distributions(
         {label: features.histograms(values) for label, values in sets.items()}, features.FEATURE_BINS,
         title="Symbolic features (share per bin)", out=out / "plots" / "features.png").relative_to(out))
-    return features.feature_summary(sets["generated"], sets["eval"], sets["train"])
+    grams = copying.TrainGrams(copying.intervals(s) for s in corpus.sequences("train"))
+    copies = {"generated": copying.copy_measures(midi, grams),
+              "eval (reference)": copying.copy_measures(list(corpus.sequences("eval")), grams)}
+    return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies}
+
+
+def control_adherence(run_dir: Path, model: str, out: Path, *, seconds: float | None) -> dict:
+    """Key and density adherence of a conditioned symbolic run over 12 keys and several densities."""
+    from composer.train.family import get_family
+    from composer.train.run import read_config
+
+    config = read_config(run_dir, get_family(model))
+    if not config.controls:
+        return {}
+    return {"control_adherence": adherence.measure(run_dir, config, out=out / "adherence",
+                                                   seconds=seconds or ADHERENCE_S)}
 
 
 # ---------------------------------------------------------------- audio

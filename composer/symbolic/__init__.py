@@ -1,4 +1,4 @@
-"""Symbolic branch: Magenta's performance encoding, Performance RNN, sampling and MIDI export.
+"""Symbolic branch: Magenta's performance encoding, Performance RNN, Music Transformer, sampling and MIDI export.
 
 ``composer.symbolic.generate(run_dir, out=...)`` samples new MIDI from a trained run.
 """
@@ -10,7 +10,7 @@ from typing import Any
 
 
 def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
-    """Sample MIDI from a Performance RNN run; see ``composer.symbolic.sampling.generate``."""
+    """Sample MIDI from a Performance RNN or Music Transformer run; see ``composer.symbolic.sampling.generate``."""
     from composer.symbolic.sampling import generate as _generate
 
     return _generate(run_dir, out=out, **options)

@@ -1,128 +1,46 @@
 """Performance RNN as a model family of the shared training harness.
 
 The config is the only place presets are read; ``build_model`` turns it into constructor
-arguments. ``meta.json`` records the vocabulary and control layout the model was built with,
-so a run dir cannot be used with a config or a generate option that does not fit it.
+arguments. Everything but the network is shared with the other event models (``event_family``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
-from composer.config import TrainConfig
-from composer.errors import ConfigError, CorpusError, RunDirError
-from composer.symbolic import sampling
-from composer.symbolic.cache import encoded_split
-from composer.symbolic.controls import check_controls, control_dim
-from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
-from composer.symbolic.encoding import PerformanceEncoding
+from composer.errors import ConfigError
+from composer.symbolic.event_family import EventConfig, EventFamily, check_meta
 from composer.symbolic.model import PerformanceRNN
+
+__all__ = ["FAMILY", "PerformanceRNNConfig", "check_meta"]
 
 NAME = "performance-rnn"
 
 
 @dataclasses.dataclass(frozen=True)
-class PerformanceRNNConfig:
+class PerformanceRNNConfig(EventConfig):
     """A Performance RNN preset (configs/performance_rnn/*.yaml)."""
 
+    NAME = NAME
     model: str = NAME
-    seed: int = 0
-    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(batch_size=64))
-    velocity_bins: int = 32             # 0: no velocity events (356 classes)
-    program: int | None = None          # None: merge every non-drum instrument
-    sustain: bool = True                # apply the sustain pedal to note lengths
     layers: tuple[int, ...] = (512, 512, 512)
     embedding_dim: int = 0              # 0: one-hot inputs, as Magenta
-    dropout: float = 0.0
-    controls: tuple[str, ...] = ()      # "density", "pitch_histogram"
-    control_dropout: float = 0.0        # chance each control is hidden in a training window
-    example_events: int = 512           # window length L (events per training example)
-    example_hop: int = 64               # spacing of training windows within a chunk
-    eval_window: int = 2048             # eval windows: a chunk up to this many events is scored whole
-    transpose: int = 3                  # train-time transposition, -k..+k semitones
-    stretch: tuple[float, ...] = (0.95, 1.05)
-    stretch_variants: int = 3           # tempo factors spread over `stretch` (1: no stretch)
-    max_note_s: float = 5.0             # generated notes never sound longer
-    sample_seconds: float = 10.0        # length of the samples written during training
 
     def __post_init__(self) -> None:
-        if self.model != NAME:
-            raise ConfigError(f"model must be '{NAME}', got '{self.model}'")
-        check_controls(self.controls)
+        super().__post_init__()
         if not self.layers or min(self.layers) <= 0:
             raise ConfigError(f"layers must be positive LSTM sizes, got {list(self.layers)}")
-        if len(self.stretch) != 2 or not 0 < self.stretch[0] <= self.stretch[1]:
-            raise ConfigError(f"stretch must be [low, high] with 0 < low <= high, got {list(self.stretch)}")
-        checks = {"example_events": self.example_events >= 2, "example_hop": self.example_hop >= 1,
-                  "eval_window": self.eval_window >= 2,
-                  "transpose": 0 <= self.transpose <= 12, "stretch_variants": self.stretch_variants >= 1,
-                  "control_dropout": 0.0 <= self.control_dropout <= 1.0, "dropout": 0.0 <= self.dropout < 1.0,
-                  "max_note_s": self.max_note_s > 0, "embedding_dim": self.embedding_dim >= 0}
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
-
-    @property
-    def encoding(self) -> PerformanceEncoding:
-        return PerformanceEncoding(velocity_bins=self.velocity_bins, program=self.program, sustain=self.sustain)
+        self.check_ranges({"embedding_dim": self.embedding_dim >= 0})
 
 
-def modal_velocity_event(chunks: list[np.ndarray], encoding: Any) -> int | None:
-    """The corpus's most common velocity event (None without velocity bins or events).
-
-    Training windows mostly start mid-chunk, after the chunk's velocity event, so a model rarely
-    learns to open with one; sampling opens with this event instead of a blind default velocity.
-    """
-    events = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
-    velocity = events[events >= encoding.velocity_offset] if encoding.velocity_bins else events[:0]
-    return int(np.bincount(velocity).argmax()) if len(velocity) else None
-
-
-def check_meta(config: PerformanceRNNConfig, meta: dict) -> None:
-    """A RunDirError when meta.json (what was trained) does not fit the config."""
-    expected = {"num_classes": config.encoding.num_classes, "controls": list(config.controls),
-                "control_dim": control_dim(config.controls)}
-    for key, value in expected.items():
-        if meta.get(key) != value:
-            raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config needs {value!r} "
-                              f"(config and run dir do not match)")
-
-
-def _eval_window(chunks: list[np.ndarray], cap: int) -> int:
-    """Eval window length: the longest chunk, capped at ``cap``.
-
-    Scoring each chunk from its start with the state carried through it is what the n-gram
-    baselines do (their context runs back to the chunk's start); cutting chunks into training-
-    length windows from a zero state would charge the model for every restart.
-    """
-    longest = max((len(chunk) - 1 for chunk in chunks), default=1)
-    return max(1, min(longest, cap))
-
-
-class PerformanceRNNFamily:
+class PerformanceRNNFamily(EventFamily):
     """The ModelFamily of composer.train.family for Performance RNN."""
 
     name = NAME
     config_class = PerformanceRNNConfig
-
-    def prepare(self, corpus: Any, config: PerformanceRNNConfig, run_dir: Path) -> dict:
-        """Encode (and cache) both splits once; record vocabulary, controls and data sizes."""
-        train = encoded_split(corpus, "train", config.encoding)
-        evaluation = encoded_split(corpus, "eval", config.encoding)
-        if not train:
-            raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no symbolic training chunks")
-        return {"num_classes": config.encoding.num_classes, "velocity_bins": config.velocity_bins,
-                "encoding": config.encoding.fingerprint(), "controls": list(config.controls),
-                "control_dim": control_dim(config.controls), "train_chunks": len(train),
-                "eval_chunks": len(evaluation), "train_events": int(sum(map(len, train))),
-                "eval_events": int(sum(map(len, evaluation))),
-                "opening_velocity_event": modal_velocity_event(train, config.encoding)}
+    engines = ("tflite", "tf")  # int8 LiteRT step (composer.symbolic.lite) first: several times faster on CPU
 
     def build_model(self, config: PerformanceRNNConfig, meta: dict) -> PerformanceRNN:
         """The model with its variables created (one forward pass on a dummy batch)."""
@@ -134,44 +52,6 @@ class PerformanceRNNFamily:
             dummy["controls"] = tf.zeros([1, 2, meta["control_dim"]])
         model(dummy)
         return model
-
-    def make_dataset(self, corpus: Any, config: PerformanceRNNConfig, meta: dict, *, split: str,
-                     training: bool) -> tf.data.Dataset:
-        """Windows of ``example_events``; the train split is time-stretched and transposed when training."""
-        chunks = encoded_split(corpus, split, config.encoding)
-        check_tokens(chunks, meta["num_classes"], corpus=getattr(corpus, "name", str(corpus)), split=split)
-        if training:
-            chunks = stretched(chunks, config.encoding, low=config.stretch[0], high=config.stretch[1],
-                               count=config.stretch_variants)
-        length = config.example_events if training else _eval_window(chunks, config.eval_window)
-        data = layout(chunks, config.encoding, example_events=length,
-                      hop=config.example_hop if training else None, controls=config.controls)
-        if training and not len(data.starts):
-            raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} chunks of 2+ events")
-        return windows_dataset(data, example_events=length, batch_size=config.train.batch_size,
-                               num_classes=meta["num_classes"], training=training, seed=config.seed,
-                               controls=config.controls,
-                               transpose=config.transpose if training else 0,
-                               control_dropout=config.control_dropout if training else 0.0)
-
-    def compute_loss(self, model: PerformanceRNN, batch: dict, *, training: bool) -> tf.Tensor:
-        """Mean negative log-likelihood per real target event (nats)."""
-        logits = tf.cast(model(batch, training=training), tf.float32)
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["targets"], logits=logits)
-        weights = tf.cast(batch["weights"], tf.float32)
-        return tf.reduce_sum(nll * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
-
-    def summarize(self, eval_loss: float, meta: dict) -> dict:
-        """The eval loss as nats and bits per event."""
-        return {"eval_nll_per_event": eval_loss, "eval_bits_per_event": eval_loss / math.log(2)}
-
-    def write_sample(self, model: PerformanceRNN, config: PerformanceRNNConfig, meta: dict, out_dir: Path, *,
-                     step: int) -> list[Path]:
-        """A short unconditioned sample (controls absent) so a user hears progress."""
-        return sampling.sample_to_midi(model, config, out=Path(out_dir) / f"step{step:07d}.mid",
-                              seconds=config.sample_seconds, seed=step)
-
-    generate = staticmethod(sampling.generate)  # explicit options, so a foreign flag is a clear error
 
 
 FAMILY = PerformanceRNNFamily()

@@ -1,7 +1,10 @@
-"""Sampling new performances from a trained Performance RNN, the whole loop compiled.
+"""Sampling new performances from a trained event model, the whole loop compiled.
 
-One ``tf.function`` runs the event loop: LSTM states stay tensors, the next event is drawn on
-device (temperature, optional nucleus/top-p), primer events are forced instead of drawn, and
+The loop drives any model with the step interface ``initial_state(batch)`` and
+``step(events [B], controls [B, C] or None, state) -> (logits [B, V], state)``, the state any
+nest of tensors with the batch first (Performance RNN: LSTM (h, c) per layer; Music Transformer:
+key/value caches and positions). One ``tf.function`` runs the event loop: states stay tensors,
+the next event is drawn on device (temperature, optional nucleus/top-p), primer events are forced instead of drawn, and
 each row stops once it has moved ``seconds`` past its primer. Beam search keeps ``beam``
 sampled hypotheses per piece, scored by their log-likelihood, and returns the best.
 ``composer generate`` samples through ``lite.py`` instead unless asked for beam search: the
@@ -107,7 +110,7 @@ def _chunk_loop(model: Any, encoding: PerformanceEncoding, *, xla: bool, nucleus
                 token = tf.reshape(tf.gather(tf.reshape(draw, [pieces, width * width]), pick, batch_dims=1), [-1])
                 parent = tf.where(forced, tf.range(rows), parent)
                 score = tf.where(forced, score, tf.reshape(best, [-1]))
-                states = [(tf.gather(h, parent), tf.gather(c, parent)) for h, c in states]
+                states = tf.nest.map_structure(lambda state: tf.gather(state, parent), states)
                 time, done = tf.gather(time, parent), tf.gather(done, parent)
             else:
                 parent, token = tf.range(rows), draw[:, 0]
@@ -279,9 +282,12 @@ def sample_to_midi(model: Any, config: Any, *, out: Path, seconds: float, seed: 
 
 def _load_run(run_dir: str | Path) -> Any:
     """The run of ``run_dir``, kept while its best checkpoint is unchanged (so the sampler stays compiled)."""
-    from composer.train.run import check_model, checkpoint_path
+    from composer.train.family import get_family
+    from composer.train.run import checkpoint_path, model_name
 
-    check_model(Path(run_dir), "performance-rnn")
+    name = model_name(Path(run_dir))
+    if not getattr(get_family(name), "symbolic", False):
+        raise RunDirError(f"{run_dir}: this run trained '{name}', which does not generate MIDI")
     return _load_checkpoint(str(Path(run_dir).resolve()), checkpoint_path(Path(run_dir), "best"))
 
 
@@ -289,7 +295,7 @@ def _load_run(run_dir: str | Path) -> Any:
 def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
     from composer.train.run import load_run
 
-    return load_run(run_dir, model="performance-rnn")
+    return load_run(run_dir)
 
 
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
@@ -298,13 +304,14 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
              key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
              top_p: float | None = None, beam: int | None = None, quantize: int | None = None,
              musicxml: bool = False, program: int | None = None, engine: str | None = None) -> list[Path]:
-    """Generate ``num`` MIDI files from the Performance RNN of ``run_dir``; returns the paths written.
+    """Generate ``num`` MIDI files from the event model (Performance RNN, Music Transformer) of ``run_dir``.
 
     ``seconds`` of new material follow the primer (kept at the start, with an 'end of primer'
     marker). ``density`` (notes/s), ``key`` ('D minor') or ``pitch_histogram`` (12 numbers) are
     lists spread evenly over the new material; they need a model trained with those controls.
-    ``engine`` defaults to "tflite" (int8 weights, several times faster on CPU), or "tf" for beam search.
-    A primer file's tempo, time signature and program are kept (``program`` overrides the last).
+    ``engine`` defaults to the family's first (Performance RNN: "tflite", int8 weights, several
+    times faster on CPU), or "tf" for beam search. A primer file's tempo, time signature and
+    program are kept (``program`` overrides the last). Returns the paths written.
     """
     checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1), "temperature": (temperature, temperature >= 0),
               "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
@@ -325,7 +332,9 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     opening = run.meta.get("opening_velocity_event")
     if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
         primer_events = np.concatenate([[opening], primer_events]).astype(np.int32)
-    engine = engine or ("tf" if beam and beam > 1 else "tflite")
+    engine = engine or ("tf" if beam and beam > 1 else run.family.engines[0])
+    if engine in ENGINES and engine not in run.family.engines:  # an unknown one: sample_events says so
+        raise ConfigError(f"--engine {engine}: {run.family.name} runs sample on {', '.join(run.family.engines)}")
     with seconds_bar(seconds) as progress:
         pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
                                primer=primer_events, controls=controls, top_p=top_p, beam=beam, engine=engine,

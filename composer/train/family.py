@@ -1,6 +1,6 @@
 """What a model family gives the shared training harness, and how families are found.
 
-A family (Performance RNN, LSTM+VAE, SampleRNN) supplies only: its config class, a one-time
+A family (Performance RNN, Music Transformer, LSTM+VAE, SampleRNN) supplies only: its config class, a one-time
 ``prepare`` over the corpus (caches, normalization statistics, vocabulary), how to build the
 Keras model, how batches look, its loss, and how to sample. The harness in
 ``composer.train.trainer`` does everything else once: optimizer, checkpoints, resume, NaN guard,
@@ -18,6 +18,7 @@ from composer.errors import ConfigError
 # name -> "module:attribute" of a ModelFamily instance; imported lazily so the CLI starts fast.
 FAMILIES: dict[str, str] = {
     "performance-rnn": "composer.symbolic.family:FAMILY",
+    "music-transformer": "composer.symbolic.music_transformer_family:FAMILY",
     "lstm-vae": "composer.audio.lstm_vae_family:FAMILY",
     "samplernn": "composer.audio.samplernn_family:FAMILY",
 }

@@ -93,7 +93,7 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
     assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
     assert metrics["collapse_reference"]["copy_rate"] < 0.1
     text = (out / "report.md").read_text()
-    assert set(metrics["plots"]) == {"likelihood", "features", "spectra", "collapse"}
+    assert set(metrics["plots"]) == {"likelihood", "nll_by_position", "features", "spectra", "collapse"}
     for path in metrics["plots"].values():
         assert f"]({path})" in text
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -203,4 +203,6 @@ def test_report_for_a_performance_rnn_run(tmp_path, corpus_notes):
     assert metrics["gain_over_best_baseline_nats"] == pytest.approx(
         min(metrics["baseline_nll_per_event"].values()) - metrics["eval_nll_per_event"])
     assert set(metrics["feature_overlap"]) == set(metrics["feature_overlap_ceiling"])
-    assert set(metrics["plots"]) == {"likelihood", "features"}
+    assert set(metrics["plots"]) == {"likelihood", "nll_by_position", "features"}
+    assert metrics["nll_by_position"]["model"]["0-128"] > 0
+    assert set(metrics["copying"]) == {"generated", "eval (reference)"}

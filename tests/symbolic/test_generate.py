@@ -150,3 +150,14 @@ def test_engine_choices_are_checked(run_dir, tmp_path):
         generate(run_dir, out=tmp_path / "x.mid", beam=2, engine="tflite")
     with pytest.raises(ComposerError, match="unknown sampling engine 'gpu'"):
         generate(run_dir, out=tmp_path / "x.mid", engine="gpu")
+
+
+@pytest.mark.slow
+def test_key_adherence_of_a_conditioned_run(run_dir, tmp_path):
+    from composer.evaluate.adherence import KEYS, measure
+    from composer.symbolic.family import FAMILY
+    from composer.train.run import read_config
+
+    result = measure(run_dir, read_config(run_dir, FAMILY), out=tmp_path, seconds=2.0, keys=KEYS[:3])
+    assert result["pieces"] == 3 and 0 <= result["key_hit_rate"] <= 1 and -1 <= result["key_correlation"] <= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key-00.mid", "key-01.mid", "key-02.mid"]

@@ -1,0 +1,100 @@
+"""Controls that control: does a conditioned run play the key and the density it is asked for?
+
+Key: the piece's duration-weighted pitch-class histogram is correlated with the Krumhansl-Kessler
+profiles of the 24 keys (Krumhansl 1990); the best-correlated key is the estimated key, and the
+correlation with the asked key's profile says how well it fits even when another key fits better.
+Density: notes per second of the generated material against the asked notes per second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from composer.evaluate.features import note_array
+
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+KEYS = tuple(f"{NAMES[t]} {'major' if t % 2 == 0 else 'minor'}" for t in range(12))  # 12 tonics, both modes
+DENSITIES = (2.0, 4.0, 8.0)
+DENSITY_TOLERANCE = 0.25
+
+
+def pitch_class_seconds(item: Any) -> np.ndarray:
+    """Seconds each pitch class sounds in a NoteSequence or MIDI file, float64 [12]."""
+    notes = note_array(item)                                         # (n, [start, end, pitch, velocity])
+    return np.bincount(notes[:, 2].astype(int) % 12, weights=notes[:, 1] - notes[:, 0], minlength=12)
+
+
+def key_correlation(histogram: np.ndarray, tonic: int, mode: str) -> float:
+    """Pearson correlation of a pitch-class histogram [12] with the profile of (tonic, mode)."""
+    profile = np.roll(MAJOR_PROFILE if mode == "major" else MINOR_PROFILE, tonic)
+    if np.ptp(histogram) == 0:
+        return 0.0
+    return float(np.corrcoef(histogram, profile)[0, 1])
+
+
+def estimate_key(histogram: np.ndarray) -> tuple[int, str]:
+    """The (tonic 0..11, "major"/"minor") whose profile correlates best with ``histogram``."""
+    return max(((t, m) for m in ("major", "minor") for t in range(12)), key=lambda k: key_correlation(histogram, *k))
+
+
+def parse_key(key: str) -> tuple[int, str]:
+    """'D minor' -> (2, "minor"), through the control's own parser (tonic weighted 2, scale tones 1)."""
+    from composer.symbolic.controls import key_histogram
+
+    histogram = key_histogram(key)
+    tonic = int(np.argmax(histogram))
+    return tonic, "minor" if histogram[(tonic + 3) % 12] > 0 else "major"
+
+
+def key_adherence(pieces: dict[str, Sequence[Any]]) -> dict:
+    """Share of pieces whose estimated key is the asked one, and mean correlation with the asked key.
+
+    ``pieces``: asked key ('D minor') -> the NoteSequences or MIDI files generated for it.
+    """
+    hits, correlations = [], []
+    for key, items in pieces.items():
+        asked = parse_key(key)
+        for item in items:
+            histogram = pitch_class_seconds(item)
+            hits.append(estimate_key(histogram) == asked)
+            correlations.append(key_correlation(histogram, *asked))
+    return {"key_hit_rate": float(np.mean(hits)), "key_correlation": float(np.mean(correlations)),
+            "pieces": len(hits)}
+
+
+def density_adherence(pieces: dict[float, Sequence[Any]], *, seconds: float) -> dict:
+    """Generated notes/s over ``seconds`` against the asked notes/s: ratio per density, share within 25%."""
+    ratios = {density: [len(note_array(item)) / seconds / density for item in items]
+              for density, items in pieces.items()}
+    every = np.concatenate([np.asarray(r) for r in ratios.values()])
+    return {"density_ratio": {str(d): float(np.mean(r)) for d, r in ratios.items()},
+            "density_within_25pct": float(np.mean(np.abs(every - 1.0) <= DENSITY_TOLERANCE))}
+
+
+def measure(run_dir: Path, config: Any, *, out: Path, seconds: float, seed: int = 0,
+            keys: Sequence[str] = KEYS, densities: Sequence[float] = DENSITIES) -> dict:
+    """Generate one piece per asked key and density from a conditioned run (its ``config``) and measure adherence.
+
+    A control not under test is left absent, or, for a run trained with every control always
+    present (control_dropout 0), held at a middle value (4 notes/s, C major).
+    """
+    from composer.generate import generate
+
+    held = config.control_dropout == 0
+    result: dict[str, Any] = {"seconds": seconds}
+    if "pitch_histogram" in config.controls:
+        other = {"density": [4.0]} if held and "density" in config.controls else {}
+        made = {key: generate(run_dir, out=out / f"key-{k:02d}.mid", key=[key], seconds=seconds, seed=seed + k,
+                              **other) for k, key in enumerate(keys)}
+        result.update(key_adherence(made))
+    if "density" in config.controls:
+        other = {"key": ["C major"]} if held and "pitch_histogram" in config.controls else {}
+        made = {d: generate(run_dir, out=out / f"density-{k:02d}.mid", density=[d], seconds=seconds, seed=seed + k,
+                            **other) for k, d in enumerate(densities)}
+        result.update(density_adherence(made, seconds=seconds))
+    return result

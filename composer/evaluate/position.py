@@ -1,0 +1,63 @@
+"""Held-out NLL by position within a window: does a model use context beyond a few bars?
+
+A model that uses long context predicts events late in a window better than early ones (it has
+seen more of the piece); an n-gram, whose context is its last few events, stays flat. Events
+are binned by their index in the eval window they are predicted in (chunks longer than the
+window restart at 0 in the next one), so every model and the n-gram are binned alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from composer.evaluate.ngram import KneserNey
+
+BANDS = ((0, 128), (128, 512), (512, 1024), (1024, 2048))
+
+
+def band_label(band: tuple[int, int]) -> str:
+    return f"{band[0]}-{band[1]}"
+
+
+def by_band(nll: np.ndarray, positions: np.ndarray, *, bands: Sequence[tuple[int, int]] = BANDS) -> dict:
+    """Mean of per-event ``nll`` [n] in each band of ``positions`` [n]: {"0-128": nats or None, ...}."""
+    nll, positions = np.asarray(nll, np.float64), np.asarray(positions)
+    result = {}
+    for band in bands:
+        inside = (positions >= band[0]) & (positions < band[1])
+        result[band_label(band)] = float(nll[inside].mean()) if inside.any() else None
+    return result
+
+
+def ngram_nll_by_position(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, order: int,
+                          vocab_size: int, window: int = BANDS[-1][1]) -> dict:
+    """The KN n-gram of ``order``'s eval NLL by band; event i of a chunk is at position i % ``window``."""
+    model = KneserNey(order, vocab_size=vocab_size).fit(train)
+    chunks = [chunk for chunk in eval_ if len(chunk)]
+    nll = -np.concatenate([model.log_probs(chunk) for chunk in chunks])
+    positions = np.concatenate([np.arange(len(chunk)) % window for chunk in chunks])
+    return by_band(nll, positions)
+
+
+def model_nll_by_position(run: Any, corpus: Any) -> dict:
+    """A loaded event-model run's eval NLL by band, over the eval windows its family scores.
+
+    The window's first event is only an input, so a target at index t is the window's event t + 1.
+    """
+    import tensorflow as tf
+
+    dataset = run.family.make_dataset(corpus, run.config, run.meta, split="eval", training=False)
+
+    @tf.function(reduce_retracing=True)
+    def per_event(batch: dict) -> tf.Tensor:
+        logits = tf.cast(run.model(batch, training=False), tf.float32)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["targets"], logits=logits)  # (B, L)
+
+    nll, positions = [], []
+    for batch in dataset:
+        real = batch["weights"].numpy() > 0                                        # (B, L)
+        nll.append(per_event(batch).numpy()[real])
+        positions.append(np.broadcast_to(np.arange(1, real.shape[1] + 1), real.shape)[real])
+    return by_band(np.concatenate(nll), np.concatenate(positions))
