@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 import pytest
+import soundfile as sf
 import yaml
 
 from composer.evaluate.report import evaluate
@@ -24,6 +26,7 @@ BUDGET = ["train.steps=2", "train.batch_size=4", "train.eval_every=2", "train.ev
           "train.checkpoint_every=2", "train.log_every=1", "train.sample_every=2"]
 SHRINK = {  # per family: shorter windows and samples, nothing that changes what is learned or how
     "performance-rnn": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
+    "music-transformer": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
     "lstm-vae": ["sequence_frames=8", "primer_frames=4", "sample_seconds=1"],
     "samplernn": ["subseq_len=256", "subseqs_per_stretch=2", "sample_seconds=0.25"],
 }
@@ -59,7 +62,10 @@ def test_preset_trains_evaluates_and_generates_on_real_music(preset, tmp_path, b
 
     suffix, seconds = (".mid", 1.0) if family in SYMBOLIC else (".wav", 0.5)
     [written] = generate(run_dir, out=tmp_path / f"out{suffix}", seconds=seconds, num=1, seed=1)
-    assert written.is_file() and written.stat().st_size > 100
+    if family in SYMBOLIC:  # two steps teach little: a valid file is asked for, not notes
+        assert pretty_midi.PrettyMIDI(str(written)).get_end_time() >= 0
+    else:
+        assert sf.info(str(written)).frames > 0
 
     report = evaluate(run_dir, corpus=corpus, generated=(written,), out=tmp_path / "eval", num=1,
                       seconds=seconds)

@@ -84,8 +84,9 @@ class RelativeSelfAttention(keras.layers.Layer):
         return self.out(tf.reshape(y, [tf.shape(x)[0], length, self.heads * self.key_dim]))
 
     def empty_cache(self, batch: int) -> tuple[tf.Tensor, tf.Tensor]:
-        """Keys and values of the last ``span`` positions, each (B, H, span, D_h), all zero."""
-        return (tf.zeros([batch, self.heads, self.span, self.key_dim]),) * 2
+        """Keys and values of the last ``span`` positions, each (B, H, span, D_h), all zero, in the
+        layer's compute dtype (float16 under mixed precision, as the keys it will hold)."""
+        return (tf.zeros([batch, self.heads, self.span, self.key_dim], self.compute_dtype),) * 2
 
     def step(self, x: tf.Tensor, cache: tuple[tf.Tensor, tf.Tensor], position: tf.Tensor) -> tuple:
         """One position: x (B, D) at absolute ``position`` (B,) -> (B, D) and the updated cache.

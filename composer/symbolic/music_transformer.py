@@ -96,5 +96,5 @@ class MusicTransformer(keras.Model):
         for block, cache in zip(self.blocks, state["caches"]):
             x, cache = block.step(x, cache, state["position"])
             caches.append(cache)
-        logits = self.logits(self.final_norm(x))                                    # (B, V)
+        logits = tf.cast(self.logits(self.final_norm(x)), tf.float32)  # (B, V); the sampler works in float32
         return logits, {"position": state["position"] + 1, "caches": caches}
