@@ -241,6 +241,7 @@ def generate(
     musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
     program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="performance-rnn: GM program of the track."),
     keep_primer: bool = typer.Option(False, "--keep-primer", help="lstm-vae: keep the warm-up audio at the start."),
+    peak_db: Optional[float] = typer.Option(None, "--peak-db", max=0.0, help="lstm-vae, samplernn: scale each file down to peak at most this (dBFS; default -1)."),
 ) -> None:
     """Generate new material from a trained run.
 
@@ -256,7 +257,7 @@ def generate(
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
         "top_p": top_p, "beam": beam, "engine": engine, "quantize": quantize, "musicxml": musicxml or None,
-        "program": program, "keep_primer": keep_primer or None,
+        "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
     }
     paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})
     for path in paths:

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator, Literal
 import numpy as np
 
 from composer.audio import framing
+from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
@@ -229,19 +230,19 @@ class LstmVaeFamily:
         primers = load_npz(run_dir / PRIMERS)["audio"][:1]
         audio = synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
                            sample_rate=meta["sample_rate"], seconds=config.sample_seconds, temperature=1.0, seed=step)
-        return write_wavs(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav")
+        return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav", warn=False)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,
-                 keep_primer: bool = False) -> list[Path]:
+                 keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
         return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num,
-                        primer=primer, keep_primer=keep_primer)
+                        primer=primer, keep_primer=keep_primer, peak_db=peak_db)
 
 
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None,
-             keep_primer: bool = False) -> list[Path]:
+             keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
     """Continue a primer with the trained net of ``run_dir`` and write ``num`` wav files.
 
     Args:
@@ -252,8 +253,9 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
       seed: makes the primer choice and the noise reproducible; None draws one.
       num: files generated in one batch, each from its own stored primer window.
       primer: an audio file to continue instead of the corpus windows stored at training.
+      peak_db: each file is scaled down to peak at most this (dBFS); a collapsed one is named on stderr.
     Returns:
-      The wav paths written (16-bit PCM, peak at most -1 dBFS).
+      The wav paths written (16-bit PCM).
     """
     from composer.audio_io import read_audio
     from composer.train.run import load_run
@@ -272,7 +274,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     audio = synthesize(run.model, run.config, Normalizer.load(Path(run_dir) / NORMALIZATION), primers,
                        sample_rate=sample_rate, seconds=seconds, temperature=temperature, seed=seed,
                        keep_primer=keep_primer, lite=True)
-    return write_wavs(audio, sample_rate, Path(out))
+    return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)
 
 
 def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,
@@ -282,7 +284,7 @@ def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primer
 
     The primer's frames (minus those that overlap its zero-padded end) warm the net; the
     generated frames follow at the same hop, so overlap-add joins primer and continuation
-    without a seam. The result is scaled down, if needed, to peak at -1 dBFS. ``jit_compile``
+    without a seam. The result is the raw output (``write_generated`` limits its peak). ``jit_compile``
     None uses XLA only for loops long enough to repay its seconds of compilation. ``lite`` runs the
     frame loop on LiteRT instead (faster, same frames up to rounding; ``generate`` uses it, the
     samples written during training, where the weights change each time, do not).
@@ -305,24 +307,7 @@ def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primer
     if not keep_primer:
         fade = min(audio.shape[1], int(0.01 * sample_rate))
         audio[:, :fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
-    return _limit_peak(audio)
-
-
-def _limit_peak(audio: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
-    """Scale each row of [num, n_samples] down (never up) so its peak is at most ``peak_db`` dBFS."""
-    ceiling = 10 ** (peak_db / 20)
-    peaks = np.max(np.abs(audio), axis=1, keepdims=True)
-    return (audio * np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))).astype(np.float32)
-
-
-def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
-    """Write rows of [num, n_samples] to ``out`` (num == 1) or ``out-1.wav``, ``out-2.wav``, ..."""
-    from composer.audio_io import write_audio
-
-    if audio.shape[0] == 1:
-        return [write_audio(out, audio[0], sample_rate)]
-    return [write_audio(out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}"), row, sample_rate)
-            for i, row in enumerate(audio)]
+    return audio
 
 
 FAMILY = LstmVaeFamily()

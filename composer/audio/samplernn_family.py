@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 
+from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
 from composer.audio.samplernn import SampleRNN
 from composer.config import TrainConfig
@@ -160,12 +161,14 @@ class SampleRNNFamily:
     def write_sample(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, out_dir: Path, *,
                      step: int) -> list[Path]:
         audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
-        return write_wavs(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav")
+        return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav", warn=False)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
-                 seed: int | None = None, num: int = 1, primer: Path | None = None) -> list[Path]:
+                 seed: int | None = None, num: int = 1, primer: Path | None = None,
+                 peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
-        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer)
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer,
+                        peak_db=peak_db)
 
 
 FAMILY = SampleRNNFamily()
@@ -179,16 +182,6 @@ def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: f
     codes = model.generate(max(1, round(seconds * meta["sample_rate"])), batch_size=num, temperature=temperature,
                            seed=seed, primer=primer_codes)
     return dequantize(codes.numpy(), levels=levels, method=method)
-
-
-def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
-    """One wav per row of ``audio``: ``out`` itself for one row, else ``out-1.wav``, ``out-2.wav``, ..."""
-    from composer.audio_io import write_audio
-
-    if len(audio) == 1:
-        return [write_audio(out, audio[0], sample_rate)]
-    return [write_audio(out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}"), row, sample_rate)
-            for i, row in enumerate(audio)]
 
 
 def prefer_one_op_thread() -> None:
@@ -205,7 +198,8 @@ def prefer_one_op_thread() -> None:
 
 
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float = 1.0,
-             seed: int | None = None, num: int = 1, primer: str | Path | None = None) -> list[Path]:
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             peak_db: float = PEAK_DB) -> list[Path]:
     """Sample ``num`` sequences in one batch from the SampleRNN of ``run_dir`` and write them as wavs.
 
     Args:
@@ -215,6 +209,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
       temperature: softmax temperature (1: the model's distribution, 0: always the likeliest level).
       seed: makes the output reproducible; None draws one.
       primer: an audio file (its last 30 s) that warms the tiers; generation continues from its end.
+      peak_db: each file is scaled down to peak at most this (dBFS); a collapsed one is named on stderr.
     Returns:
       The wav paths written (16-bit PCM at the corpus sample rate).
     """
@@ -232,4 +227,4 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num,
                          primer=primer_audio)
-    return write_wavs(audio, sample_rate, Path(out))
+    return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)
