@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Literal
 
 import numpy as np
 
-from composer.audio import framing
+from composer.audio import framing, listening
 from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
@@ -55,6 +55,8 @@ class LstmVaeConfig:
     sequence_frames: int = 64
     primer_frames: int = 16
     sample_seconds: float = 4.0
+    listen_seconds: float = 4.0  # sample scored against noise and the song at each evaluation; 0: none
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
 
     def __post_init__(self) -> None:
         if self.model != "lstm-vae":
@@ -64,8 +66,11 @@ class LstmVaeConfig:
         for name, (low, high) in checks.items():
             if not low <= getattr(self, name) <= high:
                 raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
-        if self.beta < 0 or self.sample_seconds <= 0:
-            raise ConfigError(f"beta must be >= 0 and sample_seconds > 0, got {self.beta} and {self.sample_seconds}")
+        if self.beta < 0 or self.sample_seconds <= 0 or self.listen_seconds < 0:
+            raise ConfigError(f"beta and listen_seconds must be >= 0 and sample_seconds > 0, got {self.beta}, "
+                              f"{self.listen_seconds} and {self.sample_seconds}")
+        if self.best_by == "audio_ratio" and not self.listen_seconds:
+            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
         if self.highpass_hz is not None and self.highpass_hz <= 0:
             raise ConfigError(f"highpass_hz must be positive or null, got {self.highpass_hz}")
         FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates
@@ -171,6 +176,7 @@ class LstmVaeFamily:
         normalizer.save(Path(run_dir) / NORMALIZATION)
         primers = pick_primers(corpus, config, config.seed)
         save_npz(Path(run_dir) / PRIMERS, audio=primers)
+        listening.save_references(corpus, run_dir)
         split = "eval" if counts["eval"]["audio"] else "train"
         window = config.sequence_frames + 1
         errors = {s: predictor_errors(*normalized_split(corpus, config, normalizer, s, training=False), window)
@@ -226,11 +232,17 @@ class LstmVaeFamily:
 
     def write_sample(self, model: Any, config: LstmVaeConfig, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
         """A ``sample_seconds`` wav primed on the first stored primer."""
-        run_dir = Path(meta["run_dir"])
-        primers = load_npz(run_dir / PRIMERS)["audio"][:1]
-        audio = synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
-                           sample_rate=meta["sample_rate"], seconds=config.sample_seconds, temperature=1.0, seed=step)
+        audio = _training_sample(model, config, meta, seconds=config.sample_seconds, seed=step)
         return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav", warn=False)
+
+    def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int) -> dict[str, float]:
+        """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
+        run_dir = Path(meta["run_dir"])
+        if not config.listen_seconds or not (run_dir / listening.REFERENCES).is_file():  # a run from before listening
+            return {}
+        audio = _training_sample(model, config, meta, seconds=config.listen_seconds, seed=step)
+        ratios = listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"])
+        return listening.with_selection(ratios, config.best_by)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,
@@ -275,6 +287,14 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
                        sample_rate=sample_rate, seconds=seconds, temperature=temperature, seed=seed,
                        keep_primer=keep_primer, lite=True)
     return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)
+
+
+def _training_sample(model: Any, config: LstmVaeConfig, meta: dict, *, seconds: float, seed: int) -> np.ndarray:
+    """Audio [1, n_samples] continuing the first stored primer, with the weights as they are now."""
+    run_dir = Path(meta["run_dir"])
+    primers = load_npz(run_dir / PRIMERS)["audio"][:1]
+    return synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
+                      sample_rate=meta["sample_rate"], seconds=seconds, temperature=1.0, seed=seed)
 
 
 def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,

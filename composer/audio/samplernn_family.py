@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 
+from composer.audio import listening
 from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
 from composer.audio.samplernn import SampleRNN
@@ -46,6 +47,8 @@ class SampleRNNConfig:
     subseq_len: int = 1024                 # samples per truncated-BPTT window
     subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
     sample_seconds: float = 2.0            # length of the samples written during training
+    listen_seconds: float = 2.0            # sample scored against noise and the song at each evaluation; 0: none
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
 
     def __post_init__(self) -> None:
         if self.model != NAME:
@@ -58,7 +61,8 @@ class SampleRNNConfig:
         checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,
                   "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
                   "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
-                  "sample_seconds": self.sample_seconds > 0}
+                  "sample_seconds": self.sample_seconds > 0, "listen_seconds": self.listen_seconds >= 0,
+                  "best_by": self.best_by == "eval_loss" or self.listen_seconds > 0}
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
@@ -106,10 +110,12 @@ class SampleRNNFamily:
 
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
+        listening.save_references(corpus, run_dir)
         eval_codes = quantized_split(corpus, config, "eval")
         unigram = (histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels)
                    if eval_codes else None)
         return {"sample_rate": int(corpus.sample_rate), "q_levels": config.q_levels,
+                "run_dir": str(Path(run_dir).resolve()),
                 "quantization": config.quantization, "eval_unigram_bits": unigram}
 
     def build_model(self, config: SampleRNNConfig, meta: dict) -> SampleRNN:
@@ -162,6 +168,15 @@ class SampleRNNFamily:
                      step: int) -> list[Path]:
         audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
         return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav", warn=False)
+
+    def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int) -> dict[str, float]:
+        """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
+        if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
+            return {}
+        run_dir = Path(meta["run_dir"])
+        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step)
+        return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
+                                        config.best_by)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,

@@ -73,6 +73,9 @@ def test_training_lowers_eval_loss_below_the_trivial_predictors(trained):
     assert history[-1] < history[0]
     assert metrics["best"]["eval_loss"] < baselines["repeat_last_frame"]
     assert metrics["best"]["eval_loss"] < baselines["mean_frame"]
+    # each evaluation also scored a short sample between noise and the song (composer.audio.listening)
+    assert all({"ratio_whitened_flatness", "ratio_spectral_frechet", "audio_ratio"} <= set(h)
+               for h in metrics["history"])
     assert (run_dir / "normalization.npz").is_file() and (run_dir / "primers.npz").is_file()
     run = load_run(run_dir, checkpoint="latest")
     assert int(run.model.step.numpy()) == STEPS  # the KL warm-up resumes from the checkpointed step

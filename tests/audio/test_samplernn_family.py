@@ -72,9 +72,9 @@ def test_unknown_preset_key_names_the_file(tmp_path):
         load(path, SampleRNNConfig)
 
 
-def test_training_batches_are_consecutive_windows_of_stretches():
+def test_training_batches_are_consecutive_windows_of_stretches(tmp_path):
     config = small_config()
-    meta = FAMILY.prepare(FakeCorpus(), config, None)
+    meta = FAMILY.prepare(FakeCorpus(), config, tmp_path)
     data = FAMILY.make_dataset(FakeCorpus(), config, meta, split="train", training=True)
     batches = list(data.take(6))
     look, n = 8, 64
@@ -115,8 +115,8 @@ def test_too_short_audio_is_a_corpus_error():
     assert list(FAMILY.make_dataset(FakeCorpus(), config, {}, split="eval", training=False)) == []
 
 
-def test_summary_is_in_bits_next_to_the_unigram_entropy():
-    meta = FAMILY.prepare(FakeCorpus(), small_config(), None)
+def test_summary_is_in_bits_next_to_the_unigram_entropy(tmp_path):
+    meta = FAMILY.prepare(FakeCorpus(), small_config(), tmp_path)
     summary = FAMILY.summarize(np.log(2) * 3.0, meta)
     assert summary["eval_bits_per_sample"] == pytest.approx(3.0)
     assert 4.0 < summary["baseline_bits_per_sample"]["unigram"] < 8.0
