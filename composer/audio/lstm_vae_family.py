@@ -29,6 +29,9 @@ PRIMERS = "primers.npz"
 N_PRIMERS = 8
 # XLA saves ~0.3 ms per frame step on 2 CPU cores but takes ~3 s to compile (benchmarks/RESULTS.md).
 XLA_MIN_STEPS = 10000
+# The smallest starting scale of a feature: tinier ones turn the untrained decoder's first errors in
+# near-silent bands into huge losses; training lowers them further where the data allows.
+MIN_SCALE_INIT = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,9 +195,11 @@ class LstmVaeFamily:
 
         from composer.audio.lstm_vae import FrameVAE
 
+        spread = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION).spread if "run_dir" in meta else None
         model = FrameVAE(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
                          units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
-                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps)
+                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
+                         log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
         model(tf.zeros([1, 2, meta["feature_dim"]]))
         return model
 

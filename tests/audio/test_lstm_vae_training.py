@@ -131,3 +131,13 @@ def load_tiny():
     from composer.config import load
 
     return load(TINY, LstmVaeConfig)
+
+
+def test_the_models_scale_starts_at_the_datas_own_spread(trained):
+    from composer.audio.transforms import Normalizer
+
+    run_dir, _, _ = trained
+    run = load_run(run_dir)
+    spread = Normalizer.load(run_dir / "normalization.npz").spread
+    fresh = FAMILY.build_model(run.config, run.meta)
+    np.testing.assert_allclose(fresh.log_scale.numpy(), np.log(np.maximum(spread, 0.01)), rtol=1e-6)
