@@ -33,8 +33,8 @@ def _likelihood(m: dict) -> list[str]:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
     if "eval_loss" in m:
-        lines += _table(["predictor", "eval loss (nats/frame)"], [
-            ["model", m["eval_loss"]], ["repeat last frame", m["baseline_eval_loss"]["repeat_last_frame"]]])
+        lines += _table(["predictor", "eval loss (nats/frame)"], [["model", m["eval_loss"]]] + [
+            [name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()])
     return lines
 
 
