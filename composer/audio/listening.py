@@ -19,6 +19,7 @@ from composer.audio.transforms import load_npz, save_npz
 REFERENCES = "references.npz"
 REFERENCE_S = 30.0          # audio per split kept as reference
 RATIO_RANGE = (-1.0, 1.5)   # ratios are clipped here before averaging, so one wild figure cannot dominate
+BASELINE_PENALTY = RATIO_RANGE[1] - RATIO_RANGE[0] + 1.0
 BestBy = Literal["eval_loss", "audio_ratio"]
 
 
@@ -57,6 +58,13 @@ def sample_ratios(audio: np.ndarray, run_dir: Path, *, sample_rate: int) -> dict
     return ratios
 
 
-def with_selection(ratios: dict[str, float], best_by: BestBy) -> dict[str, float]:
-    """Add "selection_loss" (lower is better) when the best checkpoint is chosen by how samples sound."""
-    return {**ratios, "selection_loss": -ratios["audio_ratio"]} if best_by == "audio_ratio" else ratios
+def with_selection(ratios: dict[str, float], best_by: BestBy, *, beats_baselines: bool) -> dict[str, float]:
+    """Add "selection_loss" (lower is better) when the best checkpoint is chosen by how samples sound.
+
+    Checkpoints whose eval loss beats every trivial baseline rank first (their selection loss is
+    below any other's: clipped ratios span less than ``BASELINE_PENALTY``), so the sound picks
+    among models that also predict held-out audio, whenever there are such models.
+    """
+    if best_by != "audio_ratio":
+        return ratios
+    return {**ratios, "selection_loss": -ratios["audio_ratio"] + (0.0 if beats_baselines else BASELINE_PENALTY)}

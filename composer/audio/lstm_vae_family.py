@@ -240,14 +240,16 @@ class LstmVaeFamily:
         audio = _training_sample(model, config, meta, seconds=config.sample_seconds, seed=step)
         return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav", warn=False)
 
-    def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int) -> dict[str, float]:
+    def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int,
+               eval_loss: float) -> dict[str, float]:
         """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
         run_dir = Path(meta["run_dir"])
         if not config.listen_seconds or not (run_dir / listening.REFERENCES).is_file():  # a run from before listening
             return {}
         audio = _training_sample(model, config, meta, seconds=config.listen_seconds, seed=step)
         ratios = listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"])
-        return listening.with_selection(ratios, config.best_by)
+        beats = eval_loss < min(meta["baseline_eval_loss"].values())
+        return listening.with_selection(ratios, config.best_by, beats_baselines=beats)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,

@@ -169,14 +169,17 @@ class SampleRNNFamily:
         audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
         return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav", warn=False)
 
-    def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int) -> dict[str, float]:
+    def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
+               eval_loss: float) -> dict[str, float]:
         """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
         if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
             return {}
         run_dir = Path(meta["run_dir"])
         audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step)
+        unigram_bits = meta.get("eval_unigram_bits")
+        beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
-                                        config.best_by)
+                                        config.best_by, beats_baselines=beats)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,

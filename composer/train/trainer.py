@@ -215,7 +215,7 @@ class _Trainer:
         eval_loss = _finite_or_none(mean_loss(self.eval_fn, self.eval_data, max_batches=self.tc.eval_batches))
         train_loss = sum(self.since_eval) / len(self.since_eval) if self.since_eval else None
         self.since_eval = []
-        listened = self._listen(step) if eval_loss is not None else {}
+        listened = self._listen(step, eval_loss) if eval_loss is not None else {}
         self.metrics["history"].append({"step": step, "train_loss": train_loss, "eval_loss": eval_loss, **listened})
         self._save()  # the latest checkpoint is never behind the best one
         best = self.metrics["best"]
@@ -228,10 +228,10 @@ class _Trainer:
         else:
             monitor.evaluated(step, eval_loss, **listened)
 
-    def _listen(self, step: int) -> dict[str, float]:
+    def _listen(self, step: int, eval_loss: float) -> dict[str, float]:
         """The family's figures of a short sample (``ModelFamily.listen``), if it has any."""
         listen = getattr(self.family, "listen", None)
-        return listen(self.model, self.config, self.meta, step=step) if listen is not None else {}
+        return listen(self.model, self.config, self.meta, step=step, eval_loss=eval_loss) if listen else {}
 
     def _write_metrics(self, step: int) -> None:
         self.metrics["step"] = step

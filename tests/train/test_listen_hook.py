@@ -18,7 +18,7 @@ SCORES = {20: 0.2, 40: 0.9, 60: 0.5}  # the sample of step 40 "sounds" best, tho
 class ListeningFamily(train_toy.ToyFamily):
     name = NAME
 
-    def listen(self, model, config, meta, *, step):
+    def listen(self, model, config, meta, *, step, eval_loss):
         return {"audio_ratio": SCORES[step], "selection_loss": -SCORES[step]}
 
 
