@@ -19,14 +19,14 @@ from typing import Any, Iterable, Iterator, Literal
 import numpy as np
 
 from composer.audio import framing, listening
+from composer.audio import primers as primers_
 from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
 
 NORMALIZATION = "normalization.npz"
-PRIMERS = "primers.npz"
-N_PRIMERS = 8
+PRIMERS = primers_.PRIMERS
 # XLA saves ~0.3 ms per frame step on 2 CPU cores but takes ~3 s to compile (benchmarks/RESULTS.md).
 XLA_MIN_STEPS = 10000
 # The smallest starting scale of a feature: tinier ones turn the untrained decoder's first errors in
@@ -149,18 +149,9 @@ def baseline_losses(train: dict[str, np.ndarray], eval_: dict[str, np.ndarray]) 
 
 
 def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
-    """Up to N_PRIMERS windows of primer audio [n, primer_samples], eval split first, at random offsets."""
-    n_samples = max(config.primer_frames * config.hop, config.frame_size)
-    rng = np.random.default_rng(seed)
-    primers: list[np.ndarray] = []
-    for split in ("eval", "train"):
-        for audio in corpus.audio(split):
-            if len(primers) < N_PRIMERS and len(audio) >= n_samples:
-                start = int(rng.integers(0, len(audio) - n_samples + 1))
-                primers.append(audio[start:start + n_samples])
-    if not primers:
-        raise CorpusError(f"corpus '{corpus.name}': no audio chunk of at least {n_samples} samples to prime generation")
-    return np.stack(primers).astype(np.float32)
+    """Up to N_PRIMERS windows of primer audio [n, primer_samples] (composer.audio.primers)."""
+    return primers_.pick_windows(corpus, n_samples=max(config.primer_frames * config.hop, config.frame_size),
+                                 seed=seed)
 
 
 class LstmVaeFamily:
@@ -288,8 +279,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
         primer_audio, _ = read_audio(primer, sample_rate=sample_rate)
         primers = np.repeat(primer_audio[None], num, axis=0)
     else:
-        stored = load_npz(Path(run_dir) / PRIMERS)["audio"]
-        primers = stored[np.random.default_rng(seed).permutation(max(num, len(stored)))[:num] % len(stored)]
+        primers = primers_.choose(load_npz(Path(run_dir) / PRIMERS)["audio"], num, seed)
     audio = synthesize(run.model, run.config, Normalizer.load(Path(run_dir) / NORMALIZATION), primers,
                        sample_rate=sample_rate, seconds=seconds, temperature=temperature, seed=seed,
                        keep_primer=keep_primer, lite=True)

@@ -18,14 +18,17 @@ import numpy as np
 import tensorflow as tf
 
 from composer.audio import listening
+from composer.audio import primers as primers_
 from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
 from composer.audio.samplernn import SampleRNN
+from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
 
 NAME = "samplernn"
 PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
+SONG_PRIMER_S = 2.0  # windows of the corpus stored at training; generate starts from one unless given a primer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,8 @@ class SampleRNNFamily:
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
         listening.save_references(corpus, run_dir)
+        windows = primers_.pick_windows(corpus, n_samples=int(SONG_PRIMER_S * corpus.sample_rate), seed=config.seed)
+        save_npz(Path(run_dir) / primers_.PRIMERS, audio=windows)
         eval_codes = quantized_split(corpus, config, "eval")
         unigram = (histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels)
                    if eval_codes else None)
@@ -175,7 +180,8 @@ class SampleRNNFamily:
         if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
             return {}
         run_dir = Path(meta["run_dir"])
-        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step)
+        primer = load_npz(run_dir / primers_.PRIMERS)["audio"][0]  # as generate starts: inside the song
+        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, primer=primer)
         unigram_bits = meta.get("eval_unigram_bits")
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
@@ -227,6 +233,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
       temperature: softmax temperature (1: the model's distribution, 0: always the likeliest level).
       seed: makes the output reproducible; None draws one.
       primer: an audio file (its last 30 s) that warms the tiers; generation continues from its end.
+        None: one of the song windows stored at training (``primers.npz``), if the run has them.
       peak_db: each file is scaled down to peak at most this (dBFS); a collapsed one is named on stderr.
     Returns:
       The wav paths written (16-bit PCM at the corpus sample rate).
@@ -239,10 +246,12 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]
+    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     primer_audio = None
     if primer is not None:
         primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]
-    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    elif (Path(run_dir) / primers_.PRIMERS).is_file():  # runs trained before song primers start from silence
+        primer_audio = primers_.choose(load_npz(Path(run_dir) / primers_.PRIMERS)["audio"], 1, seed)[0]
     audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num,
                          primer=primer_audio)
     return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)
