@@ -25,8 +25,18 @@ def main() -> None:
     song, _ = read_audio(args.song, sample_rate=rate)
     n = int(args.seconds * rate)
     start = int(args.song_start * rate)
-    plot_spectrograms({f"song ({args.song.stem})": song[start:start + n], args.label: sample[:n]},
-                      sample_rate=rate, out=args.out)
+    out = plot_spectrograms({f"song ({args.song.stem})": song[start:start + n], args.label: sample[:n]},
+                            sample_rate=rate, out=args.out)
+    shrink(out)
+
+
+def shrink(png: Path, *, colours: int = 64) -> None:
+    """Re-save with a small palette: a docs picture need not carry every noisy pixel's exact colour."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        small = image.convert("RGB").quantize(colours)
+    small.save(png, optimize=True)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def plot_spectrograms(clips: dict[str, np.ndarray], *, sample_rate: int, out: Pa
     import librosa
 
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(clips), figsize=(4.5 * len(clips), 2.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(clips), figsize=(3.6 * len(clips), 2.2), sharey=True, squeeze=False)
     for ax, (label, audio) in zip(axes[0], clips.items()):
         power = np.abs(librosa.stft(np.asarray(audio, np.float32), n_fft=1024, hop_length=256)) ** 2
         db = 10 * np.log10(np.maximum(power, 1e-10))
