@@ -226,7 +226,7 @@ def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
     seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1, help="Length of new material (s)."),
-    temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, help="Sampling temperature (default: the run's preset, else 1)."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
     num: int = typer.Option(1, "--num", min=1, help="Generate N files in one batched pass."),

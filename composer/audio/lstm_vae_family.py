@@ -58,6 +58,7 @@ class LstmVaeConfig:
     sequence_frames: int = 64
     primer_frames: int = 16
     sample_seconds: float = 4.0
+    temperature: float = 1.0  # generate's default scale of the latent and observation noise (and of samples)
     listen_seconds: float = 4.0  # sample scored against noise and the song at each evaluation; 0: none
     best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
 
@@ -69,9 +70,9 @@ class LstmVaeConfig:
         for name, (low, high) in checks.items():
             if not low <= getattr(self, name) <= high:
                 raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
-        if self.beta < 0 or self.sample_seconds <= 0 or self.listen_seconds < 0:
-            raise ConfigError(f"beta and listen_seconds must be >= 0 and sample_seconds > 0, got {self.beta}, "
-                              f"{self.listen_seconds} and {self.sample_seconds}")
+        if min(self.beta, self.listen_seconds, self.temperature) < 0 or self.sample_seconds <= 0:
+            raise ConfigError(f"beta, listen_seconds and temperature must be >= 0 and sample_seconds > 0, got "
+                              f"{self.beta}, {self.listen_seconds}, {self.temperature} and {self.sample_seconds}")
         if self.best_by == "audio_ratio" and not self.listen_seconds:
             raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
         if self.highpass_hz is not None and self.highpass_hz <= 0:
@@ -242,7 +243,7 @@ class LstmVaeFamily:
         beats = eval_loss < min(meta["baseline_eval_loss"].values())
         return listening.with_selection(ratios, config.best_by, beats_baselines=beats)
 
-    def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float = 1.0,
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float | None = None,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,
                  keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
@@ -250,7 +251,7 @@ class LstmVaeFamily:
                         primer=primer, keep_primer=keep_primer, peak_db=peak_db)
 
 
-def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None,
              keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
     """Continue a primer with the trained net of ``run_dir`` and write ``num`` wav files.
@@ -259,7 +260,8 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
       run_dir: a run dir of an lstm-vae training (best checkpoint used).
       out: the wav path; with num > 1 the files are ``out-1.wav``, ``out-2.wav``, ...
       seconds: length of new audio per file (the primer is cut off unless ``keep_primer``).
-      temperature: scale of the latent noise (0: the prior mean, deterministic).
+      temperature: scale of the latent and observation noise (0: the prior mean, deterministic);
+        None: the preset's ``temperature``.
       seed: makes the primer choice and the noise reproducible; None draws one.
       num: files generated in one batch, each from its own stored primer window.
       primer: an audio file to continue instead of the corpus windows stored at training.
@@ -270,9 +272,10 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     from composer.audio_io import read_audio
     from composer.train.run import load_run
 
+    run = load_run(run_dir, model="lstm-vae")
+    temperature = run.config.temperature if temperature is None else temperature
     if seconds <= 0 or num < 1 or temperature < 0:
         raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
-    run = load_run(run_dir, model="lstm-vae")
     sample_rate = run.meta["sample_rate"]
     seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     if primer is not None:
@@ -291,7 +294,7 @@ def _training_sample(model: Any, config: LstmVaeConfig, meta: dict, *, seconds: 
     run_dir = Path(meta["run_dir"])
     primers = load_npz(run_dir / PRIMERS)["audio"][:1]
     return synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
-                      sample_rate=meta["sample_rate"], seconds=seconds, temperature=1.0, seed=seed)
+                      sample_rate=meta["sample_rate"], seconds=seconds, temperature=config.temperature, seed=seed)
 
 
 def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,
