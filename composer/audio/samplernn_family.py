@@ -114,8 +114,11 @@ class SampleRNNFamily:
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
         listening.save_references(corpus, run_dir)
-        windows = primers_.pick_windows(corpus, n_samples=int(SONG_PRIMER_S * corpus.sample_rate), seed=config.seed)
-        save_npz(Path(run_dir) / primers_.PRIMERS, audio=windows)
+        try:
+            windows = primers_.pick_windows(corpus, n_samples=int(SONG_PRIMER_S * corpus.sample_rate), seed=config.seed)
+            save_npz(Path(run_dir) / primers_.PRIMERS, audio=windows)
+        except CorpusError:
+            pass  # every chunk is shorter than a primer: generate starts from silence, as it can
         eval_codes = quantized_split(corpus, config, "eval")
         unigram = (histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels)
                    if eval_codes else None)
@@ -180,7 +183,8 @@ class SampleRNNFamily:
         if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
             return {}
         run_dir = Path(meta["run_dir"])
-        primer = load_npz(run_dir / primers_.PRIMERS)["audio"][0]  # as generate starts: inside the song
+        primers = run_dir / primers_.PRIMERS
+        primer = load_npz(primers)["audio"][0] if primers.is_file() else None  # as generate starts
         audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, primer=primer)
         unigram_bits = meta.get("eval_unigram_bits")
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits

@@ -141,3 +141,11 @@ def test_the_models_scale_starts_at_the_datas_own_spread(trained):
     spread = Normalizer.load(run_dir / "normalization.npz").spread
     fresh = FAMILY.build_model(run.config, run.meta)
     np.testing.assert_allclose(fresh.log_scale.numpy(), np.log(np.maximum(spread, 0.01)), rtol=1e-6)
+
+
+def test_generate_keeps_the_asked_peak_limit(trained, tmp_path):
+    from composer.generate import generate as generate_any
+
+    run_dir, _, _ = trained
+    [path] = generate_any(run_dir, out=tmp_path / "quiet.wav", seconds=1.0, seed=0, peak_db=-12.0)
+    assert np.abs(read_audio(path)[0]).max() <= 10 ** (-12 / 20) + 1 / 32768

@@ -140,3 +140,18 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     assert not np.array_equal(audio[0], audio[1])
     with pytest.raises(ConfigError, match="seconds > 0"):
         generate(run_dir, out=tmp_path / "x.wav", seconds=0.0)
+    # without a primer file, generation starts inside the song: a window stored at training
+    assert np.load(run_dir / "primers.npz")["audio"].shape[1] == 2 * SAMPLE_RATE
+    [song] = generate(run_dir, out=tmp_path / "song.wav", seconds=0.25, seed=1)
+    assert len(read_audio(song)[0]) == SAMPLE_RATE // 4
+
+
+def test_chunks_shorter_than_a_primer_leave_generation_to_start_from_silence(tmp_path):
+    class ShortChunks(FakeCorpus):
+        def audio(self, split):
+            for chunk in super().audio(split):
+                yield chunk[:SAMPLE_RATE]  # 1 s, shorter than the 2 s song primers
+
+    meta = FAMILY.prepare(ShortChunks(), small_config(), tmp_path)
+    assert not (tmp_path / "primers.npz").exists() and (tmp_path / "references.npz").is_file()
+    assert meta["q_levels"] == 256
