@@ -246,7 +246,8 @@ def generate(
                                             help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
                                                  f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
                                                  f"[default: {SECONDS_DEFAULTS}]"),
-    temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="Sampling temperature."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0,
+                                                help="Sampling temperature (default: the run's preset, else 1)."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
     num: int = typer.Option(1, "--num", min=1, help=f"Generate N files (up to {MAX_NUM}) in one batched pass: "
@@ -262,6 +263,7 @@ def generate(
     musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
     program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="performance-rnn: GM program of the track."),
     keep_primer: bool = typer.Option(False, "--keep-primer", help="lstm-vae: keep the warm-up audio at the start."),
+    peak_db: Optional[float] = typer.Option(None, "--peak-db", max=0.0, help="lstm-vae, samplernn: scale each file down to peak at most this (dBFS; default -1)."),
 ) -> None:
     """Generate new material from a trained run.
 
@@ -277,7 +279,7 @@ def generate(
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
         "top_p": top_p, "beam": beam, "engine": engine, "quantize": quantize, "musicxml": musicxml or None,
-        "program": program, "keep_primer": keep_primer or None,
+        "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
     }
     paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})
     for path in paths:

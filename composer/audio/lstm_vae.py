@@ -51,7 +51,7 @@ class FrameVAE(keras.Model):
 
     def __init__(self, *, feature_dim: int, cell: str = "lstm", layers: int = 2, units: int = 512,
                  latent_dim: int = 32, decoder_units: int = 512, beta: float = 1.0, kl_warmup_steps: int = 0,
-                 **kwargs) -> None:
+                 log_scale_init: np.ndarray | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.feature_dim, self.latent_dim = feature_dim, latent_dim
         self.beta, self.kl_warmup_steps = beta, kl_warmup_steps
@@ -66,7 +66,9 @@ class FrameVAE(keras.Model):
             self.posterior = GaussianHead(latent_dim, units, name="posterior")
         self.decoder_hidden = keras.layers.Dense(decoder_units, activation="relu", name="decoder_hidden")
         self.decoder_out = keras.layers.Dense(feature_dim, name="decoder_out")
-        self.log_scale = self.add_weight(shape=(feature_dim,), initializer="zeros", name="log_scale")
+        # log_scale_init [feature_dim]: the data's own spread, so the scale need not be learned from 1
+        scale_init = "zeros" if log_scale_init is None else keras.initializers.Constant(log_scale_init)
+        self.log_scale = self.add_weight(shape=(feature_dim,), initializer=scale_init, name="log_scale")
         # Training steps taken, for the KL warm-up; a model variable so checkpoints resume it.
         self.step = keras.Variable(0, dtype="int64", trainable=False, name="step",
                                    aggregation="only_first_replica")

@@ -18,16 +18,20 @@ from typing import Any, Iterable, Iterator, Literal
 
 import numpy as np
 
-from composer.audio import framing
+from composer.audio import framing, listening
+from composer.audio import primers as primers_
+from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
 
 NORMALIZATION = "normalization.npz"
-PRIMERS = "primers.npz"
-N_PRIMERS = 8
+PRIMERS = primers_.PRIMERS
 # XLA saves ~0.3 ms per frame step on 2 CPU cores but takes ~3 s to compile (benchmarks/RESULTS.md).
 XLA_MIN_STEPS = 10000
+# The smallest starting scale of a feature: tinier ones turn the untrained decoder's first errors in
+# near-silent bands into huge losses; training lowers them further where the data allows.
+MIN_SCALE_INIT = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +58,9 @@ class LstmVaeConfig:
     sequence_frames: int = 64
     primer_frames: int = 16
     sample_seconds: float = 4.0
+    temperature: float = 1.0  # generate's default scale of the latent and observation noise (and of samples)
+    listen_seconds: float = 4.0  # sample scored against noise and the song at each evaluation; 0: none
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
 
     def __post_init__(self) -> None:
         if self.model != "lstm-vae":
@@ -63,8 +70,11 @@ class LstmVaeConfig:
         for name, (low, high) in checks.items():
             if not low <= getattr(self, name) <= high:
                 raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
-        if self.beta < 0 or self.sample_seconds <= 0:
-            raise ConfigError(f"beta must be >= 0 and sample_seconds > 0, got {self.beta} and {self.sample_seconds}")
+        if min(self.beta, self.listen_seconds, self.temperature) < 0 or self.sample_seconds <= 0:
+            raise ConfigError(f"beta, listen_seconds and temperature must be >= 0 and sample_seconds > 0, got "
+                              f"{self.beta}, {self.listen_seconds}, {self.temperature} and {self.sample_seconds}")
+        if self.best_by == "audio_ratio" and not self.listen_seconds:
+            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
         if self.highpass_hz is not None and self.highpass_hz <= 0:
             raise ConfigError(f"highpass_hz must be positive or null, got {self.highpass_hz}")
         FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates
@@ -140,18 +150,9 @@ def baseline_losses(train: dict[str, np.ndarray], eval_: dict[str, np.ndarray]) 
 
 
 def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
-    """Up to N_PRIMERS windows of primer audio [n, primer_samples], eval split first, at random offsets."""
-    n_samples = max(config.primer_frames * config.hop, config.frame_size)
-    rng = np.random.default_rng(seed)
-    primers: list[np.ndarray] = []
-    for split in ("eval", "train"):
-        for audio in corpus.audio(split):
-            if len(primers) < N_PRIMERS and len(audio) >= n_samples:
-                start = int(rng.integers(0, len(audio) - n_samples + 1))
-                primers.append(audio[start:start + n_samples])
-    if not primers:
-        raise CorpusError(f"corpus '{corpus.name}': no audio chunk of at least {n_samples} samples to prime generation")
-    return np.stack(primers).astype(np.float32)
+    """Up to N_PRIMERS windows of primer audio [n, primer_samples] (composer.audio.primers)."""
+    return primers_.pick_windows(corpus, n_samples=max(config.primer_frames * config.hop, config.frame_size),
+                                 seed=seed)
 
 
 class LstmVaeFamily:
@@ -170,6 +171,7 @@ class LstmVaeFamily:
         normalizer.save(Path(run_dir) / NORMALIZATION)
         primers = pick_primers(corpus, config, config.seed)
         save_npz(Path(run_dir) / PRIMERS, audio=primers)
+        listening.save_references(corpus, run_dir)
         split = "eval" if counts["eval"]["audio"] else "train"
         window = config.sequence_frames + 1
         errors = {s: predictor_errors(*normalized_split(corpus, config, normalizer, s, training=False), window)
@@ -185,9 +187,11 @@ class LstmVaeFamily:
 
         from composer.audio.lstm_vae import FrameVAE
 
+        spread = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION).spread if "run_dir" in meta else None
         model = FrameVAE(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
                          units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
-                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps)
+                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
+                         log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
         model(tf.zeros([1, 2, meta["feature_dim"]]))
         return model
 
@@ -225,54 +229,72 @@ class LstmVaeFamily:
 
     def write_sample(self, model: Any, config: LstmVaeConfig, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
         """A ``sample_seconds`` wav primed on the first stored primer."""
-        run_dir = Path(meta["run_dir"])
-        primers = load_npz(run_dir / PRIMERS)["audio"][:1]
-        audio = synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
-                           sample_rate=meta["sample_rate"], seconds=config.sample_seconds, temperature=1.0, seed=step)
-        return write_wavs(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav")
+        audio = _training_sample(model, config, meta, seconds=config.sample_seconds, seed=step)
+        return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav", warn=False)
 
-    def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float = 1.0,
+    def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int,
+               eval_loss: float) -> dict[str, float]:
+        """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
+        run_dir = Path(meta["run_dir"])
+        if not config.listen_seconds or not (run_dir / listening.REFERENCES).is_file():  # a run from before listening
+            return {}
+        audio = _training_sample(model, config, meta, seconds=config.listen_seconds, seed=step)
+        ratios = listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"])
+        beats = eval_loss < min(meta["baseline_eval_loss"].values())
+        return listening.with_selection(ratios, config.best_by, beats_baselines=beats)
+
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float | None = None,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,
-                 keep_primer: bool = False) -> list[Path]:
+                 keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
         return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num,
-                        primer=primer, keep_primer=keep_primer)
+                        primer=primer, keep_primer=keep_primer, peak_db=peak_db)
 
 
-def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None,
-             keep_primer: bool = False) -> list[Path]:
+             keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
     """Continue a primer with the trained net of ``run_dir`` and write ``num`` wav files.
 
     Args:
       run_dir: a run dir of an lstm-vae training (best checkpoint used).
       out: the wav path; with num > 1 the files are ``out-1.wav``, ``out-2.wav``, ...
       seconds: length of new audio per file (the primer is cut off unless ``keep_primer``).
-      temperature: scale of the latent noise (0: the prior mean, deterministic).
+      temperature: scale of the latent and observation noise (0: the prior mean, deterministic);
+        None: the preset's ``temperature``.
       seed: makes the primer choice and the noise reproducible; None draws one.
       num: files generated in one batch, each from its own stored primer window.
       primer: an audio file to continue instead of the corpus windows stored at training.
+      peak_db: each file is scaled down to peak at most this (dBFS); a collapsed one is named on stderr.
     Returns:
-      The wav paths written (16-bit PCM, peak at most -1 dBFS).
+      The wav paths written (16-bit PCM).
     """
     from composer.audio_io import read_audio
     from composer.train.run import load_run
 
+    run = load_run(run_dir, model="lstm-vae")
+    temperature = run.config.temperature if temperature is None else temperature
     if seconds <= 0 or num < 1 or temperature < 0:
         raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
-    run = load_run(run_dir, model="lstm-vae")
     sample_rate = run.meta["sample_rate"]
     seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     if primer is not None:
         primer_audio, _ = read_audio(primer, sample_rate=sample_rate)
         primers = np.repeat(primer_audio[None], num, axis=0)
     else:
-        stored = load_npz(Path(run_dir) / PRIMERS)["audio"]
-        primers = stored[np.random.default_rng(seed).permutation(max(num, len(stored)))[:num] % len(stored)]
+        primers = primers_.choose(load_npz(Path(run_dir) / PRIMERS)["audio"], num, seed)
     audio = synthesize(run.model, run.config, Normalizer.load(Path(run_dir) / NORMALIZATION), primers,
                        sample_rate=sample_rate, seconds=seconds, temperature=temperature, seed=seed,
                        keep_primer=keep_primer, lite=True)
-    return write_wavs(audio, sample_rate, Path(out))
+    return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)
+
+
+def _training_sample(model: Any, config: LstmVaeConfig, meta: dict, *, seconds: float, seed: int) -> np.ndarray:
+    """Audio [1, n_samples] continuing the first stored primer, with the weights as they are now."""
+    run_dir = Path(meta["run_dir"])
+    primers = load_npz(run_dir / PRIMERS)["audio"][:1]
+    return synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
+                      sample_rate=meta["sample_rate"], seconds=seconds, temperature=config.temperature, seed=seed)
 
 
 def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,
@@ -282,7 +304,7 @@ def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primer
 
     The primer's frames (minus those that overlap its zero-padded end) warm the net; the
     generated frames follow at the same hop, so overlap-add joins primer and continuation
-    without a seam. The result is scaled down, if needed, to peak at -1 dBFS. ``jit_compile``
+    without a seam. The result is the raw output (``write_generated`` limits its peak). ``jit_compile``
     None uses XLA only for loops long enough to repay its seconds of compilation. ``lite`` runs the
     frame loop on LiteRT instead (faster, same frames up to rounding; ``generate`` uses it, the
     samples written during training, where the weights change each time, do not).
@@ -305,24 +327,7 @@ def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primer
     if not keep_primer:
         fade = min(audio.shape[1], int(0.01 * sample_rate))
         audio[:, :fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
-    return _limit_peak(audio)
-
-
-def _limit_peak(audio: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
-    """Scale each row of [num, n_samples] down (never up) so its peak is at most ``peak_db`` dBFS."""
-    ceiling = 10 ** (peak_db / 20)
-    peaks = np.max(np.abs(audio), axis=1, keepdims=True)
-    return (audio * np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))).astype(np.float32)
-
-
-def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
-    """Write rows of [num, n_samples] to ``out`` (num == 1) or ``out-1.wav``, ``out-2.wav``, ..."""
-    from composer.audio_io import write_audio
-
-    if audio.shape[0] == 1:
-        return [write_audio(out, audio[0], sample_rate)]
-    return [write_audio(out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}"), row, sample_rate)
-            for i, row in enumerate(audio)]
+    return audio
 
 
 FAMILY = LstmVaeFamily()

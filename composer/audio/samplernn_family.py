@@ -17,14 +17,19 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 
+from composer.audio import listening
+from composer.audio import primers as primers_
+from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
 from composer.audio.samplernn import SampleRNN
+from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
 from composer.progress import seconds_bar
 
 NAME = "samplernn"
 PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
+SONG_PRIMER_S = 2.0  # windows of the corpus stored at training; generate starts from one unless given a primer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +51,8 @@ class SampleRNNConfig:
     subseq_len: int = 1024                 # samples per truncated-BPTT window
     subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
     sample_seconds: float = 2.0            # length of the samples written during training
+    listen_seconds: float = 2.0            # sample scored against noise and the song at each evaluation; 0: none
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
 
     def __post_init__(self) -> None:
         if self.model != NAME:
@@ -58,7 +65,8 @@ class SampleRNNConfig:
         checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,
                   "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
                   "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
-                  "sample_seconds": self.sample_seconds > 0}
+                  "sample_seconds": self.sample_seconds > 0, "listen_seconds": self.listen_seconds >= 0,
+                  "best_by": self.best_by == "eval_loss" or self.listen_seconds > 0}
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
@@ -106,10 +114,17 @@ class SampleRNNFamily:
 
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
+        listening.save_references(corpus, run_dir)
+        try:
+            windows = primers_.pick_windows(corpus, n_samples=int(SONG_PRIMER_S * corpus.sample_rate), seed=config.seed)
+            save_npz(Path(run_dir) / primers_.PRIMERS, audio=windows)
+        except CorpusError:
+            pass  # every chunk is shorter than a primer: generate starts from silence, as it can
         eval_codes = quantized_split(corpus, config, "eval")
         unigram = (histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels)
                    if eval_codes else None)
         return {"sample_rate": int(corpus.sample_rate), "q_levels": config.q_levels,
+                "run_dir": str(Path(run_dir).resolve()),
                 "quantization": config.quantization, "eval_unigram_bits": unigram}
 
     def build_model(self, config: SampleRNNConfig, meta: dict) -> SampleRNN:
@@ -161,12 +176,28 @@ class SampleRNNFamily:
     def write_sample(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, out_dir: Path, *,
                      step: int) -> list[Path]:
         audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
-        return write_wavs(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav")
+        return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav", warn=False)
+
+    def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
+               eval_loss: float) -> dict[str, float]:
+        """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
+        if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
+            return {}
+        run_dir = Path(meta["run_dir"])
+        primers = run_dir / primers_.PRIMERS
+        primer = load_npz(primers)["audio"][0] if primers.is_file() else None  # as generate starts
+        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, primer=primer)
+        unigram_bits = meta.get("eval_unigram_bits")
+        beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
+        return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
+                                        config.best_by, beats_baselines=beats)
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
-                 seed: int | None = None, num: int = 1, primer: Path | None = None) -> list[Path]:
+                 seed: int | None = None, num: int = 1, primer: Path | None = None,
+                 peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
-        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer)
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer,
+                        peak_db=peak_db)
 
 
 FAMILY = SampleRNNFamily()
@@ -184,16 +215,6 @@ def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: f
     return dequantize(codes.numpy(), levels=levels, method=method)
 
 
-def write_wavs(audio: np.ndarray, sample_rate: int, out: Path) -> list[Path]:
-    """One wav per row of ``audio``: ``out`` itself for one row, else ``out-1.wav``, ``out-2.wav``, ..."""
-    from composer.audio_io import write_audio
-
-    if len(audio) == 1:
-        return [write_audio(out, audio[0], sample_rate)]
-    return [write_audio(out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}"), row, sample_rate)
-            for i, row in enumerate(audio)]
-
-
 def prefer_one_op_thread() -> None:
     """Run each TensorFlow op on one thread, if TensorFlow has not started yet in this process.
 
@@ -208,7 +229,8 @@ def prefer_one_op_thread() -> None:
 
 
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float = 1.0,
-             seed: int | None = None, num: int = 1, primer: str | Path | None = None) -> list[Path]:
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             peak_db: float = PEAK_DB) -> list[Path]:
     """Sample ``num`` sequences in one batch from the SampleRNN of ``run_dir`` and write them as wavs.
 
     Args:
@@ -218,6 +240,8 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
       temperature: softmax temperature (1: the model's distribution, 0: always the likeliest level).
       seed: makes the output reproducible; None draws one.
       primer: an audio file (its last 30 s) that warms the tiers; generation continues from its end.
+        None: one of the song windows stored at training (``primers.npz``), if the run has them.
+      peak_db: each file is scaled down to peak at most this (dBFS); a collapsed one is named on stderr.
     Returns:
       The wav paths written (16-bit PCM at the corpus sample rate).
     """
@@ -229,10 +253,12 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]
+    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     primer_audio = None
     if primer is not None:
         primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]
-    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    elif (Path(run_dir) / primers_.PRIMERS).is_file():  # runs trained before song primers start from silence
+        primer_audio = primers_.choose(load_npz(Path(run_dir) / primers_.PRIMERS)["audio"], 1, seed)[0]
     audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num,
                          primer=primer_audio)
-    return write_wavs(audio, sample_rate, Path(out))
+    return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)

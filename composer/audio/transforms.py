@@ -131,6 +131,10 @@ class Normalizer:
     mean: np.ndarray
     std: np.ndarray
     abs_max: np.ndarray  # largest |normalized value| seen in training, per feature
+    # Std of the normalized train features: 1, except bands whose std was raised to the floor.
+    # The model's per-feature scale starts here; learned from 1 it takes thousands of steps to
+    # reach near-silent bands, and until then their log-likelihood term swamps the loss.
+    spread: np.ndarray | None = None
 
     @classmethod
     def fit(cls, batches: Iterable[np.ndarray]) -> "Normalizer":
@@ -149,7 +153,9 @@ class Normalizer:
         std = np.sqrt(np.maximum(squares / count - np.square(mean), 0.0))
         std = np.maximum(std, 1e-4 * float(std.max()) + 1e-8)  # bands 80 dB below the loudest count as silent
         abs_max = np.maximum(np.abs(low - mean), np.abs(high - mean)) / std
-        return cls(mean.astype(np.float32), std.astype(np.float32), abs_max.astype(np.float32))
+        spread = np.maximum(np.sqrt(np.maximum(squares / count - np.square(mean), 0.0)) / std, 1e-6)
+        return cls(mean.astype(np.float32), std.astype(np.float32), abs_max.astype(np.float32),
+                   spread.astype(np.float32))
 
     def apply(self, features: np.ndarray) -> np.ndarray:
         """Raw features [..., feature_dim] -> normalized (zero mean, unit std per feature)."""
@@ -161,13 +167,14 @@ class Normalizer:
 
     def save(self, path: Path) -> None:
         """Write an npz atomically."""
-        save_npz(path, mean=self.mean, std=self.std, abs_max=self.abs_max)
+        spread = np.ones_like(self.std) if self.spread is None else self.spread
+        save_npz(path, mean=self.mean, std=self.std, abs_max=self.abs_max, spread=spread)
 
     @classmethod
     def load(cls, path: Path) -> "Normalizer":
         """Read what ``save`` wrote; RunDirError when missing."""
         data = load_npz(path)
-        return cls(data["mean"], data["std"], data["abs_max"])
+        return cls(data["mean"], data["std"], data["abs_max"], data.get("spread"))  # no spread: an older run
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:

@@ -38,8 +38,8 @@ def _likelihood(m: dict) -> list[str]:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
     if "eval_loss" in m:
-        lines += _table(["predictor", "eval loss (nats/frame)"], [
-            ["model", m["eval_loss"]], ["repeat last frame", m["baseline_eval_loss"]["repeat_last_frame"]]])
+        lines += _table(["predictor", "eval loss (nats/frame)"], [["model", m["eval_loss"]]] + [
+            [name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()])
     return lines
 
 
@@ -84,17 +84,29 @@ def _audio(m: dict) -> list[str]:
     if "spectral_frechet" not in m:
         return []
     ref = m["collapse_reference"]
-    checks = ("silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate")
+    checks = ("full_scale_share", "noise_flat_share", "silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate")
     rows = [[name] + [row[c] for c in checks] for name, row in m["collapse_per_file"].items()]
     rows += [["**mean generated**"] + [m[c] for c in checks], ["eval split (reference)"] + [ref[c] for c in checks]]
     spectral = [[name, m["spectral_overlap"][name], m["spectral_overlap_ceiling"][name], m["spectral_kl"][name]]
                 for name in m["spectral_overlap"]]
-    return ["## Audio", "",
+    return ["## Audio", ""] + _ratios(m) + [
             f"Frechet distance on MFCC statistics vs the eval split: **{m['spectral_frechet']:.4g}** "
             f"(train split: {m['spectral_frechet_ceiling']:.4g}).", ""] + _table(
         ["spectral feature", "overlap generated", "overlap train (ceiling)", "KL generated"], spectral) + [
         "Collapse checks (share of frames or samples; compare with the eval split's own clips):", ""] + _table(
         ["clip"] + list(checks), rows)
+
+
+def _ratios(m: dict) -> list[str]:
+    """Each figure for the generated set, the noise floor and the ceiling, and the ratio between them."""
+    if "audio_ratios" not in m:
+        return []
+    values = m["audio_figures"]
+    rows = [[name, values["generated"][name], values[m["audio_floor"][name]][name], m["audio_floor"][name],
+             values["ceiling"][name], m["audio_ratios"][name]] for name in m["audio_ratios"]]
+    return ["From noise to the song: 0 = as far from the eval split as noise at the generated loudness, "
+            "1 = as close as the train split.", ""] + _table(
+        ["figure", "generated", "noise floor", "floor noise", "train (ceiling)", "ratio"], rows)
 
 
 def render_report(metrics: dict) -> str:

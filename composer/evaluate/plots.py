@@ -100,3 +100,20 @@ def plot_collapse(rows: dict[str, dict[str, float]], *, out: Path) -> Path:
     ax.set(ylim=(0, 1.05), ylabel="share", title="Collapse checks")
     ax.legend(fontsize=8)
     return _save(fig, out)
+
+
+def plot_spectrograms(clips: dict[str, np.ndarray], *, sample_rate: int, out: Path) -> Path:
+    """Log-power spectrograms of a few clips side by side (label -> mono audio [n_samples]), on one dB scale."""
+    import librosa
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(clips), figsize=(3.6 * len(clips), 2.2), sharey=True, squeeze=False)
+    for ax, (label, audio) in zip(axes[0], clips.items()):
+        power = np.abs(librosa.stft(np.asarray(audio, np.float32), n_fft=1024, hop_length=256)) ** 2
+        db = 10 * np.log10(np.maximum(power, 1e-10))
+        extent = (0.0, len(audio) / sample_rate, 0.0, sample_rate / 2000)
+        ax.imshow(db, origin="lower", aspect="auto", extent=extent, vmin=-90, vmax=db.max(), cmap="magma")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("s")
+    axes[0][0].set_ylabel("kHz")
+    return _save(fig, out)

@@ -18,7 +18,8 @@ import numpy as np
 from composer.audio_io import AUDIO_EXTENSIONS, read_audio
 from composer.atomic import write_text_atomic
 from composer.errors import ComposerError, CorpusError
-from composer.evaluate import adherence, audio_metrics, copying, distributions, features, plots, position
+from composer.evaluate import (adherence, audio_metrics, audio_reference, copying, distributions, features, plots,
+                               position)
 from composer.evaluate.markdown import render_report
 from composer.evaluate.ngram import ngram_baselines
 
@@ -257,17 +258,19 @@ def _frames_of(batch: Any) -> list[np.ndarray]:
 
 
 def _collapse(audio: np.ndarray, train: list[np.ndarray], sample_rate: int) -> dict[str, float]:
-    return {"silence_ratio": audio_metrics.silence_ratio(audio),
+    return {**audio_reference.collapse_shares(audio),
+            "silence_ratio": audio_metrics.silence_ratio(audio),
             "clipping_ratio": audio_metrics.clipping_ratio(audio),
             "loop_ratio": audio_metrics.loop_ratio(audio, sample_rate=sample_rate),
             "copy_rate": audio_metrics.copy_rate(audio, train, sample_rate=sample_rate)}
 
 
 def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
-    """Spectral statistics, MFCC Frechet distance and collapse checks of generated audio.
+    """Spectral statistics, MFCC Frechet distance, noise-to-song ratios and collapse checks of generated audio.
 
     The eval split's own clips get the same collapse checks (``collapse_reference``) and the
-    train split the same spectral comparison (``*_ceiling``), so every figure has a yardstick.
+    train split the same spectral comparison (``*_ceiling``), so every figure has a yardstick;
+    ``audio_ratios`` place the generated set between noise at its loudness (0) and that ceiling (1).
     """
     sr = corpus.sample_rate
     max_samples = int(MAX_REFERENCE_S * sr)
@@ -287,8 +290,6 @@ def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict)
     result: dict[str, Any] = {key: float(np.mean([row[key] for row in per_file.values()]))
                               for key in next(iter(per_file.values()))}
     result.update({
-        "spectral_frechet": audio_metrics.spectral_frechet(generated, eval_, sample_rate=sr),
-        "spectral_frechet_ceiling": audio_metrics.spectral_frechet(train, eval_, sample_rate=sr),
         "spectral_overlap": {k: v["overlap"] for k, v in against["generated"].items()},
         "spectral_overlap_ceiling": {k: v["overlap"] for k, v in against["train"].items()},
         "spectral_kl": {k: v["kl"] for k, v in against["generated"].items()},
@@ -296,6 +297,10 @@ def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict)
         "collapse_per_file": per_file,
         "collapse_reference": {k: float(np.mean([row[k] for row in reference])) for k in reference[0]},
     })
+    result.update(audio_reference.noise_to_song(generated, train, eval_, sample_rate=sr))
+    figures_ = result["audio_figures"]
+    result["spectral_frechet"] = figures_["generated"]["spectral_frechet"]
+    result["spectral_frechet_ceiling"] = figures_["ceiling"]["spectral_frechet"]
     figures["spectra"] = str(plots.plot_distributions(
         hists, audio_metrics.spectral_bins(sr), title="Spectral features (share per bin)",
         out=out / "plots" / "spectra.png").relative_to(out))

@@ -71,6 +71,11 @@ class ModelFamily(Protocol):
     def generate(self, run_dir: Path, *, out: Path, **options: Any) -> list[Path]:
         """Inference API: rebuild from ``run_dir`` and write ``options['num']`` files at ``out``."""
 
+    # Optional: def listen(self, model, config, meta, *, step, eval_loss) -> dict[str, float]
+    #   Figures of a short sample (e.g. the raw-audio families' noise-to-song ratios), logged with
+    #   each evaluation; a "selection_loss" among them (lower is better) picks the best checkpoint
+    #   in place of the eval loss. Families without it are judged by eval loss alone.
+
 
 def get_family(name: str) -> ModelFamily:
     """Return the family registered under ``name`` or raise a ConfigError listing the valid ones."""

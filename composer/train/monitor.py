@@ -53,9 +53,9 @@ class Monitor:
         self._window = []
         self._window_start = time.perf_counter()
 
-    def evaluated(self, step: int, eval_loss: float) -> None:
-        """Show and log an evaluation."""
-        self._scalars(step, eval_loss=eval_loss)
+    def evaluated(self, step: int, eval_loss: float, **figures: float) -> None:
+        """Show and log an evaluation (and the family's sample figures, e.g. audio ratios)."""
+        self._scalars(step, eval_loss=eval_loss, **figures)
         if self._bar is not None:
             self._bar.update(self._task, eval_loss=eval_loss)
 

@@ -146,6 +146,16 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _selection(entry: dict, eval_loss: float | None = None) -> float:
+    """What the best checkpoint minimizes: the family's "selection_loss" when it gives one, else eval loss."""
+    return entry.get("selection_loss", entry.get("eval_loss", eval_loss))
+
+
+def _best_entry(entry: dict) -> dict:
+    """metrics.json's "best": the step, its eval loss and, when the family chose by it, its selection loss."""
+    return {key: entry[key] for key in ("step", "eval_loss", "selection_loss", "audio_ratio") if key in entry}
+
+
 class _Trainer:
     """One training session over a prepared run dir (the loop's state lives here)."""
 
@@ -241,17 +251,23 @@ class _Trainer:
         eval_loss = _finite_or_none(mean_loss(self.eval_fn, self.eval_data, max_batches=self.tc.eval_batches))
         train_loss = sum(self.since_eval) / len(self.since_eval) if self.since_eval else None
         self.since_eval = []
-        self.metrics["history"].append({"step": step, "train_loss": train_loss, "eval_loss": eval_loss})
+        listened = self._listen(step, eval_loss) if eval_loss is not None else {}
+        self.metrics["history"].append({"step": step, "train_loss": train_loss, "eval_loss": eval_loss, **listened})
         self._save()  # the latest checkpoint is never behind the best one
         best = self.metrics["best"]
-        if eval_loss is not None and (best is None or eval_loss < best["eval_loss"]):
+        if eval_loss is not None and (best is None or _selection(listened, eval_loss) < _selection(best)):
             self.best.save(checkpoint_number=step)
-            self.metrics["best"] = {"step": step, "eval_loss": eval_loss}
+            self.metrics["best"] = _best_entry(self.metrics["history"][-1])
         self._write_metrics(step)
         if eval_loss is None:
             monitor.note(f"step {step}: no finite eval loss (is the corpus eval split empty?)")
         else:
-            monitor.evaluated(step, eval_loss)
+            monitor.evaluated(step, eval_loss, **listened)
+
+    def _listen(self, step: int, eval_loss: float) -> dict[str, float]:
+        """The family's figures of a short sample (``ModelFamily.listen``), if it has any."""
+        listen = getattr(self.family, "listen", None)
+        return listen(self.model, self.config, self.meta, step=step, eval_loss=eval_loss) if listen else {}
 
     def _write_metrics(self, step: int) -> None:
         self.metrics["step"] = step
@@ -274,9 +290,8 @@ class _Trainer:
         if (self.run_dir / METRICS).is_file():
             history = [h for h in read_json(self.run_dir / METRICS).get("history", []) if h["step"] <= step]
             scored = [h for h in history if h.get("eval_loss") is not None]
-            best = min(scored, key=lambda h: h["eval_loss"]) if scored else None
-            self.metrics.update(history=history, step=step,
-                                best=best and {"step": best["step"], "eval_loss": best["eval_loss"]})
+            best = min(scored, key=_selection) if scored else None
+            self.metrics.update(history=history, step=step, best=best and _best_entry(best))
 
     def _recover(self, loss: float, monitor: Monitor) -> int:
         """NaN guard: restore the last good checkpoint at a lower learning rate, or give up."""

@@ -73,6 +73,9 @@ def test_training_lowers_eval_loss_below_the_trivial_predictors(trained):
     assert history[-1] < history[0]
     assert metrics["best"]["eval_loss"] < baselines["repeat_last_frame"]
     assert metrics["best"]["eval_loss"] < baselines["mean_frame"]
+    # each evaluation also scored a short sample between noise and the song (composer.audio.listening)
+    assert all({"ratio_whitened_flatness", "ratio_spectral_frechet", "audio_ratio"} <= set(h)
+               for h in metrics["history"])
     assert (run_dir / "normalization.npz").is_file() and (run_dir / "primers.npz").is_file()
     run = load_run(run_dir, checkpoint="latest")
     assert int(run.model.step.numpy()) == STEPS  # the KL warm-up resumes from the checkpointed step
@@ -128,3 +131,21 @@ def load_tiny():
     from composer.config import load
 
     return load(TINY, LstmVaeConfig)
+
+
+def test_the_models_scale_starts_at_the_datas_own_spread(trained):
+    from composer.audio.transforms import Normalizer
+
+    run_dir, _, _ = trained
+    run = load_run(run_dir)
+    spread = Normalizer.load(run_dir / "normalization.npz").spread
+    fresh = FAMILY.build_model(run.config, run.meta)
+    np.testing.assert_allclose(fresh.log_scale.numpy(), np.log(np.maximum(spread, 0.01)), rtol=1e-6)
+
+
+def test_generate_keeps_the_asked_peak_limit(trained, tmp_path):
+    from composer.generate import generate as generate_any
+
+    run_dir, _, _ = trained
+    [path] = generate_any(run_dir, out=tmp_path / "quiet.wav", seconds=1.0, seed=0, peak_db=-12.0)
+    assert np.abs(read_audio(path)[0]).max() <= 10 ** (-12 / 20) + 1 / 32768

@@ -72,9 +72,9 @@ def test_unknown_preset_key_names_the_file(tmp_path):
         load(path, SampleRNNConfig)
 
 
-def test_training_batches_are_consecutive_windows_of_stretches():
+def test_training_batches_are_consecutive_windows_of_stretches(tmp_path):
     config = small_config()
-    meta = FAMILY.prepare(FakeCorpus(), config, None)
+    meta = FAMILY.prepare(FakeCorpus(), config, tmp_path)
     data = FAMILY.make_dataset(FakeCorpus(), config, meta, split="train", training=True)
     batches = list(data.take(6))
     look, n = 8, 64
@@ -115,8 +115,8 @@ def test_too_short_audio_is_a_corpus_error():
     assert list(FAMILY.make_dataset(FakeCorpus(), config, {}, split="eval", training=False)) == []
 
 
-def test_summary_is_in_bits_next_to_the_unigram_entropy():
-    meta = FAMILY.prepare(FakeCorpus(), small_config(), None)
+def test_summary_is_in_bits_next_to_the_unigram_entropy(tmp_path):
+    meta = FAMILY.prepare(FakeCorpus(), small_config(), tmp_path)
     summary = FAMILY.summarize(np.log(2) * 3.0, meta)
     assert summary["eval_bits_per_sample"] == pytest.approx(3.0)
     assert 4.0 < summary["baseline_bits_per_sample"]["unigram"] < 8.0
@@ -136,7 +136,22 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     paths = generate(run_dir, out=tmp_path / "out.wav", seconds=0.5, num=2, seed=3, primer=primer)
     assert [p.name for p in paths] == ["out-1.wav", "out-2.wav"]
     audio = [read_audio(p)[0] for p in paths]
-    assert all(len(a) == SAMPLE_RATE // 2 and np.all(np.isfinite(a)) and np.abs(a).max() <= 1.0 for a in audio)
+    assert all(len(a) == SAMPLE_RATE // 2 and np.all(np.isfinite(a)) and np.abs(a).max() <= 0.8913 for a in audio)
     assert not np.array_equal(audio[0], audio[1])
     with pytest.raises(ConfigError, match="seconds > 0"):
         generate(run_dir, out=tmp_path / "x.wav", seconds=0.0)
+    # without a primer file, generation starts inside the song: a window stored at training
+    assert np.load(run_dir / "primers.npz")["audio"].shape[1] == 2 * SAMPLE_RATE
+    [song] = generate(run_dir, out=tmp_path / "song.wav", seconds=0.25, seed=1)
+    assert len(read_audio(song)[0]) == SAMPLE_RATE // 4
+
+
+def test_chunks_shorter_than_a_primer_leave_generation_to_start_from_silence(tmp_path):
+    class ShortChunks(FakeCorpus):
+        def audio(self, split):
+            for chunk in super().audio(split):
+                yield chunk[:SAMPLE_RATE]  # 1 s, shorter than the 2 s song primers
+
+    meta = FAMILY.prepare(ShortChunks(), small_config(), tmp_path)
+    assert not (tmp_path / "primers.npz").exists() and (tmp_path / "references.npz").is_file()
+    assert meta["q_levels"] == 256

@@ -102,3 +102,12 @@ def test_normalizer_errors_name_the_problem(tmp_path):
         Normalizer.fit(iter([]))
     with pytest.raises(RunDirError, match="missing"):
         Normalizer.load(tmp_path / "normalization.npz")
+
+
+def test_spread_is_the_std_of_normalized_features_so_near_silent_bands_start_small():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((4000, 3)) * np.array([1.0, 0.5, 1e-7])  # the last band is near silent
+    normalizer = Normalizer.fit(iter([features]))
+    assert normalizer.spread[:2] == pytest.approx(1.0, abs=1e-6)
+    assert normalizer.spread[2] == pytest.approx(normalizer.apply(features)[:, 2].std(), rel=1e-3)
+    assert normalizer.spread[2] < 1e-2

@@ -90,6 +90,10 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
     for key in ("silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate", "spectral_frechet"):
         assert np.isfinite(metrics[key])
     assert metrics["collapse_per_file"]["silence.wav"]["silence_ratio"] == 1.0
+    assert metrics["collapse_per_file"]["fresh.wav"]["noise_flat_share"] == 0.0
+    assert set(metrics["audio_ratios"]) == {"whitened_flatness", "spectral_frechet", "chroma_clarity",
+                                            "loudness_distance"}
+    assert metrics["spectral_frechet"] == metrics["audio_figures"]["generated"]["spectral_frechet"]
     assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
     assert metrics["collapse_reference"]["copy_rate"] < 0.1
     text = (out / "report.md").read_text()
@@ -97,7 +101,7 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
     for path in metrics["plots"].values():
         assert f"]({path})" in text
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "Kneser-Ney 10-gram" in text and "silence.wav" in text
+    assert "Kneser-Ney 10-gram" in text and "silence.wav" in text and "From noise to the song" in text
 
 
 def test_corpus_only_gives_the_baselines(tmp_path, corpus):

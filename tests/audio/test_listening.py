@@ -1,0 +1,53 @@
+"""Listening during training: a sample is scored against the run's references, and the best checkpoint is
+the best-sounding one among those that also beat the trivial baselines."""
+
+import numpy as np
+
+from composer.audio import listening
+
+SR = 16000  # tests/evaluate/conftest.py's rate; the pieces are synthesized here the same way
+
+
+class Corpus:
+    sample_rate = SR
+
+    def __init__(self, clips):
+        self.clips = clips
+
+    def audio(self, split):
+        return iter(self.clips[split])
+
+
+def piece(seed, seconds=6.0):
+    """Decaying harmonic notes on a C major scale, a new one every 250 ms."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.25 * SR)) / SR
+    notes = []
+    for pitch in rng.choice([60, 62, 64, 65, 67, 69, 71, 72], int(seconds * 4)):
+        f0 = 440.0 * 2 ** ((pitch - 69) / 12)
+        notes.append(sum(np.sin(2 * np.pi * h * f0 * t) / h for h in range(1, 5)) * np.exp(-8 * t))
+    return (0.2 * np.concatenate(notes)).astype(np.float32)
+
+
+def test_sample_ratios_score_music_high_and_noise_low(tmp_path):
+    listening.save_references(Corpus({"train": [piece(0), piece(1)], "eval": [piece(2)]}), tmp_path, seconds=8.0)
+    music = listening.sample_ratios(piece(3, seconds=4.0)[None], tmp_path, sample_rate=SR)
+    noise = listening.sample_ratios(0.05 * np.random.default_rng(0).standard_normal((1, 4 * SR)), tmp_path,
+                                    sample_rate=SR)
+    assert music["ratio_whitened_flatness"] > 0.7 and noise["ratio_whitened_flatness"] < 0.1
+    assert music["audio_ratio"] > 0.6 > 0.1 > noise["audio_ratio"]
+
+
+def test_references_fall_back_to_train_without_an_eval_split(tmp_path):
+    listening.save_references(Corpus({"train": [piece(0)], "eval": []}), tmp_path)
+    stored = np.load(tmp_path / listening.REFERENCES)
+    assert np.array_equal(stored["train"], stored["eval"]) and len(stored["train"]) == 6 * SR
+
+
+def test_checkpoints_beating_the_baselines_rank_first():
+    def loss(ratio, beats):
+        return listening.with_selection({"audio_ratio": ratio}, "audio_ratio", beats_baselines=beats)["selection_loss"]
+
+    assert loss(-1.0, True) < loss(1.0, False)  # the worst-sounding beating one before the best-sounding other
+    assert loss(0.8, True) < loss(0.5, True) and loss(0.8, False) < loss(0.5, False)
+    assert "selection_loss" not in listening.with_selection({"audio_ratio": 1.0}, "eval_loss", beats_baselines=True)

@@ -1,0 +1,65 @@
+"""The noise-to-song ratios: noise lands at 0, the corpus's own held-out audio at 1, and a collapsed
+output is flagged."""
+
+import numpy as np
+import pytest
+
+from composer.evaluate import audio_reference as ar
+
+SR = 16000  # conftest.SAMPLE_RATE
+
+
+def test_whitened_flatness_is_flat_for_any_noise_and_low_for_music(corpus_audio):
+    music = corpus_audio["fresh"]
+    white = ar.noise_like(music, colour="white")
+    pink = ar.noise_like(music, colour="pink")
+    brown = np.cumsum(white).astype(np.float32)
+    brown = 0.1 * brown / np.abs(brown).max()
+    for noise in (white, pink, brown):
+        assert ar.whitened_flatness([noise]) == pytest.approx(0.56, abs=0.03)
+    assert ar.whitened_flatness([music]) < 0.3
+    assert ar.whitened_flatness([np.zeros(SR, np.float32)]) == 0.0
+
+
+def test_noise_like_matches_the_level():
+    audio = (0.05 * np.sin(np.arange(2 * SR) * 0.1)).astype(np.float32)
+    for colour in ("white", "pink"):
+        noise = ar.noise_like(audio, colour=colour)
+        assert len(noise) == len(audio)
+        assert np.sqrt(np.mean(noise ** 2)) == pytest.approx(np.sqrt(np.mean(audio ** 2)), rel=1e-3)
+    with pytest.raises(ValueError, match="white"):
+        ar.noise_like(audio, colour="blue")
+
+
+@pytest.mark.parametrize("generated, low, high", [
+    ("fresh", 0.6, 1.6),          # an unseen piece of the same music: about as close as held-out audio
+    ("white", -1.0, 0.1),         # noise at the generated loudness: the floor is the nearer noise,
+    ("pink", -1.0, 0.1),          # so the other one lands at or below 0
+])
+def test_ratios_put_noise_at_0_and_held_out_music_at_1(corpus_audio, generated, low, high):
+    fresh = corpus_audio["fresh"]
+    audio = {"fresh": fresh, "white": ar.noise_like(fresh, colour="white", seed=9),
+             "pink": ar.noise_like(fresh, colour="pink", seed=9)}[generated]
+    result = ar.noise_to_song([audio], corpus_audio["train"], corpus_audio["eval"], sample_rate=SR)
+    assert set(result["audio_ratios"]) == set(ar.RATIO_FIGURES)
+    for name, value in result["audio_ratios"].items():
+        assert low <= value <= high, (name, value, result["audio_figures"])
+        if generated in result["audio_floor"][name]:
+            assert value == pytest.approx(0.0, abs=0.1), name
+
+
+def test_ratio_is_none_when_floor_and_ceiling_coincide():
+    assert ar.ratio(0.3, floor=0.5, ceiling=0.5) is None
+    assert ar.ratio(0.5, floor=0.0, ceiling=1.0) == 0.5
+
+
+def test_collapsed_output_is_flagged(corpus_audio):
+    rng = np.random.default_rng(1)
+    music = corpus_audio["fresh"]
+    # the SampleRNN collapse: a second of quiet primer, then full-scale noise
+    collapsed = np.concatenate([0.05 * music[:SR], rng.uniform(-1, 1, 7 * SR)]).astype(np.float32)
+    shares = ar.collapse_shares(collapsed)
+    assert shares["full_scale_share"] > 0.8 and shares["noise_flat_share"] > 0.8
+    quiet_noise = (0.02 * rng.standard_normal(8 * SR)).astype(np.float32)  # the LSTM+VAE's -35 dBFS hiss
+    assert ar.collapse_shares(quiet_noise) == {"full_scale_share": 0.0, "noise_flat_share": 1.0}
+    assert ar.collapse_shares(music) == {"full_scale_share": 0.0, "noise_flat_share": 0.0}
