@@ -32,8 +32,8 @@ import tensorflow as tf  # noqa: E402
 from composer.config import load as load_config  # noqa: E402
 from composer.symbolic.encoding import PerformanceEncoding  # noqa: E402
 from composer.symbolic.family import FAMILY, PerformanceRNNConfig  # noqa: E402
-from composer.symbolic.model import PerformanceRNN  # noqa: E402
 from composer.symbolic.lite import PerformanceStep, export_step, lite_step, nll_per_event  # noqa: E402
+from composer.symbolic.model import PerformanceRNN  # noqa: E402
 from composer.symbolic.sampling import ENGINES, sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 

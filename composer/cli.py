@@ -130,7 +130,6 @@ def corpus_render_audio(
     Example: composer corpus render-audio bach --jobs 2
     """
     from composer.corpus import Corpus
-
     from composer.pipeline import render_audio
 
     summary = render_audio(Corpus.open(name, root=root), soundfont=soundfont, jobs=jobs, progress=True)

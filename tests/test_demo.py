@@ -1,11 +1,9 @@
 """The demo's own pieces: its mix spec is valid and mixes, and finished runs are recognised."""
 
 import json
-
-import pytest
-
 from pathlib import Path
 
+import pytest
 import yaml
 
 from composer.demo import _finished, mix_stems

@@ -17,8 +17,8 @@ import yaml
 
 from composer.evaluate.report import evaluate
 from composer.generate import generate
-from composer.train.trainer import train
 from composer.pipeline import render_audio
+from composer.train.trainer import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 PRESETS = sorted(CONFIGS.glob("*/*.yaml"))

@@ -15,11 +15,19 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from composer.audio_io import AUDIO_EXTENSIONS, read_audio
 from composer.atomic import write_text_atomic
+from composer.audio_io import AUDIO_EXTENSIONS, read_audio
 from composer.errors import ComposerError, CorpusError
-from composer.evaluate import (adherence, audio_metrics, audio_reference, copying, distributions, features, plots,
-                               position)
+from composer.evaluate import (
+    adherence,
+    audio_metrics,
+    audio_reference,
+    copying,
+    distributions,
+    features,
+    plots,
+    position,
+)
 from composer.evaluate.markdown import render_report
 from composer.evaluate.ngram import ngram_baselines
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.audio_io import read_audio, write_audio
 from composer.atomic import write_text_atomic
+from composer.audio_io import read_audio, write_audio
 from composer.errors import ComposerError, RenderError
 from composer.render import loudness
 from composer.render.mixspec import MasterSpec, MixSpec, StemSpec, load_spec

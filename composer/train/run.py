@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import yaml
 
-from composer.config import load as load_config
 from composer.atomic import write_text_atomic
+from composer.config import load as load_config
 from composer.errors import ConfigError, RunDirError
 from composer.train.family import ModelFamily, get_family
 

@@ -14,12 +14,28 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from composer.config import dump, load as load_config, to_dict
+from composer.config import dump, to_dict
+from composer.config import load as load_config
 from composer.errors import ConfigError, RunDirError, TrainingError
 from composer.train.family import ModelFamily, get_family
 from composer.train.monitor import Monitor
-from composer.train.run import (BEST, CHECKPOINTS, CONFIG, CORPUS, LOGS, META, METRICS, SAMPLES, check_model,
-                                make_loss_fn, mean_loss, model_checkpoint, read_config, read_json, write_json)
+from composer.train.run import (
+    BEST,
+    CHECKPOINTS,
+    CONFIG,
+    CORPUS,
+    LOGS,
+    META,
+    METRICS,
+    SAMPLES,
+    check_model,
+    make_loss_fn,
+    mean_loss,
+    model_checkpoint,
+    read_config,
+    read_json,
+    write_json,
+)
 from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
 
 

@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from composer.audio.quantize import (dequantize, histogram_entropy_bits, mu_law_compress, mu_law_expand, quantize,
-                                     silence_level)
+from composer.audio.quantize import (
+    dequantize,
+    histogram_entropy_bits,
+    mu_law_compress,
+    mu_law_expand,
+    quantize,
+    silence_level,
+)
 from composer.errors import ConfigError
 
 METHODS = ["linear", "mu-law"]

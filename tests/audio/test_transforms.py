@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from composer.audio.transforms import (FrameSpec, Normalizer, audio_to_features, features_to_audio, from_features,
-                                       to_features)
+from composer.audio.transforms import (
+    FrameSpec,
+    Normalizer,
+    audio_to_features,
+    features_to_audio,
+    from_features,
+    to_features,
+)
 from composer.errors import ConfigError, RunDirError
 
 SR = 16000

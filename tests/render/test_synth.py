@@ -6,14 +6,12 @@ import sys
 from pathlib import Path
 
 import mido
-
 import numpy as np
 import pretty_midi
 import pytest
 
 from composer.errors import RenderError
 from composer.render.synth import MAX_CHANNELS, MAX_TAIL_S, _assign_channels, _library, render_midi
-
 
 SR = 22050
 C_MAJOR = (60, 62, 64, 65, 67, 69, 71, 72)

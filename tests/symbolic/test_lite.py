@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
-import keras
 import tensorflow as tf
 
 from composer.symbolic.encoding import PerformanceEncoding

@@ -7,8 +7,8 @@ import socket
 
 import numpy as np
 import pytest
-
 import train_toy
+
 from composer.train.run import load_run
 from composer.train.trainer import train
 

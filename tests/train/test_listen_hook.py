@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-
 import train_toy
+
 from composer.train.family import FAMILIES
 from composer.train.run import load_run
 from composer.train.trainer import train

@@ -8,8 +8,8 @@ import signal
 import time
 
 import pytest
-
 import train_toy
+
 from composer.train.run import load_run
 from composer.train.trainer import train
 

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+import train_toy
 import yaml
 
-import train_toy
 from composer.errors import ConfigError, RunDirError, TrainingError
 from composer.train.run import eval_loss, load_run
 from composer.train.trainer import batch_problem, train

@@ -30,6 +30,7 @@ def main() -> None:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
     import train_toy
+
     from composer.train.trainer import train
 
     metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=args.config, run_dir=args.run_dir,
