@@ -78,8 +78,8 @@ def naive_rtf(model, config, *, sample_rate, batch, frames):
     frame = np.zeros((batch, model.feature_dim), np.float32)
     states = [np.zeros((batch, config.units), np.float32) for layer in model.zero_states(1) for _ in layer]
     rng = np.random.default_rng(0)
-    step.predict([frame, rng.standard_normal((batch, model.latent_dim + model.feature_dim)).astype(np.float32)] + states,
-                 verbose=0)
+    step.predict([frame, rng.standard_normal((batch, model.latent_dim + model.feature_dim)).astype(np.float32)]
+                 + states, verbose=0)
     start = time.perf_counter()
     for _ in range(frames):
         noise = rng.standard_normal((batch, model.latent_dim + model.feature_dim)).astype(np.float32)

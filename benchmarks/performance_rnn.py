@@ -130,7 +130,8 @@ def bench_int8_likelihood(run_dir: Path, root: str | None, chunks: int = 16, eve
     scores = {name: nll_per_event(PerformanceStep(export_step(run.model, quantize=q)), batch)
               for name, q in (("float32", False), ("int8", True))}
     print(f"{run_dir}: {len(split)} eval chunks x {events} events, nats/event: "
-          + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; int8 - float32 {scores['int8'] - scores['float32']:+.4f}")
+          + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+          + f"; int8 - float32 {scores['int8'] - scores['float32']:+.4f}")
 
 
 def main() -> None:

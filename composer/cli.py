@@ -40,7 +40,8 @@ _STATE = {"debug": False}
 INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
 SECONDS_DEFAULTS = "30; samplernn 10"  # each family's own default (test_cli checks them)
 
-RootOption = typer.Option(None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
+RootOption = typer.Option(None, "--root",
+                          help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
 JobsOption = typer.Option(1, "--jobs", min=1, help="Parallel worker processes.")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
@@ -78,10 +79,12 @@ def corpus_import(
     sources: list[Path] = typer.Argument(..., help="Files or folders (walked recursively)."),
     corpus: str = typer.Option(..., "--corpus", help="Corpus name (created if new)."),
     root: Optional[Path] = RootOption,
-    eval_ratio: float = typer.Option(0.1, "--eval-ratio", min=0.0, max=1.0, help="Share of chunks held out for evaluation."),
+    eval_ratio: float = typer.Option(0.1, "--eval-ratio", min=0.0, max=1.0,
+                                     help="Share of chunks held out for evaluation."),
     sample_rate: int = typer.Option(16000, "--sample-rate", min=1000, help="Audio items are stored at this rate (Hz)."),
     chunk_seconds: float = typer.Option(30.0, "--chunk-seconds", min=1.0, help="Split unit length (s)."),
-    split_unit: str = typer.Option("chunk", "--split-unit", help="'chunk' (default) or 'item' (whole pieces per split)."),
+    split_unit: str = typer.Option("chunk", "--split-unit",
+                                   help="'chunk' (default) or 'item' (whole pieces per split)."),
     jobs: int = JobsOption,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any file fails to import."),
 ) -> None:
@@ -122,7 +125,8 @@ def corpus_builtin(
 def corpus_render_audio(
     name: str = typer.Argument(..., help="Corpus name."),
     root: Optional[Path] = RootOption,
-    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont",
+                                             help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
     jobs: int = JobsOption,
 ) -> None:
     """Add an audio item for each symbolic item, synthesized with fluidsynth.
@@ -252,17 +256,29 @@ def generate(
     num: int = typer.Option(1, "--num", min=1, help=f"Generate N files (up to {MAX_NUM}) in one batched pass: "
                                                      f"OUT-1 ... OUT-N (one file: OUT)."),
     primer_pitches: Optional[str] = typer.Option(None, "--primer-pitches", help="performance-rnn: e.g. 60,64,67."),
-    density: Optional[str] = typer.Option(None, "--density", help="performance-rnn (conditioned): notes/s, or a list spread over the piece."),
-    key: Optional[str] = typer.Option(None, "--key", help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
-    pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram", help="performance-rnn (conditioned): 12 numbers; groups separated by ';'."),
+    density: Optional[str] = typer.Option(None, "--density",
+                                          help="performance-rnn (conditioned): notes/s, "
+                                               "or a list spread over the piece."),
+    key: Optional[str] = typer.Option(None, "--key",
+                                      help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
+    pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram",
+                                                  help="performance-rnn (conditioned): 12 numbers; "
+                                                       "groups separated by ';'."),
     top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="performance-rnn: nucleus sampling."),
     beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="performance-rnn: 'tflite' (int8 weights, fast; default) or 'tf' (float32; beam search)."),
-    quantize: Optional[int] = typer.Option(None, "--quantize", help="performance-rnn: also write a copy snapped to this grid (e.g. 16)."),
+    engine: Optional[str] = typer.Option(None, "--engine",
+                                         help="performance-rnn: 'tflite' (int8 weights, fast; default) "
+                                              "or 'tf' (float32; beam search)."),
+    quantize: Optional[int] = typer.Option(None, "--quantize",
+                                           help="performance-rnn: also write a copy snapped to this grid "
+                                                "(e.g. 16)."),
     musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
-    program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="performance-rnn: GM program of the track."),
+    program: Optional[int] = typer.Option(None, "--program", min=0, max=127,
+                                          help="performance-rnn: GM program of the track."),
     keep_primer: bool = typer.Option(False, "--keep-primer", help="lstm-vae: keep the warm-up audio at the start."),
-    peak_db: Optional[float] = typer.Option(None, "--peak-db", max=0.0, help="lstm-vae, samplernn: scale each file down to peak at most this (dBFS; default -1)."),
+    peak_db: Optional[float] = typer.Option(None, "--peak-db", max=0.0,
+                                            help="lstm-vae, samplernn: scale each file down to peak at most this "
+                                                 "(dBFS; default -1)."),
 ) -> None:
     """Generate new material from a trained run.
 
@@ -292,8 +308,10 @@ def generate(
 def render(
     midi: Path = typer.Argument(..., help="MIDI file."),
     out: Path = typer.Option(..., "--out", help="Output wav (stereo, 16-bit)."),
-    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
-    program: Optional[int] = typer.Option(None, "--program", min=0, max=127, help="Play every non-drum track with this GM program."),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont",
+                                             help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
+    program: Optional[int] = typer.Option(None, "--program", min=0, max=127,
+                                          help="Play every non-drum track with this GM program."),
     sample_rate: int = typer.Option(44100, "--sample-rate", min=8000, help="Output rate (Hz)."),
     reverb: bool = typer.Option(True, "--reverb/--no-reverb", help="fluidsynth reverb."),
     chorus: bool = typer.Option(True, "--chorus/--no-chorus", help="fluidsynth chorus."),
@@ -305,7 +323,8 @@ def render(
     from composer.audio_io import write_audio
     from composer.render.synth import render_midi
 
-    audio = render_midi(midi, sample_rate=sample_rate, soundfont=soundfont, program=program, reverb=reverb, chorus=chorus)
+    audio = render_midi(midi, sample_rate=sample_rate, soundfont=soundfont, program=program, reverb=reverb,
+                        chorus=chorus)
     typer.echo(str(write_audio(out, audio, sample_rate, subtype="PCM_16")))
 
 
@@ -313,7 +332,8 @@ def render(
 def mix(spec: Path = typer.Argument(..., help="Mix spec YAML."),
         out: Path = typer.Option(..., "--out", help="Output wav; stems/ and mix.json are written beside it."),
         stems: Optional[bool] = typer.Option(None, "--stems/--no-stems",
-                                             help="Write each processed stem to stems/ (default: the spec's master.stems, true).")) -> None:
+                                             help="Write each processed stem to stems/ "
+                                                  "(default: the spec's master.stems, true).")) -> None:
     """Layer stems (wav or MIDI) into one loudness-normalized mix.
 
     Example: composer mix examples/mix.yaml --out out/mix.wav

@@ -142,7 +142,8 @@ def mix_stems(out: Path, stems: dict[str, Path]) -> dict:
     spec_path = out / "mix.yaml"
     write_text_atomic(spec_path, yaml.safe_dump(mix_spec(stems, spec_dir=out), sort_keys=False))
     report = mix(spec_path, out=out / "mix.wav")
-    print(f"   {out / 'mix.wav'}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, peak {report['peak_db']:.1f} dBFS")
+    print(f"   {out / 'mix.wav'}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, "
+          f"peak {report['peak_db']:.1f} dBFS")
     return report
 
 

@@ -59,7 +59,8 @@ class SampleRNNConfig:
             raise ConfigError(f"model must be '{NAME}', got '{self.model}'")
         sizes = self.frame_sizes
         if not sizes or min(sizes) < 1 or any(a % b or a == b for a, b in zip(sizes, sizes[1:])):
-            raise ConfigError(f"frame_sizes must be positive, top first, each a multiple of the next, got {list(sizes)}")
+            raise ConfigError(f"frame_sizes must be positive, top first, each a multiple of the next, "
+                              f"got {list(sizes)}")
         if self.subseq_len % sizes[0]:
             raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
         checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,

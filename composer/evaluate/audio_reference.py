@@ -22,7 +22,7 @@ All audio is mono float [n_samples]; frames are ``audio_metrics.N_FFT`` / ``HOP`
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -141,8 +141,10 @@ def noise_to_song(generated: Sequence[np.ndarray], train: Sequence[np.ndarray], 
     noise scores above 0.
     """
     eval_levels = relative_levels(eval_)
-    measure: Callable[[Sequence[np.ndarray]], dict[str, float]] = (
-        lambda audios: figures(audios, eval_, sample_rate=sample_rate, eval_levels=eval_levels))
+
+    def measure(audios: Sequence[np.ndarray]) -> dict[str, float]:
+        return figures(audios, eval_, sample_rate=sample_rate, eval_levels=eval_levels)
+
     values = {"generated": measure(generated),
               "white_noise": measure([noise_like(a, colour="white") for a in generated]),
               "pink_noise": measure([noise_like(a, colour="pink") for a in generated]),

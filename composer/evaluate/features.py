@@ -93,7 +93,8 @@ def window_features(notes: np.ndarray, *, duration_s: float) -> dict[str, np.nda
     """Feature values contributed by one window of notes [n >= 1, 4] lasting ``duration_s``."""
     start, end, pitch, velocity = notes.T
     onsets = np.unique(start)
-    sounding = np.searchsorted(np.sort(start), onsets, side="right") - np.searchsorted(np.sort(end), onsets, side="right")
+    sounding = (np.searchsorted(np.sort(start), onsets, side="right")
+                - np.searchsorted(np.sort(end), onsets, side="right"))
     return {
         "pitch_class": np.mod(pitch, 12),
         "pitch_range": np.array([pitch.max() - pitch.min()]),

@@ -129,6 +129,7 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     run_dir = tmp_path / "run"
     metrics = train("samplernn", corpus=FakeCorpus(), config_path="configs/samplernn/tiny.yaml", run_dir=run_dir,
                     steps=100, progress=False)
+    assert metrics["step"] == 100
     stored = json.loads((run_dir / "metrics.json").read_text())
     assert stored["eval_bits_per_sample"] < stored["baseline_bits_per_sample"]["unigram"] - 2.0
 

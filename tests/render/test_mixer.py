@@ -30,7 +30,8 @@ def stems(tmp_path: Path) -> Path:
     """A folder with a sine, a stereo noise burst, a click and a short ramp (for loops)."""
     rng = np.random.default_rng(0)
     write_audio(tmp_path / "sine.wav", _sine(440, 3.0), SR, subtype="FLOAT")
-    write_audio(tmp_path / "noise.wav", (rng.standard_normal((2 * SR, 2)) * 0.2).astype(np.float32), SR, subtype="FLOAT")
+    write_audio(tmp_path / "noise.wav", (rng.standard_normal((2 * SR, 2)) * 0.2).astype(np.float32), SR,
+                subtype="FLOAT")
     click = np.zeros(SR // 2, dtype=np.float32)
     click[0] = 0.9
     write_audio(tmp_path / "click.wav", click, SR, subtype="FLOAT")
@@ -47,7 +48,8 @@ def _raw_mix(stem_list: list, **master) -> dict:
 @pytest.mark.parametrize("target", [-23.0, -16.0])
 def test_mix_hits_target_lufs(stems: Path, target: float) -> None:
     spec = {"master": {"sample_rate": SR, "target_lufs": target, "ceiling_db": -1.0},
-            "stems": [{"source": str(stems / "sine.wav"), "gain_db": -6}, {"source": str(stems / "noise.wav"), "pan": 0.4}]}
+            "stems": [{"source": str(stems / "sine.wav"), "gain_db": -6},
+                      {"source": str(stems / "noise.wav"), "pan": 0.4}]}
     report = mix(spec, out=stems / "out" / "mix.wav")
     audio, _ = read_audio(stems / "out" / "mix.wav", mono=False)
     assert abs(pyloudnorm.Meter(SR).integrated_loudness(audio.astype(np.float64)) - target) < 0.5
@@ -58,7 +60,8 @@ def test_mix_hits_target_lufs(stems: Path, target: float) -> None:
 def test_peak_never_above_ceiling(stems: Path, bit_depth) -> None:
     # a hot target forces heavy limiting of the noise and the click
     spec = {"master": {"sample_rate": SR, "target_lufs": -6.0, "ceiling_db": -3.0, "bit_depth": bit_depth},
-            "stems": [{"source": str(stems / "noise.wav"), "gain_db": 12}, {"source": str(stems / "click.wav"), "gain_db": 20}]}
+            "stems": [{"source": str(stems / "noise.wav"), "gain_db": 12},
+                      {"source": str(stems / "click.wav"), "gain_db": 20}]}
     report = mix(spec, out=stems / "hot.wav")
     audio, _ = read_audio(stems / "hot.wav", mono=False)
     ceiling = 10 ** (-3.0 / 20)
@@ -107,7 +110,8 @@ def test_other_rates_and_channels_are_converted(stems: Path) -> None:
     write_audio(stems / "slow.wav", _sine(440, 1.0, sample_rate=11025), 11025, subtype="FLOAT")
     five = np.repeat(_sine(440, 1.0)[:, None], 5, axis=1)
     write_audio(stems / "five.wav", five, SR, subtype="FLOAT")
-    report = mix(_raw_mix([{"source": str(stems / "slow.wav")}, {"source": str(stems / "five.wav")}]), out=stems / "c.wav")
+    report = mix(_raw_mix([{"source": str(stems / "slow.wav")}, {"source": str(stems / "five.wav")}]),
+                 out=stems / "c.wav")
     audio, rate = read_audio(stems / "c.wav", mono=False)
     assert rate == SR and audio.shape == (SR, 2) and report["length_s"] == 1.0
     assert np.abs(audio).max() > 0.5
@@ -150,7 +154,8 @@ def test_stem_files_take_the_master_bit_depth(stems: Path, bit_depth, subtype: s
     assert sf.info(str(stems / "out" / "mix.wav")).subtype == subtype
     for entry in report["stems"]:
         assert entry["subtype"] == subtype and sf.info(entry["path"]).subtype == subtype
-    assert sorted(p.name for p in (stems / "out" / "stems").iterdir()) == ["01_sine.wav", "02_noise.wav"]  # no temp files
+    # no temp files
+    assert sorted(p.name for p in (stems / "out" / "stems").iterdir()) == ["01_sine.wav", "02_noise.wav"]
     noise = sf.read(report["stems"][1]["path"], dtype="float32")[0]
     assert not noise[:SR // 2].any()  # the silence before a later stem stays digital silence
     if bit_depth == 16:  # dithered like the master: the level is kept on average
@@ -177,7 +182,8 @@ def test_stems_false_writes_no_stem_files(stems: Path) -> None:
     [
         (lambda s: s["stems"][1].update(source="lead.wav"), r"mix.yaml: stem 2 \(lead.wav\): file not found"),
         (lambda s: s["stems"][0].update(gian_db=3), r"stem 1 \(sine.wav\): unknown key 'gian_db'"),
-        (lambda s: s["master"].update(length=-3), r"mix.yaml: master: length must be a number > 0.0 and <= 3600.0, got -3"),
+        (lambda s: s["master"].update(length=-3),
+         r"mix.yaml: master: length must be a number > 0.0 and <= 3600.0, got -3"),
         (lambda s: s["master"].update(loudness=-14), r"master: unknown key 'loudness'"),
         (lambda s: s["master"].update(bit_depth=8), r"bit_depth 8 is not one of 16, 24, float"),
         (lambda s: s["stems"][0].update(pan=2), r"stem 1 \(sine.wav\): pan must be a number >= -1.0 and <= 1.0"),
@@ -209,7 +215,8 @@ def test_unreadable_stem_names_the_stem(stems: Path) -> None:
 
 def test_stems_sum_to_the_mix_when_the_limiter_is_idle(stems: Path) -> None:
     spec = {"master": {"sample_rate": SR, "target_lufs": -30.0, "bit_depth": "float"},
-            "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5}, {"source": str(stems / "noise.wav"), "start": 0.5}]}
+            "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5},
+                      {"source": str(stems / "noise.wav"), "start": 0.5}]}
     report = mix(spec, out=stems / "sum" / "mix.wav")
     audio, _ = read_audio(stems / "sum" / "mix.wav", mono=False)
     parts = [read_audio(s["path"], mono=False)[0] for s in report["stems"]]

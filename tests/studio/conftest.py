@@ -112,8 +112,10 @@ class ToneCorpus:
 
     def __init__(self) -> None:
         t = np.arange(6 * TEXTURE_RATE) / TEXTURE_RATE
-        drone = lambda f0: (0.2 * np.sin(2 * np.pi * f0 * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))).astype(
-            np.float32)
+
+        def drone(f0: float) -> np.ndarray:
+            return (0.2 * np.sin(2 * np.pi * f0 * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))).astype(np.float32)
+
         self._chunks = {"train": [drone(220.0), drone(277.2)], "eval": [drone(246.9)]}
 
     def audio(self, split):

@@ -181,8 +181,12 @@ def test_generate_keep_and_mix_leave_files_the_cli_can_use(studio_server, traine
 
     again = generate(trained_run, out=tmp_path / "again.mid", seconds=3, num=2, seed=7, temperature=0.9,
                      key=["D minor"], density=[4.0], primer=Path(sidecar["primer"]))
-    notes = lambda path: [(n.pitch, round(n.start, 3)) for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes]
-    assert notes(again[1]) == notes(kept_dir / f"{kept['name']}.mid")  # the sidecar regenerates the take
+
+    def pitches_and_starts(path):
+        return [(n.pitch, round(n.start, 3)) for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes]
+
+    # the sidecar regenerates the take
+    assert pitches_and_starts(again[1]) == pitches_and_starts(kept_dir / f"{kept['name']}.mid")
 
     status, score = raw_get(studio_server, kept["musicxml"])
     assert status == 200 and b"<score-partwise" in score

@@ -64,8 +64,12 @@ def test_generate_play_keep_mix_download_and_radio(studio_server, trained_run, b
 
     shots = tmp_path / "shots"
     shots.mkdir()
-    find = lambda css: browser.find_element(By.CSS_SELECTOR, css)
-    find_all = lambda css: browser.find_elements(By.CSS_SELECTOR, css)
+
+    def find(css: str):
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(css: str):
+        return browser.find_elements(By.CSS_SELECTOR, css)
 
     def tab(name: str) -> None:
         find(f'.tab[data-tab="{name}"]').click()
