@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import train_toy
 
@@ -15,8 +17,14 @@ NAME = "toy-listening"
 SCORES = {20: 0.2, 40: 0.9, 60: 0.5}  # the sample of step 40 "sounds" best, though eval loss falls to step 60
 
 
+@dataclasses.dataclass(frozen=True)
+class ListeningConfig(train_toy.ToyConfig):
+    model: str = NAME
+
+
 class ListeningFamily(train_toy.ToyFamily):
     name = NAME
+    config_class = ListeningConfig
 
     def listen(self, model, config, meta, *, step, eval_loss):
         return {"audio_ratio": SCORES[step], "selection_loss": -SCORES[step]}
