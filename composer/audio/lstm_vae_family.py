@@ -24,6 +24,7 @@ from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
+from composer.train.run import load_run, sample_file
 
 NORMALIZATION = "normalization.npz"
 PRIMERS = primers_.PRIMERS
@@ -230,7 +231,7 @@ class LstmVaeFamily:
     def write_sample(self, model: Any, config: LstmVaeConfig, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
         """A ``sample_seconds`` wav primed on the first stored primer."""
         audio = _training_sample(model, config, meta, seconds=config.sample_seconds, seed=step)
-        return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:07d}.wav", warn=False)
+        return write_generated(audio, meta["sample_rate"], sample_file(out_dir, step, ".wav"), warn=False)
 
     def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int,
                eval_loss: float) -> dict[str, float]:
@@ -270,7 +271,6 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
       The wav paths written (16-bit PCM).
     """
     from composer.audio_io import read_audio
-    from composer.train.run import load_run
 
     run = load_run(run_dir, model="lstm-vae")
     temperature = run.config.temperature if temperature is None else temperature

@@ -26,6 +26,7 @@ from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
 from composer.progress import seconds_bar
+from composer.train.run import load_run, sample_file
 
 NAME = "samplernn"
 PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
@@ -177,7 +178,7 @@ class SampleRNNFamily:
     def write_sample(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, out_dir: Path, *,
                      step: int) -> list[Path]:
         audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
-        return write_generated(audio, meta["sample_rate"], Path(out_dir) / f"step-{step:06d}.wav", warn=False)
+        return write_generated(audio, meta["sample_rate"], sample_file(out_dir, step, ".wav"), warn=False)
 
     def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
                eval_loss: float) -> dict[str, float]:
@@ -247,7 +248,6 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
       The wav paths written (16-bit PCM at the corpus sample rate).
     """
     from composer.audio_io import read_audio
-    from composer.train.run import load_run
 
     if seconds <= 0 or num < 1 or temperature < 0:
         raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")

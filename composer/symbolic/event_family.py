@@ -25,6 +25,7 @@ from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import check_controls, control_dim
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
 from composer.symbolic.encoding import PerformanceEncoding
+from composer.train.run import sample_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +168,7 @@ class EventFamily:
     def write_sample(self, model: Any, config: EventConfig, meta: dict, out_dir: Path, *,
                      step: int) -> list[Path]:
         """A short unconditioned sample (controls absent) so a user hears progress."""
-        return sampling.sample_to_midi(model, config, out=Path(out_dir) / f"step{step:07d}.mid",
+        return sampling.sample_to_midi(model, config, out=sample_file(out_dir, step, ".mid"),
                                        seconds=config.sample_seconds, seed=step)
 
     generate = staticmethod(sampling.generate)  # explicit options, so a foreign flag is a clear error

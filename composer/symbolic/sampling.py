@@ -38,6 +38,7 @@ from composer.symbolic.midi import (
     write_midi,
     write_musicxml,
 )
+from composer.train.run import checkpoint_path, load_run, model_name
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 CHUNK = 128                  # steps per compiled call; the loop state is carried between calls
@@ -283,7 +284,6 @@ def sample_to_midi(model: Any, config: Any, *, out: Path, seconds: float, seed: 
 def _load_run(run_dir: str | Path) -> Any:
     """The run of ``run_dir``, kept while its best checkpoint is unchanged (so the sampler stays compiled)."""
     from composer.train.family import get_family
-    from composer.train.run import checkpoint_path, model_name
 
     name = model_name(Path(run_dir))
     if not getattr(get_family(name), "symbolic", False):
@@ -293,7 +293,6 @@ def _load_run(run_dir: str | Path) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
-    from composer.train.run import load_run
 
     return load_run(run_dir)
 

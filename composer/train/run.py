@@ -53,6 +53,11 @@ class Run:
     step: int
 
 
+def sample_file(samples_dir: Path, step: int, suffix: str) -> Path:
+    """Where a family writes the sample of training step ``step``: one name pattern for every family."""
+    return Path(samples_dir) / f"step-{step:07d}{suffix}"
+
+
 def read_json(path: Path) -> dict:
     """Read a JSON file of the run dir, as a RunDirError when missing or corrupt."""
     if not path.is_file():
