@@ -75,3 +75,21 @@ def bach_corpus(tmp_path_factory):
     from composer.corpus import builtin
 
     return builtin.build("bach-chorales", "bach", root=tmp_path_factory.mktemp("bach_root"), limit=BACH_LIMIT)
+
+
+def train_preset_text(folder: Path, yaml_text: str, corpus, *, model: str = "performance-rnn",
+                      name: str = "preset.yaml") -> Path:
+    """Train ``model`` on ``corpus`` from a preset given as YAML text (saved as folder/name); returns
+    the run dir (folder/run)."""
+    from composer.train.trainer import train
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(yaml_text)
+    train(model, corpus=corpus, config_path=folder / name, run_dir=folder / "run", progress=False)
+    return folder / "run"
+
+
+@pytest.fixture(scope="session")
+def train_preset():
+    """The ``train_preset_text(folder, yaml_text, corpus)`` trainer, for modules that need a small run."""
+    return train_preset_text

@@ -68,14 +68,10 @@ def zero_note_midi(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bad(tmp_path_factory, bach_corpus):
+def bad(tmp_path_factory, bach_corpus, train_preset):
     """A tiny trained Performance RNN run and a folder of fresh bad files."""
-    from composer.train.trainer import train
-
     folder = tmp_path_factory.mktemp("bad")
-    (folder / "tiny.yaml").write_text(TINY_PRNN)
-    train("performance-rnn", corpus=bach_corpus, config_path=folder / "tiny.yaml", run_dir=folder / "run",
-          progress=False)
+    train_preset(folder, TINY_PRNN, bach_corpus, name="tiny.yaml")
     (folder / "binary.yaml").write_bytes(np.random.default_rng(0).bytes(256) + b"\xff\xfe")
     (folder / "a-file").write_text("not a folder")
     (folder / "empty-dir").mkdir()

@@ -26,14 +26,8 @@ control_dropout: 0.5
 
 
 @pytest.fixture(scope="module")
-def run_dir(bach_corpus, tmp_path_factory):
-    from composer.train.trainer import train
-
-    root = tmp_path_factory.mktemp("prnn")
-    (root / "config.yaml").write_text(CONFIG)
-    train("performance-rnn", corpus=bach_corpus, config_path=root / "config.yaml", run_dir=root / "run",
-          progress=False)
-    return root / "run"
+def run_dir(bach_corpus, tmp_path_factory, train_preset):
+    return train_preset(tmp_path_factory.mktemp("prnn"), CONFIG, bach_corpus)
 
 
 @pytest.mark.slow
