@@ -37,16 +37,16 @@ from composer.symbolic.model import PerformanceRNN  # noqa: E402
 from composer.symbolic.sampling import ENGINES, sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 
-CLASSES, UNITS, LAYERS, BATCH, STEPS = 388, 512, 3, 64, 256
+CLASSES, BATCH, STEPS = 388, 64, 256
 DEFAULT_PRESET = Path(__file__).resolve().parents[1] / "configs" / "performance_rnn" / "default.yaml"
 
 
 def plain_keras() -> keras.Model:
-    """The baseline: one-hot events -> keras.layers.LSTM x 3 -> Dense, same shape as ours."""
+    """The baseline: one-hot events -> keras.layers.LSTM stack -> Dense, the default preset's shape."""
     events = keras.Input((STEPS,), dtype="int32")
     x = keras.layers.Lambda(lambda e: keras.ops.one_hot(e, CLASSES), output_shape=(STEPS, CLASSES))(events)
-    for _ in range(LAYERS):
-        x = keras.layers.LSTM(UNITS, return_sequences=True)(x)
+    for units in load_config(DEFAULT_PRESET, PerformanceRNNConfig).layers:
+        x = keras.layers.LSTM(units, return_sequences=True)(x)
     return keras.Model(events, keras.layers.Dense(CLASSES)(x))
 
 
@@ -99,7 +99,7 @@ def bench_training(repeats: int) -> None:
 
 def bench_generation(seconds: float, repeats: int) -> None:
     encoding = PerformanceEncoding()
-    model = PerformanceRNN(CLASSES, layer_sizes=(UNITS,) * LAYERS)
+    model = PerformanceRNN(CLASSES, layer_sizes=load_config(DEFAULT_PRESET, PerformanceRNNConfig).layers)
     model({"events": tf.zeros([1, 2], tf.int32)})
     start = time.perf_counter()
     lite_step(model)
