@@ -77,13 +77,20 @@ def density_adherence(pieces: dict[float, Sequence[Any]], *, seconds: float) -> 
 
 
 def measure(run_dir: Path, config: Any, *, out: Path, seconds: float, seed: int = 0,
-            keys: Sequence[str] = KEYS, densities: Sequence[float] = DENSITIES) -> dict:
+            keys: Sequence[str] = KEYS, densities: Sequence[float] | None = None) -> dict:
     """Generate one piece per asked key and density from a conditioned run (its ``config``) and measure adherence.
 
-    A control not under test is left absent, or, for a run trained with every control always
-    present (control_dropout 0), held at a middle value (4 notes/s, C major).
+    The densities asked are by default the corpus's own 10th, 50th and 90th percentiles (in the
+    run's meta.json; ``DENSITIES`` for runs that predate them): a chorale model asked for a
+    density no chorale plays says nothing about its control. A control not under test is left
+    absent, or, for a run trained with every control always present (control_dropout 0), held
+    at a middle value (4 notes/s, C major).
     """
     from composer.generate import generate
+    from composer.train.run import META, read_json
+
+    if densities is None:
+        densities = read_json(Path(run_dir) / META).get("density_quantiles") or DENSITIES
 
     held = config.control_dropout == 0
     result: dict[str, Any] = {"seconds": seconds}

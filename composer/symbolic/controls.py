@@ -2,8 +2,10 @@
 
 Magenta's two control signals, looking *ahead* from each event (so a control says what the
 music is about to do):
-  - note density: note-ons per second in the next 3 s, one-hot over bins edged at
-    1, 2, 4, 8, 16, 32, 64 notes/s (8 classes);
+  - note density: note-ons per second in the next 3 s. Magenta one-hot codes it over octave
+    bins (1, 2, 4, ... 64 notes/s), so a model asked for 2 notes/s may play anything up to 4;
+    here it is a two-hot code over log-spaced centres half an octave apart, interpolated, so
+    the model reads the asked value itself and not just its bin (15 numbers);
   - pitch-class histogram: how long each pitch class sounds in the next 5 s, normalized (12).
 Events that share a time step share the control computed at the first of them, as in Magenta.
 A model input at step i carries the control of event i + 1 (the event it predicts).
@@ -19,7 +21,7 @@ from composer.errors import ConfigError
 from composer.symbolic.encoding import NUM_PITCHES, STEPS_PER_SECOND, PerformanceEncoding
 
 CONTROL_NAMES = ("density", "pitch_histogram")
-DENSITY_EDGES = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+DENSITY_CENTERS = 2.0 ** (np.arange(-2, 13) / 2)  # 0.5 .. 64 notes/s, half an octave apart
 DENSITY_WINDOW_S = 3.0
 HISTOGRAM_WINDOW_S = 5.0
 HISTOGRAM_PRIOR = 0.01  # Magenta's prior count per pitch class (s)
@@ -35,8 +37,8 @@ def check_controls(names: tuple[str, ...]) -> None:
 
 
 def control_widths(names: tuple[str, ...]) -> list[int]:
-    """Width of each control's block, in CONTROL_NAMES order: density one-hot 8, histogram 12."""
-    return [{"density": len(DENSITY_EDGES) + 1, "pitch_histogram": 12}[name] for name in CONTROL_NAMES
+    """Width of each control's block, in CONTROL_NAMES order: density 15, histogram 12."""
+    return [{"density": len(DENSITY_CENTERS), "pitch_histogram": 12}[name] for name in CONTROL_NAMES
             if name in names]
 
 
@@ -107,17 +109,34 @@ def pitch_histogram(events: np.ndarray, encoding: PerformanceEncoding) -> np.nda
     return histogram / histogram.sum(axis=1, keepdims=True)
 
 
-def density_one_hot(density: np.ndarray) -> np.ndarray:
-    """Notes/s [n] -> one-hot float32 [n, 8] over the density bins."""
-    bins = np.searchsorted(DENSITY_EDGES, np.asarray(density, np.float64), side="right")
-    return np.eye(len(DENSITY_EDGES) + 1, dtype=np.float32)[bins]
+def density_code(density: np.ndarray) -> np.ndarray:
+    """Notes/s [n] -> float32 [n, 15]: weights on the two nearest ``DENSITY_CENTERS`` in log2 space.
+
+    The weights sum to 1 and their log-weighted mean is log2(density) inside 0.5..64 notes/s
+    (outside, the end centre), so neighbouring densities get distinct codes.
+    """
+    with np.errstate(divide="ignore"):
+        position = np.log2(np.asarray(density, np.float64)) * 2 - np.log2(DENSITY_CENTERS[0]) * 2
+    position = np.clip(position, 0, len(DENSITY_CENTERS) - 1)
+    low = np.minimum(np.floor(position).astype(int), len(DENSITY_CENTERS) - 2)
+    upper = (position - low).astype(np.float32)
+    code = np.zeros((len(position), len(DENSITY_CENTERS)), np.float32)
+    rows = np.arange(len(position))
+    code[rows, low] = 1 - upper
+    code[rows, low + 1] = upper
+    return code
+
+
+def density_of(code: np.ndarray) -> np.ndarray:
+    """The notes/s a ``density_code`` [n, 15] stands for (its inverse inside 0.5..64)."""
+    return 2.0 ** (np.asarray(code, np.float64) @ np.log2(DENSITY_CENTERS))
 
 
 def control_vectors(events: np.ndarray, encoding: PerformanceEncoding, names: tuple[str, ...]) -> np.ndarray:
     """Controls of every event, float32 [n_events, control_dim(names)] (flags 0: all present)."""
     parts = []
     if "density" in names:
-        parts.append(density_one_hot(note_density(events, encoding)))
+        parts.append(density_code(note_density(events, encoding)))
     if "pitch_histogram" in names:
         parts.append(pitch_histogram(events, encoding).astype(np.float32))
     parts.append(np.zeros((len(events), len(parts)), np.float32))
@@ -153,7 +172,7 @@ def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,
             if not given:
                 blocks.append(np.zeros(width, np.float32))
             elif name == "density":
-                blocks.append(density_one_hot(np.array([_pick(given, k, segments)]))[0])
+                blocks.append(density_code(np.array([_pick(given, k, segments)]))[0])
             else:
                 histogram = np.asarray(_pick(given, k, segments), np.float64)
                 blocks.append((histogram / max(histogram.sum(), 1e-9)).astype(np.float32))

@@ -22,7 +22,7 @@ from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
 from composer.symbolic import sampling
 from composer.symbolic.cache import encoded_split
-from composer.symbolic.controls import check_controls, control_dim
+from composer.symbolic.controls import check_controls, control_dim, note_density
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
 from composer.symbolic.encoding import PerformanceEncoding
 from composer.train.run import sample_file
@@ -85,14 +85,24 @@ def modal_velocity_event(chunks: list[np.ndarray], encoding: Any) -> int | None:
     return int(np.bincount(velocity).argmax()) if len(velocity) else None
 
 
+def density_quantiles(chunks: list[np.ndarray], encoding: Any) -> list[float]:
+    """The 10th, 50th and 90th percentile of the density control over the train split (notes/s).
+
+    The densities the corpus itself plays: what a density control can be asked and judged on.
+    """
+    densities = np.concatenate([note_density(chunk, encoding) for chunk in chunks])
+    return [round(float(q), 2) for q in np.percentile(densities[densities > 0], [10, 50, 90])]
+
+
 def check_meta(config: EventConfig, meta: dict) -> None:
     """A RunDirError when meta.json (what was trained) does not fit the config."""
     expected = {"num_classes": config.encoding.num_classes, "controls": list(config.controls),
                 "control_dim": control_dim(config.controls)}
     for key, value in expected.items():
         if meta.get(key) != value:
-            raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config needs {value!r} "
-                              f"(config and run dir do not match)")
+            why = ("the run was trained with an older control encoding: train it again" if key == "control_dim"
+                   else "config and run dir do not match")
+            raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config needs {value!r} ({why})")
 
 
 def eval_window(chunks: list[np.ndarray], cap: int) -> int:
@@ -128,7 +138,9 @@ class EventFamily:
                 "control_dim": control_dim(config.controls), "train_chunks": len(train),
                 "eval_chunks": len(evaluation), "train_events": int(sum(map(len, train))),
                 "eval_events": int(sum(map(len, evaluation))),
-                "opening_velocity_event": modal_velocity_event(train, config.encoding)}
+                "opening_velocity_event": modal_velocity_event(train, config.encoding),
+                **({"density_quantiles": density_quantiles(train, config.encoding)} if "density" in config.controls
+                   else {})}
 
     def eval_batch_size(self, config: EventConfig, window: int) -> int:
         """Batch size of eval windows of ``window`` events (a model may need fewer at long windows)."""

@@ -51,11 +51,21 @@ def test_controls_match_magenta():
 def test_control_vectors_of_a_chord():
     events = ENCODING.encode(chord_sequence())
     vectors = ctl.control_vectors(events, ENCODING, ("density", "pitch_histogram"))
-    assert vectors.shape == (len(events), ctl.control_dim(("density", "pitch_histogram"))) == (len(events), 22)
-    assert vectors[0, :8].argmax() == 4          # 12 notes/s: the [8, 16) bin
-    histogram = vectors[0, 8:20]
+    assert vectors.shape == (len(events), ctl.control_dim(("density", "pitch_histogram"))) == (len(events), 29)
+    assert ctl.density_of(vectors[:1, :15])[0] == pytest.approx(12.0)   # 3 notes every 0.25 s
+    histogram = vectors[0, 15:27]
     assert set(np.flatnonzero(histogram > 0.3)) == {0, 4, 7} and histogram.sum() == pytest.approx(1.0)
-    assert not vectors[:, 20:].any()              # every control present
+    assert not vectors[:, 27:].any()              # every control present
+
+
+def test_density_code_is_exact_inside_its_range_and_clamped_outside():
+    densities = np.array([0.5, 0.7, 1.0, 2.0, 3.0, 4.1, 7.9, 12.0, 50.0, 64.0])
+    code = ctl.density_code(densities)
+    assert code.shape == (10, 15) and np.allclose(code.sum(axis=1), 1.0) and (code >= 0).all()
+    assert (np.count_nonzero(code, axis=1) <= 2).all()
+    np.testing.assert_allclose(ctl.density_of(code), densities, rtol=1e-5)
+    np.testing.assert_allclose(ctl.density_of(ctl.density_code(np.array([0.0, 0.1, 500.0]))), [0.5, 0.5, 64.0])
+    assert not np.allclose(ctl.density_code(np.array([2.0])), ctl.density_code(np.array([2.6])))
 
 
 def test_user_controls_and_keys():
@@ -63,9 +73,9 @@ def test_user_controls_and_keys():
     assert d_minor.argmax() == 2 and d_minor[[2, 4, 5, 7, 9, 10, 0]].all() and not d_minor[[1, 3, 6, 8, 11]].any()
     assert ctl.key_histogram("Eb major").argmax() == 3
     rows = ctl.user_controls(("density", "pitch_histogram"), density=[1.5, 10.0])
-    assert rows.shape == (2, 22)
-    assert rows[0, :8].argmax() == 1 and rows[1, :8].argmax() == 4
-    assert rows[:, 20].tolist() == [0, 0] and rows[:, 21].tolist() == [1, 1]  # histogram absent
+    assert rows.shape == (2, 29)
+    np.testing.assert_allclose(ctl.density_of(rows[:, :15]), [1.5, 10.0], rtol=1e-5)
+    assert rows[:, 27].tolist() == [0, 0] and rows[:, 28].tolist() == [1, 1]  # histogram absent
     with pytest.raises(ConfigError, match="key 'H dorian'"):
         ctl.key_histogram("H dorian")
     with pytest.raises(ConfigError, match="unknown control 'tempo'"):
@@ -169,3 +179,11 @@ def test_encoded_split_is_cached(tmp_path):
     assert encoded_split(corpus, "eval", ENCODING) == []
     with pytest.raises(CorpusError, match="split must be"):
         encoded_split(corpus, "test", ENCODING)
+
+
+def test_density_quantiles_are_what_the_corpus_plays():
+    from composer.symbolic.event_family import density_quantiles
+
+    slow, fast = (ENCODING.encode(chord_sequence(step_s=s)) for s in (1.0, 0.25))  # 3 and 12 notes/s
+    low, middle, high = density_quantiles([slow, fast, fast], ENCODING)
+    assert low == pytest.approx(3.0, abs=0.2) and high == pytest.approx(12.0, abs=0.5) and low < middle <= high

@@ -43,7 +43,7 @@ def test_fast_lstm_gradients_match_autodiff():
 
 
 @pytest.mark.parametrize("preset, layers, classes, control_dim", [
-    ("tiny", (256,), 388, 0), ("tiny_conditioned", (256,), 388, 22),
+    ("tiny", (256,), 388, 0), ("tiny_conditioned", (256,), 388, 29),
     ("default", (512,), 388, 0), ("large", (1024, 1024, 1024), 388, 0)])
 def test_presets(preset, layers, classes, control_dim):
     config = load(PRESETS / f"{preset}.yaml", PerformanceRNNConfig)
