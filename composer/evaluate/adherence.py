@@ -1,8 +1,9 @@
 """Controls that control: does a conditioned run play the key and the density it is asked for?
 
 Key: the piece's duration-weighted pitch-class histogram is correlated with the Krumhansl-Kessler
-profiles of the 24 keys (Krumhansl 1990); the best-correlated key is the estimated key, and the
-correlation with the asked key's profile says how well it fits even when another key fits better.
+profiles of the 24 keys (``composer.symbolic.keys``); the best-correlated key is the estimated
+key, and the correlation with the asked key's profile says how well it fits even when another
+key fits better.
 Density: notes per second of the generated material against the asked notes per second.
 """
 
@@ -14,11 +15,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from composer.evaluate.features import note_array
+from composer.symbolic.keys import estimate_key, key_correlation, key_name, parse_key
 
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-KEYS = tuple(f"{NAMES[t]} {'major' if t % 2 == 0 else 'minor'}" for t in range(12))  # 12 tonics, both modes
+KEYS = tuple(key_name(t, "major" if t % 2 == 0 else "minor") for t in range(12))  # 12 tonics, both modes
 DENSITIES = (2.0, 4.0, 8.0)
 DENSITY_TOLERANCE = 0.25
 
@@ -27,28 +26,6 @@ def pitch_class_seconds(item: Any) -> np.ndarray:
     """Seconds each pitch class sounds in a NoteSequence or MIDI file, float64 [12]."""
     notes = note_array(item)                                         # (n, [start, end, pitch, velocity])
     return np.bincount(notes[:, 2].astype(int) % 12, weights=notes[:, 1] - notes[:, 0], minlength=12)
-
-
-def key_correlation(histogram: np.ndarray, tonic: int, mode: str) -> float:
-    """Pearson correlation of a pitch-class histogram [12] with the profile of (tonic, mode)."""
-    profile = np.roll(MAJOR_PROFILE if mode == "major" else MINOR_PROFILE, tonic)
-    if np.ptp(histogram) == 0:
-        return 0.0
-    return float(np.corrcoef(histogram, profile)[0, 1])
-
-
-def estimate_key(histogram: np.ndarray) -> tuple[int, str]:
-    """The (tonic 0..11, "major"/"minor") whose profile correlates best with ``histogram``."""
-    return max(((t, m) for m in ("major", "minor") for t in range(12)), key=lambda k: key_correlation(histogram, *k))
-
-
-def parse_key(key: str) -> tuple[int, str]:
-    """'D minor' -> (2, "minor"), through the control's own parser (tonic weighted 2, scale tones 1)."""
-    from composer.symbolic.controls import key_histogram
-
-    histogram = key_histogram(key)
-    tonic = int(np.argmax(histogram))
-    return tonic, "minor" if histogram[(tonic + 3) % 12] > 0 else "major"
 
 
 def key_adherence(pieces: dict[str, Sequence[Any]]) -> dict:

@@ -244,9 +244,9 @@ def _check(settings: Settings, workspace: Workspace) -> None:
         if value and control not in run["controls"]:
             raise StudioError(f"run '{name}' was not trained with the {control} control")
     if settings.key:
-        from composer.symbolic.controls import key_histogram
+        from composer.symbolic.keys import parse_key
 
-        key_histogram(settings.key)
+        parse_key(settings.key)
 
 
 def _prune(folder: Path, index: int) -> None:

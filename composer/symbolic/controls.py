@@ -13,8 +13,6 @@ A model input at step i carries the control of event i + 1 (the event it predict
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from composer.errors import ConfigError
@@ -25,8 +23,6 @@ DENSITY_CENTERS = 2.0 ** (np.arange(-2, 13) / 2)  # 0.5 .. 64 notes/s, half an o
 DENSITY_WINDOW_S = 3.0
 HISTOGRAM_WINDOW_S = 5.0
 HISTOGRAM_PRIOR = 0.01  # Magenta's prior count per pitch class (s)
-TONICS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
-SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 
 
 def check_controls(names: tuple[str, ...]) -> None:
@@ -141,19 +137,6 @@ def control_vectors(events: np.ndarray, encoding: PerformanceEncoding, names: tu
         parts.append(pitch_histogram(events, encoding).astype(np.float32))
     parts.append(np.zeros((len(events), len(parts)), np.float32))
     return np.concatenate(parts, axis=1)
-
-
-def key_histogram(key: str) -> np.ndarray:
-    """'D minor' / 'Eb major' / 'f#' -> a 12-dim histogram: scale tones 1, tonic 2 (Magenta's presets)."""
-    match = re.fullmatch(r"\s*([a-gA-G])\s*([#b]?)\s*(major|minor|maj|min|m)?\s*", key)
-    if not match:
-        raise ConfigError(f"key '{key}' not understood (e.g. 'D minor', 'Eb major', 'F#')")
-    tonic = (TONICS[match.group(1).lower()] + {"#": 1, "b": -1, "": 0}[match.group(2)]) % 12
-    mode = "major" if (match.group(3) or "major") in ("major", "maj") else "minor"
-    histogram = np.zeros(12)
-    histogram[[(tonic + degree) % 12 for degree in SCALES[mode]]] = 1.0
-    histogram[tonic] = 2.0
-    return histogram / histogram.sum()
 
 
 def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,

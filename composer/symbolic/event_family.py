@@ -22,9 +22,10 @@ from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
 from composer.symbolic import sampling
 from composer.symbolic.cache import encoded_split
-from composer.symbolic.controls import check_controls, control_dim, note_density
+from composer.symbolic.controls import check_controls, control_dim, note_density, pitch_histogram
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
 from composer.symbolic.encoding import PerformanceEncoding
+from composer.symbolic.keys import corpus_key_profiles
 from composer.train.run import sample_file
 
 
@@ -94,6 +95,13 @@ def density_quantiles(chunks: list[np.ndarray], encoding: Any) -> list[float]:
     return [round(float(q), 2) for q in np.percentile(densities[densities > 0], [10, 50, 90])]
 
 
+def key_profiles(chunks: list[np.ndarray], encoding: Any, *, every: int = 32) -> dict[str, list[float]]:
+    """The corpus's key profiles (``keys.corpus_key_profiles``) from the pitch-histogram control of
+    every ``every``-th event of the train split: the histograms the model learned keys from."""
+    histograms = [pitch_histogram(chunk, encoding)[::every] for chunk in chunks if len(chunk)]
+    return corpus_key_profiles(np.concatenate(histograms)) if histograms else {}
+
+
 def check_meta(config: EventConfig, meta: dict) -> None:
     """A RunDirError when meta.json (what was trained) does not fit the config."""
     expected = {"num_classes": config.encoding.num_classes, "controls": list(config.controls),
@@ -140,6 +148,8 @@ class EventFamily:
                 "eval_events": int(sum(map(len, evaluation))),
                 "opening_velocity_event": modal_velocity_event(train, config.encoding),
                 **({"density_quantiles": density_quantiles(train, config.encoding)} if "density" in config.controls
+                   else {}),
+                **({"key_profiles": key_profiles(train, config.encoding)} if "pitch_histogram" in config.controls
                    else {})}
 
     def eval_batch_size(self, config: EventConfig, window: int) -> int:

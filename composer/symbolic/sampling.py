@@ -25,8 +25,9 @@ import tensorflow as tf
 
 from composer.errors import ConfigError, RunDirError
 from composer.progress import seconds_bar
-from composer.symbolic.controls import event_steps, key_histogram, user_controls
+from composer.symbolic.controls import event_steps, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
+from composer.symbolic.keys import key_histogram
 from composer.symbolic.lite import lite_step, sample_events_lite
 from composer.symbolic.midi import (
     PRIMER_MARKER,
@@ -192,11 +193,14 @@ def _backtrack(primer: np.ndarray, tokens: np.ndarray, parents: np.ndarray, scor
 
 
 def _controls(config: Any, run_dir: Path, *, density: list[float] | None, key: list[str] | None,
-              pitch_histogram: list[list[float]] | None) -> np.ndarray | None:
-    """Control rows [K, C] for the asked controls, or a clear error when the run cannot take them."""
+              pitch_histogram: list[list[float]] | None, key_profiles: dict | None = None) -> np.ndarray | None:
+    """Control rows [K, C] for the asked controls, or a clear error when the run cannot take them.
+
+    A key asks for the run's own corpus key profile (``keys.key_histogram``) when it recorded one.
+    """
     if key and pitch_histogram:
         raise ConfigError("give --key or --pitch-histogram, not both")
-    histograms = [key_histogram(k) for k in key] if key else pitch_histogram
+    histograms = [key_histogram(k, key_profiles) for k in key] if key else pitch_histogram
     asked = {"density": density, "pitch_histogram": histograms}
     trained = ", ".join(config.controls) or "none"
     for name, value in asked.items():
@@ -326,7 +330,8 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
         check_grid(quantize)
     run = _load_run(run_dir)
     encoding = run.config.encoding
-    controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram)
+    controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram,
+                         key_profiles=run.meta.get("key_profiles"))
     primer_events, meter = _primer(encoding, primer, primer_pitches)
     opening = run.meta.get("opening_velocity_event")
     if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):

@@ -13,6 +13,7 @@ from note_seq.protobuf import music_pb2
 
 from composer.errors import ConfigError, CorpusError
 from composer.symbolic import controls as ctl
+from composer.symbolic import keys
 from composer.symbolic.augment import time_stretch, transpose_window, transposition_range
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.dataset import check_tokens, layout, windows_dataset
@@ -69,15 +70,15 @@ def test_density_code_is_exact_inside_its_range_and_clamped_outside():
 
 
 def test_user_controls_and_keys():
-    d_minor = ctl.key_histogram("D minor")
+    d_minor = keys.key_histogram("D minor")
     assert d_minor.argmax() == 2 and d_minor[[2, 4, 5, 7, 9, 10, 0]].all() and not d_minor[[1, 3, 6, 8, 11]].any()
-    assert ctl.key_histogram("Eb major").argmax() == 3
+    assert keys.key_histogram("Eb major").argmax() == 3
     rows = ctl.user_controls(("density", "pitch_histogram"), density=[1.5, 10.0])
     assert rows.shape == (2, 29)
     np.testing.assert_allclose(ctl.density_of(rows[:, :15]), [1.5, 10.0], rtol=1e-5)
     assert rows[:, 27].tolist() == [0, 0] and rows[:, 28].tolist() == [1, 1]  # histogram absent
     with pytest.raises(ConfigError, match="key 'H dorian'"):
-        ctl.key_histogram("H dorian")
+        keys.key_histogram("H dorian")
     with pytest.raises(ConfigError, match="unknown control 'tempo'"):
         ctl.check_controls(("tempo",))
 
@@ -187,3 +188,18 @@ def test_density_quantiles_are_what_the_corpus_plays():
     slow, fast = (ENCODING.encode(chord_sequence(step_s=s)) for s in (1.0, 0.25))  # 3 and 12 notes/s
     low, middle, high = density_quantiles([slow, fast, fast], ENCODING)
     assert low == pytest.approx(3.0, abs=0.2) and high == pytest.approx(12.0, abs=0.5) and low < middle <= high
+
+
+def test_corpus_key_profiles_ask_for_the_keys_the_corpus_plays():
+    from composer.symbolic.event_family import key_profiles
+
+    triads = {"C major": (60, 64, 67), "D minor": (62, 65, 69), "G major": (55, 59, 62)}
+    chunks = [ENCODING.encode(chord_sequence(seconds=30.0, pitches=p)) for p in triads.values()]
+    profiles = key_profiles(chunks * 3, ENCODING, every=4)
+    assert set(profiles) == {"major", "minor"}
+    for mode, profile in profiles.items():
+        assert np.argmax(profile) == 0 and sum(profile) == pytest.approx(1.0, abs=1e-4)  # rotated to the tonic
+        assert keys.estimate_key(np.asarray(profile)) == (0, mode)
+    asked = keys.key_histogram("E minor", profiles)
+    assert keys.estimate_key(asked) == (4, "minor") and np.allclose(asked, np.roll(profiles["minor"], 4))
+    assert np.allclose(keys.key_histogram("E minor", {"major": profiles["major"]}), keys.scale_histogram(4, "minor"))
