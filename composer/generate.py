@@ -16,7 +16,6 @@ from composer.train.family import get_family
 from composer.train.run import model_name
 
 MAX_SECONDS = 3600.0  # per file: every family keeps a whole piece in memory until it is written
-AUDIO_MODELS = ("lstm-vae", "samplernn")
 # The audio families hold several copies of every sample (LSTM+VAE frames overlap), and SampleRNN
 # draws one sample at a time: ten minutes is already long to wait for.
 MAX_AUDIO_SECONDS = 600.0
@@ -27,13 +26,14 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     """Generate with whatever family trained ``run_dir``; returns the files written."""
     run_dir, out = Path(run_dir), Path(out)
     model = model_name(run_dir)
+    family = get_family(model)
+    audio = family.output == "audio"
     check_output(out, seconds=options.get("seconds"), num=options.get("num", 1),
-                 max_seconds=MAX_AUDIO_SECONDS if model in AUDIO_MODELS else MAX_SECONDS)
-    if model in AUDIO_MODELS:
+                 max_seconds=MAX_AUDIO_SECONDS if audio else MAX_SECONDS)
+    if audio:
         from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
 
         check_audio_path(out)  # before generating, not when writing
-    family = get_family(model)
     accepted = inspect.signature(family.generate).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     unknown = [name for name in options if name not in accepted and not takes_any]

@@ -13,8 +13,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "composer"
 MODELS = {"symbolic", "audio"}
-# evaluate's pure signal measures, which a model may use to listen to itself while training
-MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions"}
+# evaluate's pure measures, with which a model listens to itself while training and scores itself held out
+MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions",
+            "composer.evaluate.event_likelihood"}
 FORBIDDEN = {  # stage -> the stages it must not import
     "corpus": {"render", "train", "evaluate", "studio", "cli", "demo", *MODELS},
     "render": {"corpus", "train", "evaluate", "studio", "cli", "demo", *MODELS},

@@ -24,7 +24,7 @@ from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
-from composer.train.run import load_run, sample_file
+from composer.train.run import eval_loss, load_run, sample_file
 
 NORMALIZATION = "normalization.npz"
 PRIMERS = primers_.PRIMERS
@@ -161,6 +161,7 @@ class LstmVaeFamily:
 
     name = "lstm-vae"
     config_class = LstmVaeConfig
+    output = "audio"
 
     def prepare(self, corpus: Any, config: LstmVaeConfig, run_dir: Path) -> dict:
         """Normalization statistics (train split), primer windows and eval baselines."""
@@ -243,6 +244,11 @@ class LstmVaeFamily:
         ratios = listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"])
         beats = eval_loss < min(meta["baseline_eval_loss"].values())
         return listening.with_selection(ratios, config.best_by, beats_baselines=beats)
+
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """Eval loss (nats per frame) beside the trivial predictors' losses that ``prepare`` scored on
+        the same eval windows (repeat the last frame, the mean frame)."""
+        return {"eval_loss": eval_loss(run, corpus), "baseline_eval_loss": run.meta["baseline_eval_loss"]}
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float | None = None,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,

@@ -25,8 +25,9 @@ from composer.audio.samplernn import SampleRNN
 from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
+from composer.evaluate.audio_metrics import reference_clips, unigram_bits_per_sample
 from composer.progress import seconds_bar
-from composer.train.run import load_run, sample_file
+from composer.train.run import eval_loss, load_run, sample_file
 
 NAME = "samplernn"
 PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
@@ -111,8 +112,11 @@ def windows_dataset(stretches: np.ndarray, config: SampleRNNConfig, batches: tf.
 
 
 class SampleRNNFamily:
+    """The ModelFamily of composer.train.family for SampleRNN."""
+
     name = NAME
     config_class = SampleRNNConfig
+    output = "audio"
 
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
@@ -193,6 +197,19 @@ class SampleRNNFamily:
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
                                         config.best_by, beats_baselines=beats)
+
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """Eval bits per sample beside a value histogram fit on the train audio (the unigram) and
+        the eval audio's own histogram entropy, which no model of single values beats."""
+        sample_rate = corpus.sample_rate
+        unigram = unigram_bits_per_sample(
+            reference_clips(corpus.audio("train"), sample_rate=sample_rate),
+            reference_clips(corpus.audio("eval"), sample_rate=sample_rate),
+            levels=run.config.q_levels, method=run.config.quantization)
+        baselines = {"unigram": unigram}
+        if run.meta.get("eval_unigram_bits") is not None:
+            baselines["unigram_eval_entropy"] = run.meta["eval_unigram_bits"]
+        return {"eval_bits_per_sample": eval_loss(run, corpus) / math.log(2), "baseline_bits_per_sample": baselines}
 
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
-from composer.symbolic import sampling
+from composer.symbolic import heldout, sampling
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import check_controls, control_dim
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
@@ -114,7 +114,7 @@ class EventFamily:
 
     name: str
     config_class: type
-    symbolic = True
+    output = "midi"
     engines: tuple[str, ...] = ("tf",)
 
     def prepare(self, corpus: Any, config: EventConfig, run_dir: Path) -> dict:
@@ -170,5 +170,9 @@ class EventFamily:
         """A short unconditioned sample (controls absent) so a user hears progress."""
         return sampling.sample_to_midi(model, config, out=sample_file(out_dir, step, ".mid"),
                                        seconds=config.sample_seconds, seed=step)
+
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """Nats per event beside the n-gram baselines, and by position in the eval window (``heldout``)."""
+        return heldout.heldout_likelihood(run, corpus)
 
     generate = staticmethod(sampling.generate)  # explicit options, so a foreign flag is a clear error
