@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.atomic import check_writable
-from composer.errors import ConfigError, RunDirError
+from composer.errors import ConfigError, RunDirError, check_range
 from composer.train.family import get_family
 from composer.train.run import model_name
 
@@ -48,8 +48,7 @@ def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: flo
     if out.is_dir():
         raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
     check_writable(out)
-    if seconds is not None and not 0 < seconds <= max_seconds:
-        raise ConfigError(f"--seconds must be within (0, {max_seconds:.0f}] for this model (join longer pieces "
-                          f"with composer mix), got {seconds:g}")
-    if not 1 <= num <= MAX_NUM:
-        raise ConfigError(f"--num must be within 1..{MAX_NUM} (files generated together), got {num}")
+    if seconds is not None:
+        check_range("--seconds", seconds, low=0, high=int(max_seconds), open_low=True,
+                    note="for this model (join longer pieces with composer mix)")
+    check_range("--num", num, low=1, high=MAX_NUM, note="(files generated together)")

@@ -19,12 +19,12 @@ import tensorflow as tf
 
 from composer.audio import listening
 from composer.audio import primers as primers_
-from composer.audio.output import PEAK_DB, write_generated
+from composer.audio.output import PEAK_DB, check_generate_options, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
 from composer.audio.samplernn import SampleRNN
 from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
-from composer.errors import ConfigError, CorpusError, RunDirError
+from composer.errors import ConfigError, CorpusError, RunDirError, check_range
 from composer.evaluate.audio_metrics import reference_clips, unigram_bits_per_sample
 from composer.progress import seconds_bar
 from composer.train.run import eval_loss, load_run, sample_file
@@ -65,14 +65,14 @@ class SampleRNNConfig:
                               f"got {list(sizes)}")
         if self.subseq_len % sizes[0]:
             raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
-        checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,
-                  "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
-                  "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
-                  "sample_seconds": self.sample_seconds > 0, "listen_seconds": self.listen_seconds >= 0,
-                  "best_by": self.best_by == "eval_loss" or self.listen_seconds > 0}
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
+        for name in ("dim", "rnn_layers", "embed_dim", "subseq_len", "subseqs_per_stretch"):
+            check_range(name, getattr(self, name), low=1)
+        check_range("mlp_dims", min(self.mlp_dims, default=1), low=1, note="each")
+        check_range("q_levels", self.q_levels, low=2, high=65536)
+        check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
+        check_range("listen_seconds", self.listen_seconds, low=0)
+        if self.best_by == "audio_ratio" and not self.listen_seconds:
+            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
 
     @property
     def stretch_len(self) -> int:
@@ -238,8 +238,7 @@ def prefer_one_op_thread() -> None:
     """Run each TensorFlow op on one thread, if TensorFlow has not started yet in this process.
 
     The generation loop's matmuls are small ([batch, dim] x [dim, dim] per sample): handing
-    each to a thread pool costs more than it saves (benchmarks/RESULTS.md: half the CPU time and
-    1.5x the speed at batch 16 on 2 cores).
+    each to a thread pool costs more than it saves (benchmarks/RESULTS.md, SampleRNN generation).
     """
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -266,8 +265,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     """
     from composer.audio_io import read_audio
 
-    if seconds <= 0 or num < 1 or temperature < 0:
-        raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
+    check_generate_options(seconds=seconds, num=num, temperature=temperature)
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]

@@ -16,7 +16,7 @@ from composer.errors import RunDirError
 from composer.studio.workspace import StudioError, Workspace
 from composer.train.run import CONFIG, CORPUS, METRICS, SAMPLES, model_name
 
-# metrics.json keys that are a family's held-out score, best first (DESIGN.md's machine-readable outputs).
+# metrics.json keys that are a family's held-out score, best first (docs/interfaces.md, machine-readable outputs).
 _SCORES = ("eval_nll_per_event", "eval_bits_per_sample", "eval_loss")
 _MAX_DEPTH = 3
 

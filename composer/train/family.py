@@ -49,6 +49,9 @@ class ModelFamily(Protocol):
     def build_model(self, config: Any, meta: dict) -> Any:
         """Build the ``keras.Model`` with all its variables created (so checkpoints restore).
 
+        Layers may be kept in plain Python lists: ``run.model_checkpoint`` saves ``model.variables``,
+        which Keras 3 collects from lists although TensorFlow's checkpoint graph does not.
+
         A family that carries recurrent state across batches (truncated BPTT) keeps it in
         non-trainable variables of the model, updated inside ``compute_loss``; the harness
         checkpoints them with the rest of the model.

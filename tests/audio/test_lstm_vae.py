@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from composer.audio.lstm_vae import FrameVAE, gaussian_kl
+from composer.audio.lstm_vae import LstmVae, gaussian_kl
 from composer.audio.lstm_vae_family import FAMILY, LstmVaeConfig
 from composer.config import load
 from composer.errors import ConfigError
+from composer.train.run import model_checkpoint
 
 PRESETS = sorted((Path(__file__).parents[2] / "configs" / "lstm_vae").glob("*.yaml"))
 F = 24
 
 
-def small_model(cell: str = "lstm", latent_dim: int = 4, **kwargs) -> FrameVAE:
-    model = FrameVAE(feature_dim=F, cell=cell, layers=2, units=16, latent_dim=latent_dim, decoder_units=16, **kwargs)
+def small_model(cell: str = "lstm", latent_dim: int = 4, **kwargs) -> LstmVae:
+    model = LstmVae(feature_dim=F, cell=cell, layers=2, units=16, latent_dim=latent_dim, decoder_units=16, **kwargs)
     model(tf.zeros([1, 2, F]))
     return model
 
@@ -44,8 +45,8 @@ def test_teacher_forced_pass_predicts_every_next_frame(cell, latent_dim):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_a_checkpoint_restores_every_weight(tmp_path, cell):
     model, fresh = small_model(cell), small_model(cell)
-    path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
-    tf.train.Checkpoint(model=fresh).restore(path).assert_existing_objects_matched()
+    path = model_checkpoint(model).save(str(tmp_path / "ckpt"))
+    model_checkpoint(fresh).restore(path).assert_existing_objects_matched()
     assert len(model.weights) == len(fresh.weights) == 2 + 3 * 2 + 8 + 4 + 1 + 1  # ..., decoder, scale, step
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.weights, fresh.weights))
 
@@ -58,7 +59,7 @@ def test_gaussian_kl_is_zero_for_equal_distributions_and_matches_the_closed_form
 
 
 @pytest.fixture(scope="module")
-def vae() -> FrameVAE:
+def vae() -> LstmVae:
     return small_model(latent_dim=4)
 
 

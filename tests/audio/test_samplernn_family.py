@@ -139,7 +139,7 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     audio = [read_audio(p)[0] for p in paths]
     assert all(len(a) == SAMPLE_RATE // 2 and np.all(np.isfinite(a)) and np.abs(a).max() <= 0.8913 for a in audio)
     assert not np.array_equal(audio[0], audio[1])
-    with pytest.raises(ConfigError, match="seconds > 0"):
+    with pytest.raises(ConfigError, match="seconds must be positive"):
         generate(run_dir, out=tmp_path / "x.wav", seconds=0.0)
     # without a primer file, generation starts inside the song: a window stored at training
     assert np.load(run_dir / "primers.npz")["audio"].shape[1] == 2 * SAMPLE_RATE
