@@ -28,6 +28,7 @@ from composer.evaluate import (
     plots,
 )
 from composer.evaluate.markdown import render_report
+from composer.train.family import ModelFamily, get_family
 
 ADHERENCE_S = 20.0        # length of each piece generated to test a control
 SAMPLE_SUFFIX = {"midi": ".mid", "audio": ".wav"}  # what a run's fresh sample set is written as
@@ -57,7 +58,9 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
     metrics: dict[str, Any] = {"corpus": corpus.name, "model": family.name if family else None,
                                "run_dir": str(run_dir) if run_dir else None, "generated": [str(p) for p in files]}
     if run_dir:
-        metrics.update(family.heldout_likelihood(_load_run(run_dir), corpus))
+        from composer.train.run import load_run
+
+        metrics.update(family.heldout_likelihood(load_run(run_dir), corpus))
     midi_run = family is not None and family.output == "midi"
     if not midi_run and (midi or (not files and corpus.chunk_counts()["eval"]["symbolic"] > 0)):
         from composer.symbolic.heldout import corpus_baselines
@@ -80,18 +83,11 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
 # ---------------------------------------------------------------- inputs
 
 
-def _run_family(run_dir: Path) -> Any:
+def _run_family(run_dir: Path) -> ModelFamily:
     """The ModelFamily that trained ``run_dir`` (named in its config.yaml)."""
-    from composer.train.family import get_family
     from composer.train.run import model_name
 
     return get_family(model_name(run_dir))
-
-
-def _load_run(run_dir: Path) -> Any:
-    from composer.train.run import load_run
-
-    return load_run(run_dir)
 
 
 def _open_corpus(corpus: Any, run_dir: Path | None, root: str | Path | None) -> Any:
@@ -110,7 +106,7 @@ def _open_corpus(corpus: Any, run_dir: Path | None, root: str | Path | None) -> 
     return Corpus.open(name, root=root)
 
 
-def _generated_files(run_dir: Path | None, family: Any, generated: Sequence[str | Path], *, out: Path,
+def _generated_files(run_dir: Path | None, family: ModelFamily | None, generated: Sequence[str | Path], *, out: Path,
                      num: int, seconds: float | None) -> list[Path]:
     """The files to measure: the given ones (folders expanded), else a fresh set from the run."""
     known = features.MIDI_EXTENSIONS + AUDIO_EXTENSIONS
@@ -166,7 +162,7 @@ def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dic
     return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies}
 
 
-def control_adherence(run_dir: Path, family: Any, out: Path, *, seconds: float | None) -> dict:
+def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds: float | None) -> dict:
     """Key and density adherence of a conditioned MIDI run over 12 keys and several densities."""
     from composer.train.run import read_config
 

@@ -179,7 +179,11 @@ class _Trainer:
         import keras
         import tensorflow as tf
 
-        self.family, self.config, self.meta, self.run_dir, self.chief = family, config, meta, run_dir, chief
+        self.family = family
+        self.config = config
+        self.meta = meta
+        self.run_dir = run_dir
+        self.chief = chief  # worker 0, the one that writes samples
         self.tc = config.train
         with distribution.scope():
             self.model = family.build_model(config, meta)

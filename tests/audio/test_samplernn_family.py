@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from composer.audio.samplernn_family import FAMILY, SampleRNNConfig, generate
 from composer.audio_io import read_audio, write_audio
-from composer.config import TrainConfig, load
+from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
 
 SAMPLE_RATE = 16000
@@ -63,13 +63,6 @@ def small_config(**changes) -> SampleRNNConfig:
 def test_bad_configs_are_refused(changes, message):
     with pytest.raises(ConfigError, match=message):
         small_config(**changes)
-
-
-def test_unknown_preset_key_names_the_file(tmp_path):
-    path = tmp_path / "bad.yaml"
-    path.write_text("model: samplernn\nframe_size: [16]\n")
-    with pytest.raises(ConfigError, match="bad.yaml: unknown key 'frame_size'"):
-        load(path, SampleRNNConfig)
 
 
 def test_training_batches_are_consecutive_windows_of_stretches(tmp_path):

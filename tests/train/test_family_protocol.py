@@ -7,6 +7,8 @@ import typing
 
 import pytest
 
+from composer.config import load
+from composer.errors import ConfigError
 from composer.train.family import FAMILIES, ModelFamily, get_family
 
 METHODS = [name for name, value in vars(ModelFamily).items() if inspect.isfunction(value) and not name.startswith("_")]
@@ -30,3 +32,11 @@ def test_family_implements_the_protocol(name):
         assert callable(getattr(family, method, None)), f"{name} lacks {method}"
         if method != "generate":  # generate adds the family's own keyword options
             assert positional(getattr(family, method)) == positional(getattr(ModelFamily, method)), (name, method)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_an_unknown_preset_key_names_the_file_and_the_key(tmp_path, name):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"model: {name}\nlatent_size: 3\n")
+    with pytest.raises(ConfigError, match="bad.yaml: unknown key 'latent_size'"):
+        load(path, get_family(name).config_class)
