@@ -28,10 +28,9 @@ from composer.evaluate import (
     plots,
 )
 from composer.evaluate.markdown import render_report
-from composer.train.family import ModelFamily, get_family
+from composer.train.family import SUFFIXES, ModelFamily, get_family
 
 ADHERENCE_S = 20.0        # length of each piece generated to test a control
-SAMPLE_SUFFIX = {"midi": ".mid", "audio": ".wav"}  # what a run's fresh sample set is written as
 
 
 def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated: Sequence[str | Path] = (),
@@ -127,7 +126,7 @@ def _generated_files(run_dir: Path | None, family: ModelFamily | None, generated
     from composer.generate import generate
 
     options = {"num": num} if seconds is None else {"num": num, "seconds": seconds}
-    sample = out / "samples" / f"sample{SAMPLE_SUFFIX[family.output]}"
+    sample = out / "samples" / f"sample{SUFFIXES[family.output]}"
     return [Path(p) for p in generate(run_dir, out=sample, **options)]
 
 

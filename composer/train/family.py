@@ -23,6 +23,7 @@ FAMILIES: dict[str, str] = {
     "lstm-vae": "composer.audio.lstm_vae_family:FAMILY",
     "samplernn": "composer.audio.samplernn_family:FAMILY",
 }
+SUFFIXES = {"midi": ".mid", "audio": ".wav"}  # the default file type of each kind of ``ModelFamily.output``
 
 
 class ModelFamily(Protocol):
