@@ -191,9 +191,9 @@ class LstmVaeFamily:
 
         spread = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION).spread if "run_dir" in meta else None
         model = LstmVae(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
-                         units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
-                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
-                         log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
+                        units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
+                        beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
+                        log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
         model(tf.zeros([1, 2, meta["feature_dim"]]))
         return model
 
