@@ -19,7 +19,7 @@ from typing import Any, Literal, Sequence, TypeVar
 import yaml
 
 from composer.atomic import write_text_atomic
-from composer.errors import ConfigError
+from composer.errors import ConfigError, check_range
 
 T = TypeVar("T")
 
@@ -44,11 +44,9 @@ class TrainConfig:
     jit_compile: bool = False  # XLA for the forward and backward pass (fixed batch shapes)
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "eval_every", "eval_batches", "checkpoint_every", "log_every"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"train.learning_rate must be positive, got {self.learning_rate}")
+        for name in ("steps", "batch_size", "eval_every", "eval_batches", "checkpoint_every", "log_every",
+                     "learning_rate"):
+            check_range(f"train.{name}", getattr(self, name), low=0, open_low=True)
 
 
 def load(path: str | os.PathLike, cls: type[T], *, sets: Sequence[str] = (), **overrides: Any) -> T:

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from composer.atomic import check_writable
-from composer.errors import ConfigError, RunDirError
+from composer.errors import ConfigError, RunDirError, check_range
 from composer.train.family import get_family
 from composer.train.run import model_name
 
 MAX_SECONDS = 3600.0  # per file: every family keeps a whole piece in memory until it is written
-AUDIO_MODELS = ("lstm-vae", "samplernn")
 # The audio families hold several copies of every sample (LSTM+VAE frames overlap), and SampleRNN
 # draws one sample at a time: ten minutes is already long to wait for.
 MAX_AUDIO_SECONDS = 600.0
@@ -27,13 +26,14 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     """Generate with whatever family trained ``run_dir``; returns the files written."""
     run_dir, out = Path(run_dir), Path(out)
     model = model_name(run_dir)
+    family = get_family(model)
+    audio = family.output == "audio"
     check_output(out, seconds=options.get("seconds"), num=options.get("num", 1),
-                 max_seconds=MAX_AUDIO_SECONDS if model in AUDIO_MODELS else MAX_SECONDS)
-    if model in AUDIO_MODELS:
+                 max_seconds=MAX_AUDIO_SECONDS if audio else MAX_SECONDS)
+    if audio:
         from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
 
         check_audio_path(out)  # before generating, not when writing
-    family = get_family(model)
     accepted = inspect.signature(family.generate).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     unknown = [name for name in options if name not in accepted and not takes_any]
@@ -48,8 +48,7 @@ def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: flo
     if out.is_dir():
         raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
     check_writable(out)
-    if seconds is not None and not 0 < seconds <= max_seconds:
-        raise ConfigError(f"--seconds must be within (0, {max_seconds:.0f}] for this model (join longer pieces "
-                          f"with composer mix), got {seconds:g}")
-    if not 1 <= num <= MAX_NUM:
-        raise ConfigError(f"--num must be within 1..{MAX_NUM} (files generated together), got {num}")
+    if seconds is not None:
+        check_range("--seconds", seconds, low=0, high=int(max_seconds), open_low=True,
+                    note="for this model (join longer pieces with composer mix)")
+    check_range("--num", num, low=1, high=MAX_NUM, note="(files generated together)")

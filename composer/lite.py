@@ -35,7 +35,7 @@ def export(step: Any, trackable: Any, *, quantize: bool = True) -> bytes:
 
     The variables are frozen into constants first: Keras layers' reads otherwise stay resource
     variable reads in the converted graph, whose matmuls XNNPACK neither packs nor quantizes
-    (the LSTM+VAE step ran 4x slower than its XLA loop that way).
+    (the LSTM+VAE step then ran slower than its XLA loop).
     """
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 

@@ -13,8 +13,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "composer"
 MODELS = {"symbolic", "audio"}
-# evaluate's pure signal measures, which a model may use to listen to itself while training
-MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions"}
+# evaluate's pure measures, with which a model listens to itself while training and scores itself held out
+MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions",
+            "composer.evaluate.event_likelihood"}
 FORBIDDEN = {  # stage -> the stages it must not import
     "corpus": {"render", "train", "evaluate", "studio", "cli", "demo", *MODELS},
     "render": {"corpus", "train", "evaluate", "studio", "cli", "demo", *MODELS},
@@ -63,3 +64,18 @@ def test_the_rule_sees_lazy_imports(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from composer.render.synth import render_midi\n")
     assert "composer.render.synth" in imports_of(module)
+
+
+def test_only_the_families_and_the_registry_name_a_family():
+    """Stages ask a family (``output``, ``heldout_likelihood``) rather than compare its name, so adding
+    one touches only its folder, the registry and its presets (the CLI's help and the demo name them)."""
+    from composer.train.family import FAMILIES
+
+    allowed = {"train/family.py", "cli.py", "demo.py"}
+    for path in source_files():
+        where = path.relative_to(PACKAGE).as_posix()
+        if where in allowed or where.split("/")[0] in MODELS:
+            continue
+        strings = {node.value for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        assert not strings & set(FAMILIES), f"composer/{where} names {sorted(strings & set(FAMILIES))}"

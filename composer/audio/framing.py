@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, check_range
 
 WINDOWS = ("sqrt_hann", "hann")
 
@@ -87,8 +87,8 @@ def overlap_add(frames: np.ndarray, *, hop: int, window: str, n_samples: int | N
 
 def highpass(audio: np.ndarray, *, sample_rate: int, cutoff_hz: float, order: int = 4) -> np.ndarray:
     """Zero-phase Butterworth high-pass of ``audio`` [n_samples] (float32, same shape)."""
-    if not 0 < cutoff_hz < sample_rate / 2:
-        raise ConfigError(f"highpass_hz must be between 0 and {sample_rate / 2:g} Hz (Nyquist), got {cutoff_hz}")
+    check_range("highpass_hz", cutoff_hz, low=0, high=sample_rate / 2, open_low=True, open_high=True,
+                note="(below Nyquist)")
     sos = scipy.signal.butter(order, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
     if len(audio) <= 3 * (2 * len(sos) + 1):  # too short for filtfilt's padding
         return scipy.signal.sosfilt(sos, audio).astype(np.float32)

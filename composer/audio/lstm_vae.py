@@ -46,7 +46,7 @@ def gaussian_kl(mean_q: tf.Tensor, log_var_q: tf.Tensor, mean_p: tf.Tensor, log_
     return 0.5 * tf.reduce_sum(log_var_p - log_var_q + ratio - 1.0, axis=-1)
 
 
-class FrameVAE(keras.Model):
+class LstmVae(keras.Model):
     """Predicts the next frame from the frames so far; see the module docstring for the maths."""
 
     def __init__(self, *, feature_dim: int, cell: str = "lstm", layers: int = 2, units: int = 512,
@@ -58,9 +58,7 @@ class FrameVAE(keras.Model):
         # A linear frame projection: a low-rank factor of the first layer's input weights, so the
         # cost per step grows as feature_dim * units rather than feature_dim * 4 * units.
         self.project = keras.layers.Dense(units, name="project")
-        self.n_layers = layers
-        for i in range(layers):  # named attributes: tf.train.Checkpoint does not see Keras 3 lists of layers
-            setattr(self, f"rnn_{i}", CELLS[cell](units, return_sequences=True, name=f"{cell}_{i}"))
+        self.recurrent = [CELLS[cell](units, return_sequences=True, name=f"{cell}_{i}") for i in range(layers)]
         if latent_dim:
             self.prior = GaussianHead(latent_dim, units, name="prior")
             self.posterior = GaussianHead(latent_dim, units, name="posterior")
@@ -72,11 +70,6 @@ class FrameVAE(keras.Model):
         # Training steps taken, for the KL warm-up; a model variable so checkpoints resume it.
         self.step = keras.Variable(0, dtype="int64", trainable=False, name="step",
                                    aggregation="only_first_replica")
-
-    @property
-    def recurrent(self) -> list[keras.layers.Layer]:
-        """The recurrent layers, input side first."""
-        return [getattr(self, f"rnn_{i}") for i in range(self.n_layers)]
 
     def decode(self, h: tf.Tensor, z: tf.Tensor | None) -> tf.Tensor:
         """Mean of the next frame: [..., units] (+ [..., latent]) -> [..., feature_dim]."""
@@ -145,7 +138,7 @@ class FrameVAE(keras.Model):
         The net first reads the primer (warm-up), then feeds each generated frame back in, all in
         one compiled loop. Fed-back frames are clipped to +-``limit`` [feature_dim] so a diverging
         sample cannot reach inf/NaN. Returns [batch, n_frames, feature_dim], reproducible per seed.
-        XLA (``jit_compile``) fuses the small per-step ops: ~2x faster at batch 1 on CPU, but
+        XLA (``jit_compile``) fuses the small per-step ops, which dominate at batch 1 on CPU, but
         compiling takes seconds per model and primer shape. ``lite`` runs the same loop on LiteRT
         (``lstm_vae_lite``), faster again on CPU; it returns the same frames up to rounding.
         """

@@ -20,19 +20,22 @@ import numpy as np
 
 from composer.audio import framing, listening
 from composer.audio import primers as primers_
-from composer.audio.output import PEAK_DB, write_generated
+from composer.audio.output import PEAK_DB, check_generate_options, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
-from composer.errors import ConfigError, CorpusError
-from composer.train.run import load_run, sample_file
+from composer.errors import ConfigError, CorpusError, check_range
+from composer.train.run import eval_loss, load_run, sample_file
 
 NORMALIZATION = "normalization.npz"
 PRIMERS = primers_.PRIMERS
-# XLA saves ~0.3 ms per frame step on 2 CPU cores but takes ~3 s to compile (benchmarks/RESULTS.md).
+# XLA makes each frame step cheaper but takes seconds to compile: worth it for long loops only.
 XLA_MIN_STEPS = 10000
 # The smallest starting scale of a feature: tinier ones turn the untrained decoder's first errors in
 # near-silent bands into huge losses; training lowers them further where the data allows.
 MIN_SCALE_INIT = 0.01
+# The integer fields' bounds: what the network's shapes and the time per step allow.
+BOUNDS = {"layers": (1, 3), "units": (8, 4096), "decoder_units": (8, 8192), "latent_dim": (0, 1024),
+          "sequence_frames": (2, 100000), "primer_frames": (1, 100000), "kl_warmup_steps": (0, 10**9)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,18 +69,15 @@ class LstmVaeConfig:
     def __post_init__(self) -> None:
         if self.model != "lstm-vae":
             raise ConfigError(f"model must be 'lstm-vae', got '{self.model}'")
-        checks = {"layers": (1, 3), "units": (8, 4096), "decoder_units": (8, 8192), "latent_dim": (0, 1024),
-                  "sequence_frames": (2, 100000), "primer_frames": (1, 100000), "kl_warmup_steps": (0, 10**9)}
-        for name, (low, high) in checks.items():
-            if not low <= getattr(self, name) <= high:
-                raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
-        if min(self.beta, self.listen_seconds, self.temperature) < 0 or self.sample_seconds <= 0:
-            raise ConfigError(f"beta, listen_seconds and temperature must be >= 0 and sample_seconds > 0, got "
-                              f"{self.beta}, {self.listen_seconds}, {self.temperature} and {self.sample_seconds}")
+        for name, (low, high) in BOUNDS.items():
+            check_range(name, getattr(self, name), low=low, high=high)
+        for name in ("beta", "listen_seconds", "temperature"):
+            check_range(name, getattr(self, name), low=0)
+        check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
         if self.best_by == "audio_ratio" and not self.listen_seconds:
             raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
-        if self.highpass_hz is not None and self.highpass_hz <= 0:
-            raise ConfigError(f"highpass_hz must be positive or null, got {self.highpass_hz}")
+        if self.highpass_hz is not None:
+            check_range("highpass_hz", self.highpass_hz, low=0, open_low=True, note="or null")
         FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates
 
     @property
@@ -161,6 +161,7 @@ class LstmVaeFamily:
 
     name = "lstm-vae"
     config_class = LstmVaeConfig
+    output = "audio"
 
     def prepare(self, corpus: Any, config: LstmVaeConfig, run_dir: Path) -> dict:
         """Normalization statistics (train split), primer windows and eval baselines."""
@@ -183,16 +184,16 @@ class LstmVaeFamily:
                 "run_dir": str(Path(run_dir).resolve())}
 
     def build_model(self, config: LstmVaeConfig, meta: dict) -> Any:
-        """The FrameVAE with its variables created."""
+        """The LstmVae with its variables created."""
         import tensorflow as tf
 
-        from composer.audio.lstm_vae import FrameVAE
+        from composer.audio.lstm_vae import LstmVae
 
         spread = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION).spread if "run_dir" in meta else None
-        model = FrameVAE(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
-                         units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
-                         beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
-                         log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
+        model = LstmVae(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
+                        units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
+                        beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
+                        log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
         model(tf.zeros([1, 2, meta["feature_dim"]]))
         return model
 
@@ -244,6 +245,11 @@ class LstmVaeFamily:
         beats = eval_loss < min(meta["baseline_eval_loss"].values())
         return listening.with_selection(ratios, config.best_by, beats_baselines=beats)
 
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """Eval loss (nats per frame) beside the trivial predictors' losses that ``prepare`` scored on
+        the same eval windows (repeat the last frame, the mean frame)."""
+        return {"eval_loss": eval_loss(run, corpus), "baseline_eval_loss": run.meta["baseline_eval_loss"]}
+
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float | None = None,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,
                  keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
@@ -274,8 +280,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
 
     run = load_run(run_dir, model="lstm-vae")
     temperature = run.config.temperature if temperature is None else temperature
-    if seconds <= 0 or num < 1 or temperature < 0:
-        raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
+    check_generate_options(seconds=seconds, num=num, temperature=temperature)
     sample_rate = run.meta["sample_rate"]
     seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     if primer is not None:

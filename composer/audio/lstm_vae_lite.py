@@ -1,9 +1,9 @@
 """The LSTM+VAE's frame loop on LiteRT: the frame step exported in float32 (``composer.lite``).
 
-At batch 1 each frame is a chain of matrix-vector products, and LiteRT's XNNPACK kernels run the
-default model's step in ~150 µs where the XLA loop takes ~207 µs (44.1 kHz, frames of 2048):
-what brings 44.1 kHz generation past 100x real time. The weights stay float32 and the noise is
-the same tensor the TensorFlow loop draws, so the frames equal that loop's up to rounding.
+At batch 1 each frame is a chain of matrix-vector products, which LiteRT's XNNPACK kernels run
+faster than the XLA loop does (benchmarks/RESULTS.md, "LSTM+VAE generation on LiteRT"). The
+weights stay float32 and the noise is the same tensor the TensorFlow loop draws, so the frames
+equal that loop's up to rounding.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _float32_step(model: Any) -> LiteStep:
 
 
 def run_frames(step: LiteStep, primer: np.ndarray, noise: np.ndarray, limit: np.ndarray) -> np.ndarray:
-    """``FrameVAE._loop`` in numpy: warm up on primer [B, P, F], then feed back one frame per noise
+    """``LstmVae._loop`` in numpy: warm up on primer [B, P, F], then feed back one frame per noise
     row [steps, B, latent + F], clipped to +-``limit``; returns the new frames [B, steps - P + 1, F]."""
     batch, n_primer, dim = primer.shape
     state = np.zeros((batch, step.widths["state"][0]), np.float32)

@@ -13,16 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.errors import ConfigError
+from composer.errors import check_range
 
 PEAK_DB = -1.0
 COLLAPSE_SHARE = 0.5  # a file with more than this share of full-scale or noise-flat frames is flagged
 
 
+def check_generate_options(*, seconds: float, num: int, temperature: float) -> None:
+    """The options of every raw-audio ``generate``, refused before any work."""
+    check_range("seconds", seconds, low=0, open_low=True)
+    check_range("num", num, low=1)
+    check_range("temperature", temperature, low=0)
+
+
 def limit_peak(audio: np.ndarray, *, peak_db: float = PEAK_DB) -> np.ndarray:
     """Scale each row of [num, n_samples] down (never up) so its peak is at most ``peak_db`` dBFS."""
-    if peak_db > 0:
-        raise ConfigError(f"peak limit must be at most 0 dBFS, got {peak_db}")
+    check_range("peak_db", peak_db, high=0, note="dBFS")
     ceiling = 10 ** (peak_db / 20)
     peaks = np.max(np.abs(audio), axis=1, keepdims=True)
     return (audio * np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))).astype(np.float32)

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, check_range
 
 Method = Literal["linear", "mu-law"]
 METHODS = ("linear", "mu-law")
@@ -20,8 +20,7 @@ METHODS = ("linear", "mu-law")
 def _check(levels: int, method: str) -> None:
     if method not in METHODS:
         raise ConfigError(f"quantization must be one of {', '.join(METHODS)}, got {method!r}")
-    if not 2 <= levels <= 65536:
-        raise ConfigError(f"q_levels must be between 2 and 65536, got {levels}")
+    check_range("q_levels", levels, low=2, high=65536)
 
 
 def mu_law_compress(audio: np.ndarray, *, mu: float) -> np.ndarray:

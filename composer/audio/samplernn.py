@@ -213,10 +213,15 @@ class SampleRNN(keras.Model):
         for tier in self.frame_tiers:
             tier.build()
         self.sample_tier.build()
-        self.carried = {mode: [[[self.add_weight(shape=(batch_size, dim), initializer="zeros", trainable=False,
-                                                 name=f"carried_{mode}_{t}_{layer}_{i}") for i in range(tier.n_state)]
-                                for layer in range(rnn_layers)] for t, tier in enumerate(self.frame_tiers)]
+        self.carried = {mode: [self._carried_tier(mode, t, batch_size) for t in range(len(self.frame_tiers))]
                         for mode in ("train", "eval")}
+
+    def _carried_tier(self, mode: str, t: int, batch_size: int) -> States:
+        """Non-trainable variables [batch_size, dim] holding frame tier ``t``'s state between batches."""
+        tier = self.frame_tiers[t]
+        return [[self.add_weight(shape=(batch_size, self.dim), initializer="zeros", trainable=False,
+                                 name=f"carried_{mode}_{t}_{layer}_{i}") for i in range(tier.n_state)]
+                for layer in range(len(tier.rnns))]
 
     @property
     def lookback(self) -> int:

@@ -19,14 +19,15 @@ import tensorflow as tf
 
 from composer.audio import listening
 from composer.audio import primers as primers_
-from composer.audio.output import PEAK_DB, write_generated
+from composer.audio.output import PEAK_DB, check_generate_options, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
 from composer.audio.samplernn import SampleRNN
 from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
-from composer.errors import ConfigError, CorpusError, RunDirError
+from composer.errors import ConfigError, CorpusError, RunDirError, check_range
+from composer.evaluate.audio_metrics import reference_clips, unigram_bits_per_sample
 from composer.progress import seconds_bar
-from composer.train.run import load_run, sample_file
+from composer.train.run import eval_loss, load_run, sample_file
 
 NAME = "samplernn"
 PRIMER_MAX_S = 30.0  # a longer primer is cut to its last 30 s: enough to warm the tiers
@@ -64,14 +65,14 @@ class SampleRNNConfig:
                               f"got {list(sizes)}")
         if self.subseq_len % sizes[0]:
             raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
-        checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,
-                  "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
-                  "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
-                  "sample_seconds": self.sample_seconds > 0, "listen_seconds": self.listen_seconds >= 0,
-                  "best_by": self.best_by == "eval_loss" or self.listen_seconds > 0}
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
+        for name in ("dim", "rnn_layers", "embed_dim", "subseq_len", "subseqs_per_stretch"):
+            check_range(name, getattr(self, name), low=1)
+        check_range("mlp_dims", min(self.mlp_dims, default=1), low=1, note="each")
+        check_range("q_levels", self.q_levels, low=2, high=65536)
+        check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
+        check_range("listen_seconds", self.listen_seconds, low=0)
+        if self.best_by == "audio_ratio" and not self.listen_seconds:
+            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
 
     @property
     def stretch_len(self) -> int:
@@ -111,8 +112,11 @@ def windows_dataset(stretches: np.ndarray, config: SampleRNNConfig, batches: tf.
 
 
 class SampleRNNFamily:
+    """The ModelFamily of composer.train.family for SampleRNN."""
+
     name = NAME
     config_class = SampleRNNConfig
+    output = "audio"
 
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
@@ -194,6 +198,19 @@ class SampleRNNFamily:
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
                                         config.best_by, beats_baselines=beats)
 
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """Eval bits per sample beside a value histogram fit on the train audio (the unigram) and
+        the eval audio's own histogram entropy, which no model of single values beats."""
+        sample_rate = corpus.sample_rate
+        unigram = unigram_bits_per_sample(
+            reference_clips(corpus.audio("train"), sample_rate=sample_rate),
+            reference_clips(corpus.audio("eval"), sample_rate=sample_rate),
+            levels=run.config.q_levels, method=run.config.quantization)
+        baselines = {"unigram": unigram}
+        if run.meta.get("eval_unigram_bits") is not None:
+            baselines["unigram_eval_entropy"] = run.meta["eval_unigram_bits"]
+        return {"eval_bits_per_sample": eval_loss(run, corpus) / math.log(2), "baseline_bits_per_sample": baselines}
+
     def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
                  seed: int | None = None, num: int = 1, primer: Path | None = None,
                  peak_db: float = PEAK_DB) -> list[Path]:
@@ -221,8 +238,7 @@ def prefer_one_op_thread() -> None:
     """Run each TensorFlow op on one thread, if TensorFlow has not started yet in this process.
 
     The generation loop's matmuls are small ([batch, dim] x [dim, dim] per sample): handing
-    each to a thread pool costs more than it saves (benchmarks/RESULTS.md: half the CPU time and
-    1.5x the speed at batch 16 on 2 cores).
+    each to a thread pool costs more than it saves (benchmarks/RESULTS.md, SampleRNN generation).
     """
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -249,8 +265,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     """
     from composer.audio_io import read_audio
 
-    if seconds <= 0 or num < 1 or temperature < 0:
-        raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
+    check_generate_options(seconds=seconds, num=num, temperature=temperature)
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]

@@ -139,7 +139,9 @@ class Normalizer:
     @classmethod
     def fit(cls, batches: Iterable[np.ndarray]) -> "Normalizer":
         """Statistics over every row of ``batches`` ([n_frames, feature_dim] each), in float64."""
-        count, total, squares, low, high = 0, 0.0, 0.0, None, None
+        count = 0
+        total = squares = 0.0   # per-feature sums of x and x^2, [feature_dim] after the first batch
+        low = high = None       # per-feature extremes
         for features in batches:
             features = np.asarray(features, np.float64)
             count += len(features)

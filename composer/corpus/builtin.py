@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from composer.corpus.corpus import Corpus
-from composer.errors import CorpusError
+from composer.errors import CorpusError, check_range
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "corpora"
 _KEYS = {"description", "package", "folder", "patterns", "settings"}
@@ -82,8 +82,8 @@ def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limi
       The opened corpus.
     """
     spec = load_recipe(recipe)
-    if limit is not None and limit < 1:
-        raise CorpusError(f"limit must be a positive number of files, got {limit}")
+    if limit is not None:
+        check_range("limit", limit, low=1, note="files", error=CorpusError)
     files = spec.files()[:limit]
     if not files:
         raise CorpusError(f"recipe '{recipe}' matched no files")

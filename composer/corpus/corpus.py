@@ -22,7 +22,7 @@ import soundfile as sf
 from composer.corpus import ingest, manifest, splits
 from composer.corpus.ingest import ImportSummary
 from composer.corpus.tfrecord import read_records
-from composer.errors import CorpusError
+from composer.errors import CorpusError, check_range
 
 if TYPE_CHECKING:
     from note_seq import NoteSequence
@@ -185,7 +185,7 @@ class Corpus:
         return [{"source": row["source"], "reason": row["error"]} for row in self.items(status="error")]
 
     def info(self) -> dict:
-        """Summary with the DESIGN.md keys (name, items, splits, hours_audio, notes, errors)."""
+        """Summary with the keys of docs/interfaces.md (name, items, splits, hours_audio, notes, errors)."""
         rows = self.items()
         counts = self.chunk_counts()
         return {
@@ -216,10 +216,8 @@ def _settings(*, sample_rate: int, chunk_s: float, eval_ratio: float, split_unit
     """Validated settings as the strings the manifest stores."""
     if int(sample_rate) != sample_rate or sample_rate < 1000:
         raise CorpusError(f"sample_rate must be an integer >= 1000 Hz, got {sample_rate}")
-    if not chunk_s > 0:
-        raise CorpusError(f"chunk_s must be positive seconds, got {chunk_s}")
-    if not 0.0 <= eval_ratio <= 1.0:
-        raise CorpusError(f"eval_ratio must be within [0, 1], got {eval_ratio}")
+    check_range("chunk_s", chunk_s, low=0, open_low=True, note="seconds", error=CorpusError)
+    check_range("eval_ratio", eval_ratio, low=0.0, high=1.0, error=CorpusError)
     if split_unit not in splits.SPLIT_UNITS:
         raise CorpusError(f"split_unit must be one of {', '.join(splits.SPLIT_UNITS)}, got '{split_unit}'")
     return {"sample_rate": str(int(sample_rate)), "chunk_s": repr(float(chunk_s)),

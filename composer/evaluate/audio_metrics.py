@@ -7,7 +7,7 @@ keyword-only. Frames are ``N_FFT`` samples with hop ``HOP`` at the given sample 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -20,6 +20,7 @@ N_MELS = 64
 SILENCE_DB = -60.0      # frames quieter than this (RMS, dBFS) count as silent
 DB_FLOOR = -80.0       # log-mel floor (dBFS): quieter detail is leakage that shifts with frame alignment
 SPECTRAL_FEATURES = ("centroid", "flatness", "rolloff", "rms", "chroma")
+REFERENCE_S = 600.0     # audio per split measured against (its first clips): bounds time and memory
 
 
 def _check_audio(audio: np.ndarray, name: str = "audio") -> np.ndarray:
@@ -207,6 +208,18 @@ def _best_match(queries: np.ndarray, keys: np.ndarray, *, similarity: bool, min_
 # ---------------------------------------------------------------- likelihood baselines
 
 
+def reference_clips(clips: Iterable[np.ndarray], *, sample_rate: int, seconds: float = REFERENCE_S) -> list[np.ndarray]:
+    """The first clips of a split, cut to ``seconds`` in total: float32 [n_samples] each."""
+    max_samples = int(seconds * sample_rate)
+    taken, total = [], 0
+    for clip in clips:
+        if total >= max_samples:
+            break
+        taken.append(np.asarray(clip, dtype=np.float32)[: max_samples - total])
+        total += taken[-1].size
+    return taken
+
+
 def unigram_bits_per_sample(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, levels: int = 256,
                             method: str = "mu-law") -> float:
     """Held-out cross-entropy (bits per sample) of an add-one value histogram fit on ``train``:
@@ -219,16 +232,3 @@ def unigram_bits_per_sample(train: Sequence[np.ndarray], eval_: Sequence[np.ndar
     log2_p = np.log2(counts / counts.sum())
     codes = np.concatenate([quantize(_check_audio(a), levels=levels, method=method).ravel() for a in eval_])
     return float(-log2_p[codes].mean())
-
-
-def repeat_last_frame_loss(frames: Sequence[np.ndarray]) -> float:
-    """Nats per frame of predicting every frame as the previous one under the LSTM+VAE's
-    likelihood, a unit-variance Gaussian without its constant: 1/2 ||x_t - x_{t-1}||^2.
-
-    Args:
-      frames: per clip, the model's normalized frames, shape [n_frames, feature_dim].
-    """
-    errors = [0.5 * np.sum((f[1:] - f[:-1]) ** 2, axis=1) for f in map(np.asarray, frames) if len(f) > 1]
-    if not errors:
-        raise ComposerError("repeat-last-frame baseline needs clips of at least two frames")
-    return float(np.concatenate(errors).mean())

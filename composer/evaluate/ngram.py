@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from composer.errors import ComposerError
+from composer.errors import ComposerError, check_range
 
 MAX_ORDER = 10
 
@@ -86,10 +86,8 @@ class KneserNey:
     """
 
     def __init__(self, order: int, *, vocab_size: int) -> None:
-        if not 1 <= order <= MAX_ORDER:
-            raise ComposerError(f"n-gram order must be 1..{MAX_ORDER}, got {order}")
-        if vocab_size < 1:
-            raise ComposerError(f"vocab_size must be positive, got {vocab_size}")
+        check_range("n-gram order", order, low=1, high=MAX_ORDER, error=ComposerError)
+        check_range("vocab_size", vocab_size, low=1, error=ComposerError)
         self.order = order
         self.vocab_size = vocab_size
         self._tables: list[_OrderTable] = []
@@ -197,8 +195,7 @@ class Unigram:
     """Add-one smoothed unigram: the floor every sequence model must beat."""
 
     def __init__(self, *, vocab_size: int) -> None:
-        if vocab_size < 1:
-            raise ComposerError(f"vocab_size must be positive, got {vocab_size}")
+        check_range("vocab_size", vocab_size, low=1, error=ComposerError)
         self.vocab_size = vocab_size
         self.log_p = np.full(vocab_size, -np.log(vocab_size))
 

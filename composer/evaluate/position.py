@@ -8,7 +8,7 @@ window restart at 0 in the next one), so every model and the n-gram are binned a
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -40,24 +40,3 @@ def ngram_nll_by_position(train: Sequence[np.ndarray], eval_: Sequence[np.ndarra
     positions = np.concatenate([np.arange(len(chunk)) % window for chunk in chunks])
     return by_band(nll, positions)
 
-
-def model_nll_by_position(run: Any, corpus: Any) -> dict:
-    """A loaded event-model run's eval NLL by band, over the eval windows its family scores.
-
-    The window's first event is only an input, so a target at index t is the window's event t + 1.
-    """
-    import tensorflow as tf
-
-    dataset = run.family.make_dataset(corpus, run.config, run.meta, split="eval", training=False)
-
-    @tf.function(reduce_retracing=True)
-    def per_event(batch: dict) -> tf.Tensor:
-        logits = tf.cast(run.model(batch, training=False), tf.float32)
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["targets"], logits=logits)  # (B, L)
-
-    nll, positions = [], []
-    for batch in dataset:
-        real = batch["weights"].numpy() > 0                                        # (B, L)
-        nll.append(per_event(batch).numpy()[real])
-        positions.append(np.broadcast_to(np.arange(1, real.shape[1] + 1), real.shape)[real])
-    return by_band(np.concatenate(nll), np.concatenate(positions))

@@ -1,17 +1,17 @@
 """``composer evaluate``: did training help, is the output like the corpus, did generation collapse?
 
-Gathers the measures of this package into ``out/metrics.json`` (keys of DESIGN.md, plus
-details) and ``out/report.md`` with PNG plots. With a run dir it adds the model's held-out
-likelihood next to baselines fit on the same corpus, and generates a fresh sample set when no
-files are given; without one it measures the given files (.mid or audio) against the corpus.
+Gathers the measures of this package into ``out/metrics.json`` (the keys of docs/interfaces.md,
+plus details) and ``out/report.md`` with PNG plots. With a run dir it adds the model's held-out
+likelihood next to its baselines (each family supplies both: ``ModelFamily.heldout_likelihood``),
+and generates a fresh sample set when no files are given; without one it measures the given files
+(.mid or audio) against the corpus.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -26,14 +26,10 @@ from composer.evaluate import (
     distributions,
     features,
     plots,
-    position,
 )
 from composer.evaluate.markdown import render_report
-from composer.evaluate.ngram import ngram_baselines
+from composer.train.family import SUFFIXES, ModelFamily, get_family
 
-NGRAM_ORDERS = (3, 5, 7, 10)
-MAX_REFERENCE_S = 600.0   # audio per split used as reference (first chunks), to bound time and memory
-AUDIO_MODELS = ("samplernn", "lstm-vae")
 ADHERENCE_S = 20.0        # length of each piece generated to test a control
 
 
@@ -53,25 +49,27 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
     """
     out = Path(out)
     run_dir = Path(run_dir) if run_dir is not None else None
-    model = _run_model(run_dir) if run_dir else None
+    family = _run_family(run_dir) if run_dir else None
     corpus = _open_corpus(corpus, run_dir, root)
-    files = _generated_files(run_dir, model, generated, out=out, num=num, seconds=seconds)
+    files = _generated_files(run_dir, family, generated, out=out, num=num, seconds=seconds)
     midi = [p for p in files if p.suffix.lower() in features.MIDI_EXTENSIONS]
     audio = [p for p in files if p.suffix.lower() in AUDIO_EXTENSIONS]
-    metrics: dict[str, Any] = {"corpus": corpus.name, "model": model, "run_dir": str(run_dir) if run_dir else None,
-                               "generated": [str(p) for p in files]}
-    figures: dict[str, str] = {}
-    counts = corpus.chunk_counts()
-    symbolic_run = _is_symbolic(model)
-    wants_symbolic = symbolic_run or midi or (not files and counts["eval"]["symbolic"] > 0)
-    if wants_symbolic:
-        metrics.update(symbolic_likelihood(corpus, run_dir if symbolic_run else None, out, figures))
+    metrics: dict[str, Any] = {"corpus": corpus.name, "model": family.name if family else None,
+                               "run_dir": str(run_dir) if run_dir else None, "generated": [str(p) for p in files]}
+    if run_dir:
+        from composer.train.run import load_run
+
+        metrics.update(family.heldout_likelihood(load_run(run_dir), corpus))
+    midi_run = family is not None and family.output == "midi"
+    if not midi_run and (midi or (not files and corpus.chunk_counts()["eval"]["symbolic"] > 0)):
+        from composer.symbolic.heldout import corpus_baselines
+
+        metrics.update(corpus_baselines(corpus))
+    figures = likelihood_plots(metrics, out)
     if midi:
         metrics.update(symbolic_features(midi, corpus, out, figures))
-    if symbolic_run:
-        metrics.update(control_adherence(run_dir, model, out, seconds=seconds))
-    if model in AUDIO_MODELS:
-        metrics.update(audio_likelihood(run_dir, model, corpus))
+    if midi_run:
+        metrics.update(control_adherence(run_dir, family, out, seconds=seconds))
     if audio:
         metrics.update(audio_measures(audio, corpus, out, figures))
     metrics["plots"] = figures
@@ -84,17 +82,11 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
 # ---------------------------------------------------------------- inputs
 
 
-def _run_model(run_dir: Path) -> str:
+def _run_family(run_dir: Path) -> ModelFamily:
+    """The ModelFamily that trained ``run_dir`` (named in its config.yaml)."""
     from composer.train.run import model_name
 
-    return model_name(run_dir)
-
-
-def _is_symbolic(model: str | None) -> bool:
-    """Whether runs of ``model`` are a family over performance events (they write MIDI)."""
-    from composer.train.family import get_family
-
-    return model is not None and getattr(get_family(model), "symbolic", False)
+    return get_family(model_name(run_dir))
 
 
 def _open_corpus(corpus: Any, run_dir: Path | None, root: str | Path | None) -> Any:
@@ -113,7 +105,7 @@ def _open_corpus(corpus: Any, run_dir: Path | None, root: str | Path | None) -> 
     return Corpus.open(name, root=root)
 
 
-def _generated_files(run_dir: Path | None, model: str | None, generated: Sequence[str | Path], *, out: Path,
+def _generated_files(run_dir: Path | None, family: ModelFamily | None, generated: Sequence[str | Path], *, out: Path,
                      num: int, seconds: float | None) -> list[Path]:
     """The files to measure: the given ones (folders expanded), else a fresh set from the run."""
     known = features.MIDI_EXTENSIONS + AUDIO_EXTENSIONS
@@ -133,67 +125,25 @@ def _generated_files(run_dir: Path | None, model: str | None, generated: Sequenc
         return files
     from composer.generate import generate
 
-    suffix = ".mid" if _is_symbolic(model) else ".wav"
     options = {"num": num} if seconds is None else {"num": num, "seconds": seconds}
-    return [Path(p) for p in generate(run_dir, out=out / "samples" / f"sample{suffix}", **options)]
-
-
-def _encoding(run: Any) -> Any:
-    """The run's performance encoding (velocity bins, program, sustain), or Magenta's default."""
-    from composer.symbolic.encoding import PerformanceEncoding
-
-    return run.config.encoding if run is not None else PerformanceEncoding()
-
-
-def _encoded_split(corpus: Any, split: str, encoding: Any) -> list[np.ndarray]:
-    from composer.symbolic.cache import encoded_split
-
-    return encoded_split(corpus, split, encoding)
-
-
-def _take_audio(clips: Iterable[np.ndarray], *, max_samples: int) -> list[np.ndarray]:
-    """The first clips of an iterator, up to ``max_samples`` samples in total."""
-    taken, total = [], 0
-    for clip in clips:
-        if total >= max_samples:
-            break
-        taken.append(np.asarray(clip, dtype=np.float32)[: max_samples - total])
-        total += taken[-1].size
-    return taken
+    sample = out / "samples" / f"sample{SUFFIXES[family.output]}"
+    return [Path(p) for p in generate(run_dir, out=sample, **options)]
 
 
 # ---------------------------------------------------------------- symbolic
 
 
-def symbolic_likelihood(corpus: Any, run_dir: Path | None, out: Path, figures: dict) -> dict:
-    """Eval NLL per event of the model (with a run) and of unigram and KN n-gram baselines."""
-    run = _load_run(run_dir) if run_dir else None
-    encoding = _encoding(run)
-    train, eval_ = _encoded_split(corpus, "train", encoding), _encoded_split(corpus, "eval", encoding)
-    if not any(len(s) for s in train) or not any(len(s) for s in eval_):
-        raise CorpusError(f"corpus '{corpus.name}' needs symbolic chunks in both splits for likelihood baselines")
-    base = ngram_baselines(train, eval_, vocab_size=encoding.num_classes, orders=NGRAM_ORDERS)
-    result: dict[str, Any] = {
-        "baseline_nll_per_event": {"unigram": base["unigram"], "ngram": base["ngram"]},
-        "ngram_order": base["ngram_order"], "ngram_nll_by_order": base["ngram_by_order"],
-        "events": {"train": int(sum(map(len, train))), "eval": int(sum(map(len, eval_)))},
-    }
-    by_position = {f"Kneser-Ney {base['ngram_order']}-gram": position.ngram_nll_by_position(
-        train, eval_, order=base["ngram_order"], vocab_size=encoding.num_classes)}
-    if run is not None:
-        from composer.train.run import eval_loss
-
-        nll = float(eval_loss(run, corpus))
-        result["eval_nll_per_event"] = nll
-        result["gain_over_best_baseline_nats"] = min(base["unigram"], base["ngram"]) - nll
-        by_position = {"model": position.model_nll_by_position(run, corpus), **by_position}
-    result["nll_by_position"] = by_position
-    figures["nll_by_position"] = str(plots.plot_by_position(
-        by_position, out=out / "plots" / "nll_by_position.png").relative_to(out))
-    figures["likelihood"] = str(plots.plot_ngram(base["ngram_by_order"], unigram=base["unigram"],
-                                            model=result.get("eval_nll_per_event"),
-                                            out=out / "plots" / "likelihood.png").relative_to(out))
-    return result
+def likelihood_plots(metrics: dict, out: Path) -> dict[str, str]:
+    """Plots of the event likelihoods in ``metrics`` (NLL by position, by n-gram order), if it has them."""
+    figures = {}
+    if "nll_by_position" in metrics:
+        figures["nll_by_position"] = str(plots.plot_by_position(
+            metrics["nll_by_position"], out=out / "plots" / "nll_by_position.png").relative_to(out))
+    if "ngram_nll_by_order" in metrics:
+        figures["likelihood"] = str(plots.plot_ngram(
+            metrics["ngram_nll_by_order"], unigram=metrics["baseline_nll_per_event"]["unigram"],
+            model=metrics.get("eval_nll_per_event"), out=out / "plots" / "likelihood.png").relative_to(out))
+    return figures
 
 
 def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
@@ -211,12 +161,11 @@ def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dic
     return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies}
 
 
-def control_adherence(run_dir: Path, model: str, out: Path, *, seconds: float | None) -> dict:
-    """Key and density adherence of a conditioned symbolic run over 12 keys and several densities."""
-    from composer.train.family import get_family
+def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds: float | None) -> dict:
+    """Key and density adherence of a conditioned MIDI run over 12 keys and several densities."""
     from composer.train.run import read_config
 
-    config = read_config(run_dir, get_family(model))
+    config = read_config(run_dir, family)
     if not config.controls:
         return {}
     return {"control_adherence": adherence.measure(run_dir, config, out=out / "adherence",
@@ -224,45 +173,6 @@ def control_adherence(run_dir: Path, model: str, out: Path, *, seconds: float | 
 
 
 # ---------------------------------------------------------------- audio
-
-
-def _load_run(run_dir: Path) -> Any:
-    from composer.train.run import load_run
-
-    return load_run(run_dir)
-
-
-def audio_likelihood(run_dir: Path, model: str, corpus: Any) -> dict:
-    """SampleRNN bits per sample vs a unigram; LSTM+VAE eval loss vs repeating the last frame."""
-    from composer.train.run import eval_loss
-
-    run = _load_run(run_dir)
-    loss = float(eval_loss(run, corpus))
-    if model == "samplernn":
-        max_samples = int(MAX_REFERENCE_S * corpus.sample_rate)
-        unigram = audio_metrics.unigram_bits_per_sample(
-            _take_audio(corpus.audio("train"), max_samples=max_samples),
-            _take_audio(corpus.audio("eval"), max_samples=max_samples),
-            levels=run.config.q_levels, method=run.config.quantization)
-        baselines = {"unigram": unigram}
-        if run.meta.get("eval_unigram_bits") is not None:  # entropy of the eval split's own histogram: a bound
-            baselines["unigram_eval_entropy"] = run.meta["eval_unigram_bits"]
-        return {"eval_bits_per_sample": loss / math.log(2), "baseline_bits_per_sample": baselines}
-    baselines = dict(run.meta.get("baseline_eval_loss") or {})  # the family's own, on the same windows
-    if "repeat_last_frame" not in baselines:
-        dataset = run.family.make_dataset(corpus, run.config, run.meta, split="eval", training=False)
-        frames = [clip for batch in dataset for clip in _frames_of(batch)]
-        baselines["repeat_last_frame"] = audio_metrics.repeat_last_frame_loss(frames)
-    return {"eval_loss": loss, "baseline_eval_loss": baselines}
-
-
-def _frames_of(batch: Any) -> list[np.ndarray]:
-    """Normalized frame sequences [time, feature_dim] of one LSTM+VAE eval batch."""
-    if isinstance(batch, dict):
-        batch = batch["frames"]
-    elif isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    return list(np.asarray(batch))
 
 
 def _collapse(audio: np.ndarray, train: list[np.ndarray], sample_rate: int) -> dict[str, float]:
@@ -281,9 +191,8 @@ def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict)
     ``audio_ratios`` place the generated set between noise at its loudness (0) and that ceiling (1).
     """
     sr = corpus.sample_rate
-    max_samples = int(MAX_REFERENCE_S * sr)
-    train = _take_audio(corpus.audio("train"), max_samples=max_samples)
-    eval_ = _take_audio(corpus.audio("eval"), max_samples=max_samples)
+    train = audio_metrics.reference_clips(corpus.audio("train"), sample_rate=sr)
+    eval_ = audio_metrics.reference_clips(corpus.audio("eval"), sample_rate=sr)
     if not train or not eval_:
         raise CorpusError(f"corpus '{corpus.name}' needs audio in both splits to compare audio with "
                           f"(for a MIDI corpus run `composer corpus render-audio {corpus.name}`)")

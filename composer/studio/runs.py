@@ -1,7 +1,8 @@
 """The Runs tab: every trained run under ``--runs`` with its family, corpus, steps and held-out score.
 
 Reads only the run dir's own files (config.yaml, corpus.json, metrics.json, samples/), the same
-ones ``composer generate`` and ``composer evaluate`` rely on, so listing never loads a model.
+ones ``composer generate`` and ``composer evaluate`` rely on, so listing never loads a model; it
+asks the registered family only what kind of file the run writes.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 
 import yaml
 
-from composer.errors import RunDirError
+from composer.errors import ConfigError, RunDirError
 from composer.studio.workspace import StudioError, Workspace
+from composer.train.family import SUFFIXES, get_family
 from composer.train.run import CONFIG, CORPUS, METRICS, SAMPLES, model_name
 
-# metrics.json keys that are a family's held-out score, best first (DESIGN.md's machine-readable outputs).
+# metrics.json keys that are a family's held-out score, best first (docs/interfaces.md, machine-readable outputs).
 _SCORES = ("eval_nll_per_event", "eval_bits_per_sample", "eval_loss")
 _MAX_DEPTH = 3
 
@@ -57,7 +59,8 @@ def run_config(run_dir: Path) -> dict:
 def _summary(workspace: Workspace, run_dir: Path) -> dict[str, Any]:
     try:
         model = model_name(run_dir)
-    except RunDirError as exc:
+        output = SUFFIXES[get_family(model).output]
+    except (RunDirError, ConfigError) as exc:
         return {"name": run_dir.relative_to(workspace.runs).as_posix(), "error": str(exc)}
     metrics = _json(run_dir / METRICS)
     score = next(((key, metrics[key]) for key in _SCORES if isinstance(metrics.get(key), (int, float))),
@@ -70,7 +73,7 @@ def _summary(workspace: Workspace, run_dir: Path) -> dict[str, Any]:
         "step": metrics.get("step"),
         "held_out": {"metric": score[0], "value": score[1]},
         "controls": list(run_config(run_dir).get("controls") or []),
-        "output": ".mid" if model in ("performance-rnn", "music-transformer") else ".wav",
+        "output": output,
         "samples": [{"name": p.name, "url": workspace.url(p)} for p in samples[-4:]],
     }
 

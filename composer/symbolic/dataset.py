@@ -37,7 +37,11 @@ def layout(chunks: list[np.ndarray], encoding: PerformanceEncoding, *, example_e
            controls: tuple[str, ...] = ()) -> Layout:
     """Pad and concatenate ``chunks``; windows every ``hop`` events (None: back to back, covering all)."""
     length = example_events
-    events, weights, ctrls, starts, offset = [], [], [], [], 0
+    events: list[np.ndarray] = []   # per chunk, padded: int32 [windows * L + 1]
+    weights: list[np.ndarray] = []  # 1 for a real event, 0 for padding
+    ctrls: list[np.ndarray] = []    # control vectors per event, when the model takes controls
+    starts: list[np.ndarray] = []   # window starts in the concatenation
+    offset = 0
     for chunk in (c for c in chunks if len(c) >= 2):
         windows = -(-(len(chunk) - 1) // length)                  # ceil((n - 1) / L)
         pad = windows * length + 1 - len(chunk)

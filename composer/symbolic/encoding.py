@@ -21,7 +21,7 @@ import numpy as np
 from note_seq import sequences_lib
 from note_seq.protobuf import music_pb2
 
-from composer.errors import ConfigError
+from composer.errors import check_range
 
 STEPS_PER_SECOND = 100
 MAX_SHIFT_STEPS = 100
@@ -61,10 +61,9 @@ class PerformanceEncoding:
     sustain: bool = True
 
     def __post_init__(self) -> None:
-        if not 0 <= self.velocity_bins <= 127:
-            raise ConfigError(f"velocity_bins must be in 0..127, got {self.velocity_bins}")
-        if self.program is not None and not 0 <= self.program <= 127:
-            raise ConfigError(f"program must be a GM program 0..127 or null, got {self.program}")
+        check_range("velocity_bins", self.velocity_bins, low=0, high=127)
+        if self.program is not None:
+            check_range("program", self.program, low=0, high=127, note="(a GM program) or null")
 
     # ------------------------------------------------------------------ class layout
     @property

@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from composer.config import TrainConfig
-from composer.errors import ConfigError, CorpusError, RunDirError
-from composer.symbolic import sampling
+from composer.errors import ConfigError, CorpusError, RunDirError, check_range
+from composer.symbolic import heldout, sampling
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import check_controls, control_dim, note_density, pitch_histogram
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
@@ -58,17 +58,14 @@ class EventConfig:
         check_controls(self.controls)
         if len(self.stretch) != 2 or not 0 < self.stretch[0] <= self.stretch[1]:
             raise ConfigError(f"stretch must be [low, high] with 0 < low <= high, got {list(self.stretch)}")
-        self.check_ranges({"example_events": self.example_events >= 2, "example_hop": self.example_hop >= 1,
-                           "eval_window": self.eval_window >= 2, "transpose": 0 <= self.transpose <= 12,
-                           "stretch_variants": self.stretch_variants >= 1,
-                           "control_dropout": 0.0 <= self.control_dropout <= 1.0,
-                           "dropout": 0.0 <= self.dropout < 1.0, "max_note_s": self.max_note_s > 0})
-
-    def check_ranges(self, checks: dict[str, bool]) -> None:
-        """A ConfigError naming the first field whose check is False."""
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"{name} out of range: {getattr(self, name)!r}")
+        check_range("example_events", self.example_events, low=2)
+        check_range("example_hop", self.example_hop, low=1)
+        check_range("eval_window", self.eval_window, low=2)
+        check_range("transpose", self.transpose, low=0, high=12)
+        check_range("stretch_variants", self.stretch_variants, low=1)
+        check_range("control_dropout", self.control_dropout, low=0.0, high=1.0)
+        check_range("dropout", self.dropout, low=0.0, high=1.0, open_high=True)
+        check_range("max_note_s", self.max_note_s, low=0, open_low=True)
 
     @property
     def encoding(self) -> PerformanceEncoding:
@@ -132,7 +129,7 @@ class EventFamily:
 
     name: str
     config_class: type
-    symbolic = True
+    output = "midi"
     engines: tuple[str, ...] = ("tf",)
 
     def prepare(self, corpus: Any, config: EventConfig, run_dir: Path) -> dict:
@@ -192,5 +189,9 @@ class EventFamily:
         """A short unconditioned sample (controls absent) so a user hears progress."""
         return sampling.sample_to_midi(model, config, out=sample_file(out_dir, step, ".mid"),
                                        seconds=config.sample_seconds, seed=step)
+
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """Nats per event beside the n-gram baselines, and by position in the eval window (``heldout``)."""
+        return heldout.heldout_likelihood(run, corpus)
 
     generate = staticmethod(sampling.generate)  # explicit options, so a foreign flag is a clear error

@@ -10,7 +10,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, check_range
 from composer.symbolic.event_family import EventConfig, EventFamily, check_meta
 from composer.symbolic.model import PerformanceRNN
 
@@ -32,7 +32,7 @@ class PerformanceRNNConfig(EventConfig):
         super().__post_init__()
         if not self.layers or min(self.layers) <= 0:
             raise ConfigError(f"layers must be positive LSTM sizes, got {list(self.layers)}")
-        self.check_ranges({"embedding_dim": self.embedding_dim >= 0})
+        check_range("embedding_dim", self.embedding_dim, low=0)
 
 
 class PerformanceRNNFamily(EventFamily):

@@ -33,8 +33,6 @@ class PerformanceRNN(keras.Model):
         self.embedding = keras.layers.Embedding(num_classes, embedding_dim) if embedding_dim else None
         self.lstms = [FastLSTM(size, num_classes=num_classes if (i == 0 and not embedding_dim) else 0)
                       for i, size in enumerate(layer_sizes)]
-        for i, lstm in enumerate(self.lstms):  # tf.train.Checkpoint does not track layers held in a list
-            setattr(self, f"lstm_{i}", lstm)
         self.dropout = keras.layers.Dropout(dropout) if dropout else None
         self.logits = keras.layers.Dense(num_classes)
 

@@ -66,7 +66,6 @@ class MusicTransformer(keras.Model):
         self.num_classes, self.control_dim, self.span = num_classes, control_dim, span
         self.embedding = keras.layers.Embedding(num_classes, width)
         self.control_projection = keras.layers.Dense(width, use_bias=False) if control_dim else None
-        # A list is enough: run.model_checkpoint saves model.variables, which Keras 3 collects from lists.
         self.blocks = [DecoderBlock(width, heads, ff_dim, span, dropout=dropout, name=f"block_{i}")
                        for i in range(layers)]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5)

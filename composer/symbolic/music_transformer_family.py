@@ -10,7 +10,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, check_range
 from composer.symbolic.event_family import EventConfig, EventFamily, check_meta
 from composer.symbolic.music_transformer import MusicTransformer
 
@@ -31,8 +31,8 @@ class MusicTransformerConfig(EventConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.check_ranges({"layers": self.layers >= 1, "width": self.width >= 1, "heads": self.heads >= 1,
-                           "ff_dim": self.ff_dim >= 1, "span": self.span >= 1})
+        for name in ("layers", "width", "heads", "ff_dim", "span"):
+            check_range(name, getattr(self, name), low=1)
         if self.width % self.heads:
             raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
 

@@ -290,7 +290,7 @@ def _load_run(run_dir: str | Path) -> Any:
     from composer.train.family import get_family
 
     name = model_name(Path(run_dir))
-    if not getattr(get_family(name), "symbolic", False):
+    if get_family(name).output != "midi":
         raise RunDirError(f"{run_dir}: this run trained '{name}', which does not generate MIDI")
     return _load_checkpoint(str(Path(run_dir).resolve()), checkpoint_path(Path(run_dir), "best"))
 

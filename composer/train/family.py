@@ -1,17 +1,18 @@
 """What a model family gives the shared training harness, and how families are found.
 
-A family (Performance RNN, Music Transformer, LSTM+VAE, SampleRNN) supplies only: its config class, a one-time
-``prepare`` over the corpus (caches, normalization statistics, vocabulary), how to build the
-Keras model, how batches look, its loss, and how to sample. The harness in
-``composer.train.trainer`` does everything else once: optimizer, checkpoints, resume, NaN guard,
-evaluation, logs, distribution.
+A family (Performance RNN, Music Transformer, LSTM+VAE, SampleRNN) supplies only: its config
+class, a one-time ``prepare`` over the corpus (caches, normalization statistics, vocabulary), how
+to build the Keras model, how batches look, its loss, how to sample, and its held-out likelihood
+beside its own baselines. The harness in ``composer.train.trainer`` does everything else once:
+optimizer, checkpoints, resume, NaN guard, evaluation, logs, distribution; ``composer evaluate``
+adds the measures that apply to any MIDI or audio (``composer.evaluate``).
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from composer.errors import ConfigError
 
@@ -22,6 +23,7 @@ FAMILIES: dict[str, str] = {
     "lstm-vae": "composer.audio.lstm_vae_family:FAMILY",
     "samplernn": "composer.audio.samplernn_family:FAMILY",
 }
+SUFFIXES = {"midi": ".mid", "audio": ".wav"}  # the default file type of each kind of ``ModelFamily.output``
 
 
 class ModelFamily(Protocol):
@@ -36,6 +38,7 @@ class ModelFamily(Protocol):
 
     name: str            # "performance-rnn", "lstm-vae", "samplernn"
     config_class: type   # frozen dataclass with a ``train: TrainConfig`` field and a ``seed: int``
+    output: Literal["midi", "audio"]  # what ``generate`` writes: picks the file checks and the measures
 
     def prepare(self, corpus: Any, config: Any, run_dir: Path) -> dict:
         """Compute what training and sampling need from the corpus once (caches, statistics).
@@ -46,6 +49,9 @@ class ModelFamily(Protocol):
 
     def build_model(self, config: Any, meta: dict) -> Any:
         """Build the ``keras.Model`` with all its variables created (so checkpoints restore).
+
+        Layers may be kept in plain Python lists: ``run.model_checkpoint`` saves ``model.variables``,
+        which Keras 3 collects from lists although TensorFlow's checkpoint graph does not.
 
         A family that carries recurrent state across batches (truncated BPTT) keeps it in
         non-trainable variables of the model, updated inside ``compute_loss``; the harness
@@ -70,6 +76,14 @@ class ModelFamily(Protocol):
 
     def generate(self, run_dir: Path, *, out: Path, **options: Any) -> list[Path]:
         """Inference API: rebuild from ``run_dir`` and write ``options['num']`` files at ``out``."""
+
+    def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
+        """The loaded ``run``'s (``composer.train.run.Run``) likelihood on the eval split of ``corpus``.
+
+        Returns ``composer evaluate``'s keys for it (docs/interfaces.md): the figure in the family's
+        own units next to the baselines that say whether it is any good (n-grams for events, a
+        unigram over sample values, trivial next-frame predictors), fit on the same corpus.
+        """
 
     # Optional: def listen(self, model, config, meta, *, step, eval_loss) -> dict[str, float]
     #   Figures of a short sample (e.g. the raw-audio families' noise-to-song ratios), logged with

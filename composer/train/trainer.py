@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from composer.config import dump, to_dict
 from composer.config import load as load_config
-from composer.errors import ConfigError, RunDirError, TrainingError
+from composer.errors import ConfigError, RunDirError, TrainingError, check_range
 from composer.train.family import ModelFamily, get_family
 from composer.train.monitor import Monitor
 from composer.train.run import (
@@ -105,8 +105,7 @@ def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir
         if getattr(config, "model", family.name) != family.name:
             raise ConfigError(f"{config_path}: model is '{config.model}', but this trains '{family.name}'")
     if steps is not None:
-        if steps <= 0:
-            raise ConfigError(f"steps must be positive, got {steps}")
+        check_range("steps", steps, low=0, open_low=True)
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
     return config
 
@@ -180,7 +179,11 @@ class _Trainer:
         import keras
         import tensorflow as tf
 
-        self.family, self.config, self.meta, self.run_dir, self.chief = family, config, meta, run_dir, chief
+        self.family = family
+        self.config = config
+        self.meta = meta
+        self.run_dir = run_dir
+        self.chief = chief  # worker 0, the one that writes samples
         self.tc = config.train
         with distribution.scope():
             self.model = family.build_model(config, meta)

@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from composer.audio.lstm_vae import FrameVAE, gaussian_kl
+from composer.audio.lstm_vae import LstmVae, gaussian_kl
 from composer.audio.lstm_vae_family import FAMILY, LstmVaeConfig
 from composer.config import load
 from composer.errors import ConfigError
+from composer.train.run import model_checkpoint
 
 PRESETS = sorted((Path(__file__).parents[2] / "configs" / "lstm_vae").glob("*.yaml"))
 F = 24
 
 
-def small_model(cell: str = "lstm", latent_dim: int = 4, **kwargs) -> FrameVAE:
-    model = FrameVAE(feature_dim=F, cell=cell, layers=2, units=16, latent_dim=latent_dim, decoder_units=16, **kwargs)
+def small_model(cell: str = "lstm", latent_dim: int = 4, **kwargs) -> LstmVae:
+    model = LstmVae(feature_dim=F, cell=cell, layers=2, units=16, latent_dim=latent_dim, decoder_units=16, **kwargs)
     model(tf.zeros([1, 2, F]))
     return model
 
@@ -44,8 +45,8 @@ def test_teacher_forced_pass_predicts_every_next_frame(cell, latent_dim):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_a_checkpoint_restores_every_weight(tmp_path, cell):
     model, fresh = small_model(cell), small_model(cell)
-    path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
-    tf.train.Checkpoint(model=fresh).restore(path).assert_existing_objects_matched()
+    path = model_checkpoint(model).save(str(tmp_path / "ckpt"))
+    model_checkpoint(fresh).restore(path).assert_existing_objects_matched()
     assert len(model.weights) == len(fresh.weights) == 2 + 3 * 2 + 8 + 4 + 1 + 1  # ..., decoder, scale, step
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.weights, fresh.weights))
 
@@ -58,7 +59,7 @@ def test_gaussian_kl_is_zero_for_equal_distributions_and_matches_the_closed_form
 
 
 @pytest.fixture(scope="module")
-def vae() -> FrameVAE:
+def vae() -> LstmVae:
     return small_model(latent_dim=4)
 
 
@@ -128,13 +129,6 @@ def test_kl_weight_ramps_with_the_training_step_and_eval_uses_full_beta():
 def test_config_rejects_bad_values_naming_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         LstmVaeConfig(**overrides)
-
-
-def test_config_file_with_unknown_key_names_file_and_key(tmp_path):
-    path = tmp_path / "bad.yaml"
-    path.write_text("model: lstm-vae\nlatent_size: 3\n")
-    with pytest.raises(ConfigError, match="bad.yaml.*latent_size"):
-        load(path, LstmVaeConfig)
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])

@@ -37,7 +37,7 @@ def test_the_default_limit_is_minus_1_dbfs(tmp_path):
 
 
 def test_a_limit_above_full_scale_is_refused():
-    with pytest.raises(ConfigError, match="at most 0 dBFS"):
+    with pytest.raises(ConfigError, match="peak_db must be <= 0 dBFS"):
         limit_peak(melody(), peak_db=1.0)
 
 

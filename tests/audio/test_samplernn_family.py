@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from composer.audio.samplernn_family import FAMILY, SampleRNNConfig, generate
 from composer.audio_io import read_audio, write_audio
-from composer.config import TrainConfig, load
+from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
 
 SAMPLE_RATE = 16000
@@ -63,13 +63,6 @@ def small_config(**changes) -> SampleRNNConfig:
 def test_bad_configs_are_refused(changes, message):
     with pytest.raises(ConfigError, match=message):
         small_config(**changes)
-
-
-def test_unknown_preset_key_names_the_file(tmp_path):
-    path = tmp_path / "bad.yaml"
-    path.write_text("model: samplernn\nframe_size: [16]\n")
-    with pytest.raises(ConfigError, match="bad.yaml: unknown key 'frame_size'"):
-        load(path, SampleRNNConfig)
 
 
 def test_training_batches_are_consecutive_windows_of_stretches(tmp_path):
@@ -139,7 +132,7 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     audio = [read_audio(p)[0] for p in paths]
     assert all(len(a) == SAMPLE_RATE // 2 and np.all(np.isfinite(a)) and np.abs(a).max() <= 0.8913 for a in audio)
     assert not np.array_equal(audio[0], audio[1])
-    with pytest.raises(ConfigError, match="seconds > 0"):
+    with pytest.raises(ConfigError, match="seconds must be positive"):
         generate(run_dir, out=tmp_path / "x.wav", seconds=0.0)
     # without a primer file, generation starts inside the song: a window stored at training
     assert np.load(run_dir / "primers.npz")["audio"].shape[1] == 2 * SAMPLE_RATE

@@ -69,16 +69,15 @@ def test_unigram_bits_per_sample_learns_the_value_distribution(corpus_audio):
     assert am.unigram_bits_per_sample(noise, noise, levels=256, method="linear") == pytest.approx(8.0, abs=0.01)
 
 
-def test_repeat_last_frame_loss():
-    frames = [np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 3.0]])]
-    assert am.repeat_last_frame_loss(frames) == pytest.approx((0.5 * 2.0 + 0.5 * 4.0) / 2)
+def test_reference_clips_stop_at_the_length():
+    clips = [np.ones(5), np.ones(4), np.ones(3)]
+    assert [len(c) for c in am.reference_clips(clips, sample_rate=2, seconds=3.5)] == [5, 2]
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda: am.silence_ratio(np.zeros((10, 2))), r"mono audio of shape"),
     (lambda: am.clipping_ratio(np.array([np.nan, 0.0])), "NaN"),
     (lambda: am.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3))), "at least two frames"),
-    (lambda: am.repeat_last_frame_loss([np.zeros((1, 4))]), "at least two frames"),
 ])
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(ComposerError, match=message):

@@ -118,8 +118,8 @@ def test_higher_orders_help_on_highly_regular_sequences():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: KneserNey(0, vocab_size=5), "order must be 1..10"),
-    (lambda: KneserNey(11, vocab_size=5), "order must be 1..10"),
+    (lambda: KneserNey(0, vocab_size=5), "n-gram order must be within 1..10"),
+    (lambda: KneserNey(11, vocab_size=5), "n-gram order must be within 1..10"),
     (lambda: KneserNey(3, vocab_size=5).fit([[0, 5]]), r"\[0, 5\)"),
     (lambda: KneserNey(3, vocab_size=5).fit([[]]), "no events"),
     (lambda: KneserNey(3, vocab_size=5).nll_per_event([[1]]), "not fitted"),

@@ -10,6 +10,7 @@ import pytest
 from composer.audio_io import write_audio
 from composer.errors import ComposerError, CorpusError
 from composer.evaluate import report
+from composer.symbolic import heldout
 
 SR = 16000  # conftest.SAMPLE_RATE
 
@@ -54,15 +55,15 @@ class FakeCorpus:
 
 
 class PitchEncoding:
-    """Stand-in for PerformanceEncoding until composer.symbolic lands: one event per note pitch."""
+    """Stand-in for PerformanceEncoding (a fake corpus has no cache to encode into): one event per note pitch."""
 
     num_classes = 128
 
 
 @pytest.fixture
 def corpus(monkeypatch, corpus_notes, corpus_audio):
-    monkeypatch.setattr(report, "_encoding", lambda run: PitchEncoding())
-    monkeypatch.setattr(report, "_encoded_split",
+    monkeypatch.setattr(heldout, "PerformanceEncoding", PitchEncoding)
+    monkeypatch.setattr(heldout, "encoded_split",
                         lambda corpus, split, enc: [n[:, 2].astype(np.int64) for n in corpus_notes[split]])
     return FakeCorpus(corpus_notes, corpus_audio)
 

@@ -1,0 +1,56 @@
+"""The event models' held-out likelihood: nats per event on the eval split, beside n-gram baselines.
+
+A model that uses long context predicts events late in a window better than early ones, so the
+model's NLL is also reported by the position of each event in its eval window, next to the best
+n-gram's (``composer.evaluate.position``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from composer.errors import CorpusError
+from composer.evaluate.event_likelihood import add_model_figures, baseline_figures
+from composer.symbolic.cache import encoded_split
+from composer.symbolic.encoding import PerformanceEncoding
+from composer.train.run import eval_loss
+
+
+def corpus_baselines(corpus: Any, encoding: PerformanceEncoding | None = None) -> dict:
+    """The n-gram baselines of ``corpus`` under ``encoding`` (default Magenta's), with no model."""
+    encoding = encoding or PerformanceEncoding()
+    train, eval_ = encoded_split(corpus, "train", encoding), encoded_split(corpus, "eval", encoding)
+    if not any(len(s) for s in train) or not any(len(s) for s in eval_):
+        raise CorpusError(f"corpus '{corpus.name}' needs symbolic chunks in both splits for likelihood baselines")
+    return baseline_figures(train, eval_, vocab_size=encoding.num_classes)
+
+
+def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A loaded event-model run's NLL of each real eval target [n] and its position in its window [n].
+
+    The window's first event is only an input, so a target at index t is the window's event t + 1.
+    """
+    import tensorflow as tf
+
+    dataset = run.family.make_dataset(corpus, run.config, run.meta, split="eval", training=False)
+
+    @tf.function(reduce_retracing=True)
+    def nll_of(batch: dict) -> tf.Tensor:
+        logits = tf.cast(run.model(batch, training=False), tf.float32)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["targets"], logits=logits)  # (B, L)
+
+    nll, positions = [], []
+    for batch in dataset:
+        real = batch["weights"].numpy() > 0                                        # (B, L)
+        nll.append(nll_of(batch).numpy()[real])
+        positions.append(np.broadcast_to(np.arange(1, real.shape[1] + 1), real.shape)[real])
+    return np.concatenate(nll), np.concatenate(positions)
+
+
+def heldout_likelihood(run: Any, corpus: Any) -> dict:
+    """``ModelFamily.heldout_likelihood`` of the event families: the baselines plus the model's figures."""
+    nll, positions = per_event_nll(run, corpus)
+    return add_model_figures(corpus_baselines(corpus, run.config.encoding),
+                             nll_per_event=float(eval_loss(run, corpus)), nll=nll, positions=positions)
