@@ -24,6 +24,7 @@ from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
+from composer.seeding import resolve_seed
 from composer.train.run import load_run, sample_file
 
 NORMALIZATION = "normalization.npz"
@@ -277,7 +278,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     if seconds <= 0 or num < 1 or temperature < 0:
         raise ConfigError(f"need seconds > 0, num >= 1 and temperature >= 0, got {seconds}, {num}, {temperature}")
     sample_rate = run.meta["sample_rate"]
-    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    seed = resolve_seed(seed)
     if primer is not None:
         primer_audio, _ = read_audio(primer, sample_rate=sample_rate)
         primers = np.repeat(primer_audio[None], num, axis=0)

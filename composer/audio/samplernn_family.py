@@ -26,6 +26,7 @@ from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError
 from composer.progress import seconds_bar
+from composer.seeding import resolve_seed
 from composer.train.run import load_run, sample_file
 
 NAME = "samplernn"
@@ -254,7 +255,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]
-    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    seed = resolve_seed(seed)
     primer_audio = None
     if primer is not None:
         primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]

@@ -77,23 +77,25 @@ def density_adherence(pieces: dict[float, Sequence[Any]], *, seconds: float) -> 
 
 
 def measure(run_dir: Path, config: Any, *, out: Path, seconds: float, seed: int = 0,
-            keys: Sequence[str] = KEYS, densities: Sequence[float] = DENSITIES) -> dict:
+            keys: Sequence[str] = KEYS, densities: Sequence[float] = DENSITIES, guidance: float | None = None) -> dict:
     """Generate one piece per asked key and density from a conditioned run (its ``config``) and measure adherence.
 
     A control not under test is left absent, or, for a run trained with every control always
-    present (control_dropout 0), held at a middle value (4 notes/s, C major).
+    present (control_dropout 0), held at a middle value (4 notes/s, C major). ``guidance``: the
+    classifier-free guidance scale of every piece (None: none).
     """
     from composer.generate import generate
 
     held = config.control_dropout == 0
-    result: dict[str, Any] = {"seconds": seconds}
+    guided = {"guidance": guidance} if guidance is not None else {}  # absent: the run's own default
+    result: dict[str, Any] = {"seconds": seconds, **guided}
     if "pitch_histogram" in config.controls:
-        other = {"density": [4.0]} if held and "density" in config.controls else {}
+        other = {"density": [4.0], **guided} if held and "density" in config.controls else guided
         made = {key: generate(run_dir, out=out / f"key-{k:02d}.mid", key=[key], seconds=seconds, seed=seed + k,
                               **other) for k, key in enumerate(keys)}
         result.update(key_adherence(made))
     if "density" in config.controls:
-        other = {"key": ["C major"]} if held and "pitch_histogram" in config.controls else {}
+        other = {"key": ["C major"], **guided} if held and "pitch_histogram" in config.controls else guided
         made = {d: generate(run_dir, out=out / f"density-{k:02d}.mid", density=[d], seconds=seconds, seed=seed + k,
                             **other) for k, d in enumerate(densities)}
         result.update(density_adherence(made, seconds=seconds))

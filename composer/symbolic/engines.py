@@ -50,9 +50,12 @@ class TFEngine:
             lambda t: tf.Variable(t, shape=[None, *t.shape[1:]], trainable=False), model.initial_state(1))
         specs = [tf.TensorSpec([None], tf.int32)] + ([tf.TensorSpec([None, self.control_dim])]
                                                      if self.control_dim else [])
-        self._advance = tf.function(self._advance_graph, input_signature=specs, jit_compile=True)
+        # Concrete functions, called with tensors: a tf.function's own dispatch (matching the
+        # arguments to a trace) costs more than the Performance RNN's whole step at batch 1.
+        self._advance = tf.function(self._advance_graph, input_signature=specs, jit_compile=True
+                                    ).get_concrete_function()
         self._gather = tf.function(self._gather_graph, input_signature=[tf.TensorSpec([None], tf.int32)],
-                                   jit_compile=True)
+                                   jit_compile=True).get_concrete_function()
 
     def _advance_graph(self, events: tf.Tensor, controls: tf.Tensor | None = None) -> tf.Tensor:
         state = tf.nest.map_structure(lambda v: v.read_value(), self.variables)
@@ -68,16 +71,19 @@ class TFEngine:
         return self.variables
 
     def step(self, events: np.ndarray, controls: np.ndarray | None, state: Any) -> tuple[np.ndarray, Any]:
-        logits = self._advance(events, controls) if self.control_dim else self._advance(events)
-        return logits.numpy(), state
+        inputs = (events, controls) if self.control_dim else (events,)
+        return self._advance(*map(tf.constant, inputs)).numpy(), state
 
     def reorder(self, state: Any, rows: np.ndarray) -> Any:
-        self._gather(rows.astype(np.int32))
+        self._gather(tf.constant(rows, tf.int32))
         return state
 
 
-def engine_for(model: Any, name: str) -> Engine:
-    """The engine ``name`` ("tf", "tflite") of ``model``, built once per model object."""
-    if name not in ENGINES:
-        raise ConfigError(f"unknown sampling engine '{name}' (choose from {', '.join(ENGINES)})")
-    return lite_step(model) if name == "tflite" else per_model(model, TFEngine)
+def engine_for(model: Any, engine: str | Engine) -> Engine:
+    """The engine named ``engine`` ("tf", "tflite") of ``model``, built once per model object; an
+    engine object is used as it is (e.g. a float32 export, to compare the engines)."""
+    if not isinstance(engine, str):
+        return engine
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown sampling engine '{engine}' (choose from {', '.join(ENGINES)})")
+    return lite_step(model) if engine == "tflite" else per_model(model, TFEngine)

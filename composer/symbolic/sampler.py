@@ -21,7 +21,7 @@ from composer.draws import class_mass, draw_classes, inverse_cdf
 from composer.errors import ConfigError
 from composer.seeding import resolve_seed
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
-from composer.symbolic.engines import engine_for
+from composer.symbolic.engines import Engine, engine_for
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 PROGRESS_EVERY = 256         # steps between progress reports
@@ -30,7 +30,8 @@ PROGRESS_EVERY = 256         # steps between progress reports
 def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, seconds: float = 30.0,
                   temperature: float = 1.0, seed: int | None = None, primer: np.ndarray | None = None,
                   controls: np.ndarray | None = None, top_p: float | None = None, beam: int | None = None,
-                  guidance: float | None = None, unconditional: np.ndarray | None = None, engine: str = "tf",
+                  guidance: float | None = None, unconditional: np.ndarray | None = None,
+                  engine: str | Engine = "tf",
                   progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """Sample ``num`` event arrays (int32, primer first) running ``seconds`` past the primer.
 
@@ -40,7 +41,7 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
       top_p: nucleus sampling mass (None: off); beam: hypotheses kept per piece (None: plain sampling).
       guidance: classifier-free guidance scale (None or 1: off); needs ``unconditional``, the
         control row [C] with every control absent.
-      engine: "tf" (float32) or "tflite" (int8 weights, Performance RNN only).
+      engine: "tf" (float32), "tflite" (int8 weights, Performance RNN only) or an engine object.
       progress: called now and then with the seconds of new material every piece has reached.
     """
     step = engine_for(model, engine)
@@ -62,10 +63,11 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
     tokens, parents = [], []
     i = 0
     while i + 1 < len(primer) or not done.all() and i < limit:
-        segment = np.minimum(time * len(controls) // max(total, 1), len(controls) - 1)
-        row_controls = controls[segment].transpose(1, 0, 2).reshape(2 * rows, -1) if guided else controls[segment]
-        logits, state = step.step(np.tile(event, 2) if guided else event,
-                                  row_controls if step.control_dim else None, state)
+        row_controls = None
+        if step.control_dim:
+            row_controls = controls[np.minimum(time * len(controls) // max(total, 1), len(controls) - 1)]
+            row_controls = row_controls.transpose(1, 0, 2).reshape(2 * rows, -1) if guided else row_controls
+        logits, state = step.step(np.tile(event, 2) if guided else event, row_controls, state)
         if guided:
             logits = _guided(logits[:rows], logits[rows:], guidance)
         parent = None
