@@ -47,23 +47,28 @@ def draw_classes(logits: np.ndarray, uniform: np.ndarray, *, temperature: float,
     return inverse_cdf(class_mass(logits, temperature=temperature, top_p=top_p), uniform[:, None])[:, 0]
 
 
-def draw_classes_tf(logits: tf.Tensor, uniform: tf.Tensor, *, temperature: tf.Tensor | float,
-                    top_p: float | None = None) -> tf.Tensor:
-    """``draw_classes`` in TensorFlow, for compiled loops: logits [B, V], uniforms [B] -> int32 [B].
+def class_mass_tf(logits: tf.Tensor, *, temperature: tf.Tensor | float, top_p: tf.Tensor | float | None = None
+                  ) -> tf.Tensor:
+    """``class_mass`` in TensorFlow: logits [B, V] -> unnormalised probabilities [B, V]."""
+    z = logits / tf.maximum(tf.cast(temperature, logits.dtype), TEMPERATURE_FLOOR)
+    mass = tf.exp(z - tf.reduce_max(z, axis=-1, keepdims=True))
+    if top_p is not None:
+        ranked = tf.sort(mass, direction="DESCENDING")
+        before = tf.cumsum(ranked, axis=-1, exclusive=True)
+        kept = before < tf.cast(top_p, mass.dtype) * tf.reduce_sum(mass, axis=-1, keepdims=True)
+        cutoff = tf.reduce_min(tf.where(kept, ranked, np.inf), axis=-1, keepdims=True)
+        mass = tf.where(mass < cutoff, tf.zeros_like(mass), mass)
+    return mass
+
+
+def inverse_cdf_tf(mass: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
+    """``inverse_cdf`` in TensorFlow, one uniform per row: mass [B, V], uniforms [B] -> int32 [B].
 
     The CDF is searched in two levels, the block of ~sqrt(V) classes holding the uniform's share
     of the mass, then the class within it: O(V) work, where one cumulative sum over all V classes
     runs on XLA's CPU backend as an O(V^2) window sum.
     """
-    n = logits.shape[-1]
-    z = logits / tf.maximum(tf.cast(temperature, logits.dtype), TEMPERATURE_FLOOR)
-    mass = tf.exp(z - tf.reduce_max(z, axis=-1, keepdims=True))
-    if top_p is not None and top_p < 1:
-        ranked = tf.sort(mass, direction="DESCENDING")
-        before = tf.cumsum(ranked, axis=-1, exclusive=True)
-        kept = before < top_p * tf.reduce_sum(mass, axis=-1, keepdims=True)
-        cutoff = tf.reduce_min(tf.where(kept, ranked, np.inf), axis=-1, keepdims=True)
-        mass = tf.where(mass < cutoff, tf.zeros_like(mass), mass)
+    n = mass.shape[-1]
     block = math.isqrt(n - 1) + 1
     blocks = tf.reshape(tf.pad(mass, [[0, 0], [0, block * block - n]]), (-1, block, block))
     block_cdf = tf.cumsum(tf.reduce_sum(blocks, axis=-1), axis=-1)  # [B, block]
@@ -72,5 +77,11 @@ def draw_classes_tf(logits: tf.Tensor, uniform: tf.Tensor, *, temperature: tf.Te
     before = tf.gather(tf.pad(block_cdf, [[0, 0], [1, 0]]), chosen, batch_dims=1)
     inner_cdf = tf.cumsum(tf.gather(blocks, chosen, batch_dims=1), axis=-1)  # [B, block]
     inner = tf.reduce_sum(tf.cast(inner_cdf <= (target - before)[:, None], tf.int32), axis=-1)
-    drawn = tf.minimum(chosen * block + tf.minimum(inner, block - 1), n - 1)
+    return tf.minimum(chosen * block + tf.minimum(inner, block - 1), n - 1)
+
+
+def draw_classes_tf(logits: tf.Tensor, uniform: tf.Tensor, *, temperature: tf.Tensor | float,
+                    top_p: tf.Tensor | float | None = None) -> tf.Tensor:
+    """``draw_classes`` in TensorFlow, for compiled loops: logits [B, V], uniforms [B] -> int32 [B]."""
+    drawn = inverse_cdf_tf(class_mass_tf(logits, temperature=temperature, top_p=top_p), uniform)
     return tf.where(tf.cast(temperature, logits.dtype) > 0, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))
