@@ -36,33 +36,31 @@ PRIMER_BUCKET = 64           # primers are padded to a multiple of this (fewer s
 XLA_MAX_ROWS = 4             # compiled loops up to this many rows run in XLA, larger ones as a graph loop
 
 
-def _take_rows_np(mass: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    return draws.inverse_cdf(mass, uniform)
-
-
-def _take_rows_tf(mass: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
+def _draw_rows_tf(mass: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
     """[R, D] draws: each row's mass repeated D times, one uniform each."""
     drawn = draws.inverse_cdf_tf(tf.repeat(mass, tf.shape(uniform)[1], axis=0), tf.reshape(uniform, [-1]))
     return tf.reshape(drawn, tf.shape(uniform))
 
 
 def _top_k_np(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k largest of each row of x [R, N] and where they are, as tf.math.top_k."""
     pick = np.argsort(-x, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(x, pick, axis=1), pick
 
 
+# The array operations _advance uses, in numpy and in TensorFlow (same names, same meaning).
 NUMPY = SimpleNamespace(
     where=np.where, minimum=np.minimum, maximum=np.maximum, concat=np.concatenate, reshape=np.reshape,
     arange=np.arange, rows=len, take=lambda a, i: a[i], take_along=lambda a, i: np.take_along_axis(a, i, axis=1),
     log_softmax=lambda x: scipy.special.log_softmax(x, axis=1), sum_rows=lambda x: x.sum(axis=1, keepdims=True),
-    log=np.log, top_k=_top_k_np, mass=draws.class_mass, draw=draws.draw_classes, draw_rows=_take_rows_np,
+    log=np.log, top_k=_top_k_np, mass=draws.class_mass, draw=draws.draw_classes, draw_rows=draws.inverse_cdf,
     flag=np.bool_)
 TENSORFLOW = SimpleNamespace(
     where=tf.where, minimum=tf.minimum, maximum=tf.maximum, concat=tf.concat, reshape=tf.reshape,
     arange=tf.range, rows=lambda a: tf.shape(a)[0], take=tf.gather,
     take_along=lambda a, i: tf.gather(a, i, batch_dims=1), log_softmax=tf.nn.log_softmax,
     sum_rows=lambda x: tf.reduce_sum(x, axis=1, keepdims=True), log=tf.math.log, top_k=tf.math.top_k,
-    mass=draws.class_mass_tf, draw=draws.draw_classes_tf, draw_rows=_take_rows_tf, flag=lambda x: x)
+    mass=draws.class_mass_tf, draw=draws.draw_classes_tf, draw_rows=_draw_rows_tf, flag=lambda x: x)
 
 
 @dataclasses.dataclass(frozen=True)
