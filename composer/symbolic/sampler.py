@@ -33,7 +33,6 @@ MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 PROGRESS_EVERY = 256         # events between progress reports
 CHUNK = 128                  # events per compiled call; the loop's state is carried between calls
 PRIMER_BUCKET = 64           # primers are padded to a multiple of this (fewer shapes to compile)
-XLA_MAX_ROWS = 4             # compiled loops up to this many rows run in XLA, larger ones as a graph loop
 
 
 def _draw_rows_tf(mass: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
@@ -184,7 +183,7 @@ def _run_stepwise(engine: Engine, plan: _Plan, carry: tuple, *, seed: int, limit
 def _run_compiled(engine: TFEngine, plan: _Plan, carry: tuple, *, seed: int, limit: float,
                   progress: Callable[[float], None] | None) -> tuple:
     """The loop compiled, CHUNK events per call: tokens and parents [T, R], final scores [R]."""
-    loop = _chunk_loop(engine, plan, xla=len(carry[0]) <= XLA_MAX_ROWS)
+    loop = _chunk_loop(engine, plan)
     args = (tf.constant(np.pad(plan.primer, (0, -plan.primer_len % PRIMER_BUCKET))), tf.constant(plan.primer_len),
             tf.constant(plan.controls), tf.constant(plan.total), tf.constant(plan.temperature),
             tf.constant(plan.top_p or 1.0, tf.float32), tf.constant(plan.guidance or 1.0, tf.float32),
@@ -200,15 +199,14 @@ def _run_compiled(engine: TFEngine, plan: _Plan, carry: tuple, *, seed: int, lim
     return np.concatenate(tokens), (np.concatenate(parents) if plan.width > 1 else None), carry[5].numpy()
 
 
-def _chunk_loop(engine: TFEngine, plan: _Plan, *, xla: bool) -> Any:
-    """The compiled loop of CHUNK events of ``_advance`` around the model's step (cached per engine and options).
+def _chunk_loop(engine: TFEngine, plan: _Plan) -> Any:
+    """The XLA loop of CHUNK events of ``_advance`` around the model's step (cached per engine and options).
 
-    XLA fuses the whole step and wins at small batches, where each step is a chain of
-    matrix-vector products; at larger batches TensorFlow's own matmul kernels beat XLA's CPU dot,
-    so those run as a plain graph loop. The options (beam width, guidance, nucleus) are traced in,
-    so plain sampling carries no beam bookkeeping and no sort over the vocabulary.
+    XLA fuses each step's small ops and keeps the state in place between events. The options
+    (beam width, guidance, nucleus) are traced in, so plain sampling carries no beam bookkeeping
+    and no sort over the vocabulary.
     """
-    key = (xla, plan.width, plan.guidance is not None, plan.top_p is not None, plan.conditioned, plan.shifts)
+    key = (plan.width, plan.guidance is not None, plan.top_p is not None, plan.conditioned, plan.shifts)
     if key in engine.loops:
         return engine.loops[key]
     model, width, guided, nucleus = engine.model, plan.width, plan.guidance is not None, plan.top_p is not None
@@ -216,7 +214,7 @@ def _chunk_loop(engine: TFEngine, plan: _Plan, *, xla: bool) -> Any:
     def reorder(state: Any, rows: tf.Tensor) -> Any:
         return tf.nest.map_structure(lambda tensor: tf.gather(tensor, rows), state)
 
-    @tf.function(jit_compile=xla)
+    @tf.function(jit_compile=True)
     def run(carry, primer, primer_len, controls, total, temperature, top_p, guidance, seed):
         """carry: (i, event, state, time, done, score); returns it after CHUNK more events, with
         the tokens (and beam parents) of those events, [CHUNK, R]."""
