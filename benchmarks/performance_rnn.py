@@ -11,7 +11,8 @@ warm-up step.
 Generation: the default model (untrained weights: speed does not depend on them) sampling at
 batch 1 and 16 with both engines of the one sampling loop, alternating: "tf" (float32, the loop
 compiled with XLA) and "tflite" (int8 weights, ``composer generate``'s default); events counted
-up to each row's end, median of ``repeats`` after a warm-up (the warm-up includes the int8 export, timed separately).
+up to each row's end, median of ``repeats`` after a warm-up (the warm-up includes the int8
+export, timed separately).
 With --run, the run's model scores the first eval chunks of its corpus through the float and
 the int8 export: the price of int8 weights in nats/event.
 """
