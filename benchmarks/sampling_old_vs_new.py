@@ -59,9 +59,11 @@ def main() -> None:
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", help="one configuration, e.g. music-transformer:tf:1")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     roots = {"old": args.old.resolve(), "new": args.new.resolve()}
+    configs = [c for c in CONFIGS if not args.only or ":".join(map(str, c)) == args.only]
     workers = {name: subprocess.Popen([sys.executable, __file__, "--worker"], cwd=root, text=True,
                                       env=dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="2"),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -76,16 +78,16 @@ def main() -> None:
 
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    for config in CONFIGS:
+    for config in configs:
         for name in workers:
             ask(name, *config, SECONDS[config[2]] / 10, 0)  # compile, export
-    rates = {(config, name): [] for config in CONFIGS for name in workers}
+    rates = {(config, name): [] for config in configs for name in workers}
     for repeat in range(args.repeats):
-        for config in CONFIGS:
+        for config in configs:
             for name in (list(workers) if repeat % 2 == 0 else list(workers)[::-1]):
                 rates[(config, name)].append(ask(name, *config, SECONDS[config[2]], repeat + 1))
     print(f"end {time.strftime('%H:%M', time.gmtime())} UTC, load average {os.getloadavg()[0]:.1f}")
-    for config in CONFIGS:
+    for config in configs:
         old, new = (statistics.median(rates[(config, name)]) for name in workers)
         print(f"{config[0]:17s} {config[1]:6s} batch {config[2]:2d}: old {old:8.0f}  new {new:8.0f} events/s  "
               f"new/old {new / old:.2f}")
