@@ -45,7 +45,7 @@ class TFEngine:
         return self.model.initial_state(batch)
 
 
-def engine_for(model: Any, engine: str | Engine) -> Engine:
+def engine_for(model: Any, engine: str | Engine) -> Engine | TFEngine:
     """The engine named ``engine`` ("tf", "tflite") of ``model``, built once per model object; an
     engine object is used as it is (e.g. a float32 export, to compare the engines)."""
     if not isinstance(engine, str):
