@@ -7,7 +7,7 @@ Training: each family's default preset model stepped by the training harness's c
 batch x window / step time, median of ``repeats`` timed steps after a warm-up, the two families
 alternating. Generation: the default models (untrained weights: a step costs the same whatever
 the weights; the Transformer's step always reads its whole key/value ring buffer) at batch 1
-through the one sampling loop (``sampling.sample_events``): the Music Transformer on the "tf"
+through the one sampling loop (``sampler.sample_events``): the Music Transformer on the "tf"
 engine, the Performance RNN on "tf" and "tflite"; alternating, median of ``repeats``.
 """
 
@@ -29,7 +29,7 @@ from composer.symbolic.family import FAMILY as PRNN  # noqa: E402
 from composer.symbolic.family import PerformanceRNNConfig  # noqa: E402
 from composer.symbolic.music_transformer_family import FAMILY as MT  # noqa: E402
 from composer.symbolic.music_transformer_family import MusicTransformerConfig  # noqa: E402
-from composer.symbolic.sampling import sample_events  # noqa: E402
+from composer.symbolic.sampler import sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

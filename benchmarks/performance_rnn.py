@@ -9,9 +9,10 @@ step (XLA as the preset sets it), the baseline a stack of keras.layers.LSTM of t
 a plain tf.function; side by side, alternating, median of ``repeats`` timed steps each after one
 warm-up step.
 Generation: the default model (untrained weights: speed does not depend on them) sampling at
-batch 1 and 16 with both engines, alternating: "tf" (the float32 compiled loop) and "tflite"
-(int8 weights, ``composer generate``'s default); events counted up to each row's end, median of
-``repeats`` after a warm-up (the warm-up includes the int8 export, timed separately).
+batch 1 and 16 with both engines of the one sampling loop, alternating: "tf" (float32, the loop
+compiled with XLA) and "tflite" (int8 weights, ``composer generate``'s default); events counted
+up to each row's end, median of ``repeats`` after a warm-up (the warm-up includes the int8
+export, timed separately).
 With --run, the run's model scores the first eval chunks of its corpus through the float and
 the int8 export: the price of int8 weights in nats/event.
 """
@@ -31,10 +32,11 @@ import tensorflow as tf  # noqa: E402
 
 from composer.config import load as load_config  # noqa: E402
 from composer.symbolic.encoding import PerformanceEncoding  # noqa: E402
+from composer.symbolic.engines import ENGINES  # noqa: E402
 from composer.symbolic.family import FAMILY, PerformanceRNNConfig  # noqa: E402
 from composer.symbolic.lite import PerformanceStep, export_step, lite_step, nll_per_event  # noqa: E402
 from composer.symbolic.model import PerformanceRNN  # noqa: E402
-from composer.symbolic.sampling import ENGINES, sample_events  # noqa: E402
+from composer.symbolic.sampler import sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 
 CLASSES, BATCH, STEPS = 388, 64, 256

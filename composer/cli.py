@@ -268,7 +268,11 @@ def generate(
     beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
     engine: Optional[str] = typer.Option(None, "--engine",
                                          help="performance-rnn: 'tflite' (int8 weights, fast; default) "
-                                              "or 'tf' (float32; beam search)."),
+                                              "or 'tf' (float32)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", min=0.0,
+                                             help="performance-rnn, music-transformer (conditioned, "
+                                                  "control_dropout > 0): classifier-free guidance scale; "
+                                                  "> 1 follows the controls more closely."),
     quantize: Optional[int] = typer.Option(None, "--quantize",
                                            help="performance-rnn: also write a copy snapped to this grid "
                                                 "(e.g. 16)."),
@@ -293,7 +297,8 @@ def generate(
         "density": _floats(density, "--density"),
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
-        "top_p": top_p, "beam": beam, "engine": engine, "quantize": quantize, "musicxml": musicxml or None,
+        "top_p": top_p, "beam": beam, "engine": engine, "guidance": guidance, "quantize": quantize,
+        "musicxml": musicxml or None,
         "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
     }
     paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})

@@ -6,7 +6,7 @@ compiled TensorFlow loop pays for its float32 weights and its per-op dispatch. E
 dynamic-range quantization the weights are int8 (one scale per output channel) and XNNPACK
 quantizes each step's activations on the fly: a quarter of the bytes per step, while states,
 gates and outputs stay float32. The caller keeps its sampling loop in numpy around one call
-per step (composer.symbolic.lite for the Performance RNN).
+per step (composer.symbolic.sampler for the event models).
 
 An exported step takes named inputs with a leading batch dimension and returns ONE tensor
 [batch, width] (callers concatenate their outputs into it): a converted model's output names and
@@ -34,8 +34,7 @@ def export(step: Any, trackable: Any, *, quantize: bool = True) -> bytes:
     """The flatbuffer of ``step``, a tf.function with an input_signature of named [None, ...] specs.
 
     The variables are frozen into constants first: Keras layers' reads otherwise stay resource
-    variable reads in the converted graph, whose matmuls XNNPACK neither packs nor quantizes
-    (the LSTM+VAE step then ran slower than its XLA loop).
+    variable reads in the converted graph, whose matmuls XNNPACK neither packs nor quantizes.
     """
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -50,8 +49,8 @@ class LiteStep:
     """An exported step for any batch: ``step(**inputs)`` -> [batch, width].
 
     One interpreter on all cores: at batch 16 it beat one single-threaded interpreter per core,
-    each stepping its share of the rows (9,700 vs 7,500 rows/s for the default Performance RNN,
-    alternating runs). The interpreter is resized when the batch changes.
+    each stepping its share of the rows (benchmarks/RESULTS.md). The interpreter is resized when
+    the batch changes.
     """
 
     def __init__(self, flatbuffer: bytes, *, threads: int | None = None) -> None:

@@ -97,6 +97,8 @@ GENERATE = [  # issue items 3, 4, 6, 9
     (["--density", "-3"], "--density out of range: [-3.0]"),
     (["--primer", "{tmp}/drums.mid"], "drums.mid: only drum notes; a primer needs pitched notes"),
     (["--primer", "{tmp}/silent.mid"], "silent.mid: no notes; a primer needs pitched notes"),
+    (["--guidance", "2"], "--guidance needs a model trained with controls and control_dropout > 0; "),
+    (["--seed", "-1"], "--seed must be within 0..2147483647, got -1"),
 ]
 
 

@@ -20,7 +20,7 @@ def test_bar_only_for_long_pieces():
 def test_performance_rnn_reports_seconds_done():
     from composer.symbolic.encoding import PerformanceEncoding
     from composer.symbolic.model import PerformanceRNN
-    from composer.symbolic.sampling import sample_events
+    from composer.symbolic.sampler import sample_events
 
     encoding = PerformanceEncoding()
     model = PerformanceRNN(encoding.num_classes, layer_sizes=(16,))

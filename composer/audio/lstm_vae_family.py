@@ -24,6 +24,7 @@ from composer.audio.output import PEAK_DB, check_generate_options, write_generat
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, check_range
+from composer.seeding import resolve_seed
 from composer.train.run import eval_loss, load_run, sample_file
 
 NORMALIZATION = "normalization.npz"
@@ -282,7 +283,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     temperature = run.config.temperature if temperature is None else temperature
     check_generate_options(seconds=seconds, num=num, temperature=temperature)
     sample_rate = run.meta["sample_rate"]
-    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    seed = resolve_seed(seed)
     if primer is not None:
         primer_audio, _ = read_audio(primer, sample_rate=sample_rate)
         primers = np.repeat(primer_audio[None], num, axis=0)

@@ -19,12 +19,13 @@ output is indexed, never recomputed; only the MLP runs per sample; nothing retur
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Callable, Iterator
 
 import keras
 import tensorflow as tf
 from keras import ops
+
+from composer.draws import draw_classes_tf
 
 GENERATE_BLOCK_SAMPLES = 4096  # samples per compiled generation call (rounded down to top frames)
 States = list  # per frame tier: per RNN layer: [h] (GRU) or [h, c] (LSTM), each [batch, dim]
@@ -358,27 +359,6 @@ class SampleRNN(keras.Model):
         table, temperature, uniform = sampling
         window = self.sample_tier.window
         logits = self.sample_tier.mlp(self.sample_tier.step_input(table, history[:, -window:]) + conditioning)
-        drawn = sample_inverse_cdf(logits / tf.maximum(temperature, 1e-6), uniform[count])
-        code = tf.where(temperature > 0, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))
+        code = draw_classes_tf(logits, uniform[count], temperature=temperature)
         return tf.concat([history[:, 1:], code[:, None]], axis=1)
 
-
-def sample_inverse_cdf(logits: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
-    """Draw one class per row of logits [batch, n] with one uniform [batch] in [0, 1).
-
-    Two-level inverse CDF: find the block of ~sqrt(n) classes holding the uniform's share of
-    the mass, then the class within it. O(n) work, unlike a cumulative sum over all n (which
-    XLA on CPU runs as an O(n^2) window sum), and one random number per draw instead of the n
-    random numbers and logarithms of Gumbel-max.
-    """
-    n = logits.shape[-1]
-    block = math.isqrt(n - 1) + 1
-    mass = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
-    blocks = tf.reshape(tf.pad(mass, [[0, 0], [0, block * block - n]]), (-1, block, block))
-    block_cdf = tf.cumsum(tf.reduce_sum(blocks, axis=-1), axis=-1)  # [batch, block]
-    target = uniform * block_cdf[:, -1]
-    chosen = tf.minimum(tf.reduce_sum(tf.cast(block_cdf <= target[:, None], tf.int32), axis=-1), block - 1)
-    before = tf.gather(tf.pad(block_cdf, [[0, 0], [1, 0]]), chosen, batch_dims=1)
-    inner_cdf = tf.cumsum(tf.gather(blocks, chosen, batch_dims=1), axis=-1)  # [batch, block]
-    inner = tf.reduce_sum(tf.cast(inner_cdf <= (target - before)[:, None], tf.int32), axis=-1)
-    return tf.minimum(chosen * block + tf.minimum(inner, block - 1), n - 1)

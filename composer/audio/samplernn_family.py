@@ -27,6 +27,7 @@ from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError, check_range
 from composer.evaluate.audio_metrics import reference_clips, unigram_bits_per_sample
 from composer.progress import seconds_bar
+from composer.seeding import resolve_seed
 from composer.train.run import eval_loss, load_run, sample_file
 
 NAME = "samplernn"
@@ -269,7 +270,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]
-    seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
+    seed = resolve_seed(seed)
     primer_audio = None
     if primer is not None:
         primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]

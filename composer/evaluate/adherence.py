@@ -54,14 +54,16 @@ def density_adherence(pieces: dict[float, Sequence[Any]], *, seconds: float) -> 
 
 
 def measure(run_dir: Path, config: Any, *, out: Path, seconds: float, seed: int = 0,
-            keys: Sequence[str] = KEYS, densities: Sequence[float] | None = None) -> dict:
+            keys: Sequence[str] = KEYS, densities: Sequence[float] | None = None,
+            guidance: float | None = None) -> dict:
     """Generate one piece per asked key and density from a conditioned run (its ``config``) and measure adherence.
 
     The densities asked are by default the corpus's own 10th, 50th and 90th percentiles (in the
     run's meta.json; ``DENSITIES`` for runs that predate them): a chorale model asked for a
     density no chorale plays says nothing about its control. A control not under test is left
     absent, or, for a run trained with every control always present (control_dropout 0), held
-    at a middle value (4 notes/s, C major).
+    at a middle value (4 notes/s, C major). ``guidance``: the classifier-free guidance scale of
+    every piece (None: none).
     """
     from composer.generate import generate
     from composer.train.run import META, read_json
@@ -70,14 +72,15 @@ def measure(run_dir: Path, config: Any, *, out: Path, seconds: float, seed: int 
         densities = read_json(Path(run_dir) / META).get("density_quantiles") or DENSITIES
 
     held = config.control_dropout == 0
-    result: dict[str, Any] = {"seconds": seconds}
+    guided = {"guidance": guidance} if guidance is not None else {}  # absent: the run's own default
+    result: dict[str, Any] = {"seconds": seconds, **guided}
     if "pitch_histogram" in config.controls:
-        other = {"density": [4.0]} if held and "density" in config.controls else {}
+        other = {"density": [4.0], **guided} if held and "density" in config.controls else guided
         made = {key: generate(run_dir, out=out / f"key-{k:02d}.mid", key=[key], seconds=seconds, seed=seed + k,
                               **other) for k, key in enumerate(keys)}
         result.update(key_adherence(made))
     if "density" in config.controls:
-        other = {"key": ["C major"]} if held and "pitch_histogram" in config.controls else {}
+        other = {"key": ["C major"], **guided} if held and "pitch_histogram" in config.controls else guided
         made = {d: generate(run_dir, out=out / f"density-{k:02d}.mid", density=[d], seconds=seconds, seed=seed + k,
                             **other) for k, d in enumerate(densities)}
         result.update(density_adherence(made, seconds=seconds))

@@ -20,6 +20,7 @@ from composer.audio_io import write_audio
 from composer.generate import generate
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
+from composer.seeding import resolve_seed
 from composer.studio.jobs import GENERATE_LOCK, Job
 from composer.studio.runs import run_summary
 from composer.studio.schemas import GenerateRequest
@@ -95,7 +96,7 @@ def generate_takes(workspace: Workspace, request: GenerateRequest, run_dir: Path
     """The job body: generate, render and draw ``request.num`` takes into ``scratch/<job>/``."""
     folder = workspace.scratch / job.id
     settings = request.model_dump()
-    settings["seed"] = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    settings["seed"] = resolve_seed(request.seed)  # drawn here when absent, so the take records it
     options = generation_options(request.model_copy(update={"seed": settings["seed"]}), primer)
     summary = run_summary(workspace, request.run)
     is_midi = summary["output"] == ".mid"

@@ -2,7 +2,7 @@
 
 The Performance RNN and the Music Transformer read the same encoding, corpus caches, windows,
 controls and augmentation, score the same eval windows, and sample through the same loop
-(``sampling.py``); they differ only in the network. ``EventConfig`` holds the shared preset
+(``sampler.py``); they differ only in the network. ``EventConfig`` holds the shared preset
 fields and ``EventFamily`` the shared jobs; a family subclasses both and adds ``build_model``.
 ``meta.json`` records the vocabulary and control layout the model was built with, so a run dir
 cannot be used with a config or a generate option that does not fit it.
@@ -124,7 +124,7 @@ def eval_window(chunks: list[np.ndarray], cap: int) -> int:
 class EventFamily:
     """The ModelFamily jobs shared by models over performance events; subclasses add ``build_model``.
 
-    ``engines``: the sampling engines the model supports, the default first (``sampling.ENGINES``).
+    ``engines``: the sampling engines the model supports, the default first (``engines.ENGINES``).
     """
 
     name: str

@@ -40,7 +40,7 @@ class PerformanceRNNFamily(EventFamily):
 
     name = NAME
     config_class = PerformanceRNNConfig
-    engines = ("tflite", "tf")  # int8 LiteRT step (composer.symbolic.lite) first: several times faster on CPU
+    engines = ("tflite", "tf")  # int8 LiteRT step (composer.symbolic.lite) first: a quarter of the bytes per step
 
     def build_model(self, config: PerformanceRNNConfig, meta: dict) -> PerformanceRNN:
         """The model with its variables created (one forward pass on a dummy batch)."""

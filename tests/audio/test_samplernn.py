@@ -98,18 +98,3 @@ def test_generation_length_seed_and_temperature(models):
     greedy = model.generate(200, batch_size=2, temperature=0.0, seed=1).numpy()
     np.testing.assert_array_equal(model.generate(200, batch_size=2, temperature=0.0, seed=2), greedy)
     np.testing.assert_array_equal(greedy[0], greedy[1])
-
-
-@pytest.mark.parametrize("n_classes", [256, 10])
-def test_inverse_cdf_sampler_matches_the_softmax(n_classes):
-    from composer.audio.samplernn import sample_inverse_cdf
-
-    logits = tf.constant(np.random.default_rng(0).normal(0, 2, (1, n_classes)), tf.float32)
-    uniform = tf.constant(np.random.default_rng(1).uniform(0, 1, 40000), tf.float32)
-    draws = sample_inverse_cdf(tf.tile(logits, (40000, 1)), uniform).numpy()
-    frequency = np.bincount(draws, minlength=n_classes) / len(draws)
-    assert draws.min() >= 0 and draws.max() < n_classes
-    np.testing.assert_allclose(frequency, tf.nn.softmax(logits)[0], atol=0.01)
-    # monotone in the uniform: the inverse of the CDF
-    ordered = sample_inverse_cdf(tf.tile(logits, (5, 1)), tf.constant([0.0, 0.2, 0.5, 0.8, 0.9999])).numpy()
-    assert np.all(np.diff(ordered) >= 0)

@@ -78,7 +78,7 @@ def test_a_future_event_changes_no_earlier_logit():
 @pytest.mark.parametrize("beam, top_p", [(None, 0.9), (3, None)])
 def test_the_shared_sampler_drives_the_cached_step(beam, top_p):
     from composer.symbolic.encoding import PerformanceEncoding
-    from composer.symbolic.sampling import sample_events
+    from composer.symbolic.sampler import sample_events
 
     encoding = PerformanceEncoding()
     model = MusicTransformer(encoding.num_classes, layers=1, width=16, heads=2, ff_dim=16, span=8, control_dim=3)

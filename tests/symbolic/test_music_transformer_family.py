@@ -15,7 +15,7 @@ from composer.cli import app
 from composer.config import load
 from composer.errors import ConfigError
 from composer.symbolic.music_transformer_family import FAMILY, MusicTransformerConfig
-from composer.symbolic.sampling import sample_events
+from composer.symbolic.sampler import sample_events
 from composer.train.family import FAMILIES, get_family
 
 PRESETS = Path(__file__).resolve().parents[2] / "configs" / "music_transformer"
