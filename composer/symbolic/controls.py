@@ -164,6 +164,17 @@ def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,
     return np.stack(rows).astype(np.float32)
 
 
+def hidden(rows: np.ndarray, names: tuple[str, ...], name: str) -> np.ndarray:
+    """A copy of control rows [K, control_dim(names)] with control ``name`` absent (zeroed, flag set)."""
+    widths = control_widths(names)
+    order = [n for n in CONTROL_NAMES if n in names]
+    k = order.index(name)
+    rows = np.array(rows, np.float32)
+    rows[:, sum(widths[:k]):sum(widths[:k + 1])] = 0.0
+    rows[:, sum(widths) + k] = 1.0
+    return rows
+
+
 def _pick(values: list, k: int, segments: int):
     """The value of a list of len(values) stretched over ``segments`` segments at segment k."""
     return values[k * len(values) // segments]

@@ -51,6 +51,8 @@ class EventConfig:
     stretch_variants: int = 3           # tempo factors spread over `stretch` (1: no stretch)
     max_note_s: float = 5.0             # generated notes never sound longer
     sample_seconds: float = 10.0        # length of the samples written during training
+    temperature: float = 1.0            # generate's default sampling temperature
+    guidance: float | None = None       # generate's default guidance scale when a key is asked
 
     def __post_init__(self) -> None:
         if self.model != self.NAME:
@@ -66,6 +68,11 @@ class EventConfig:
         check_range("control_dropout", self.control_dropout, low=0.0, high=1.0)
         check_range("dropout", self.dropout, low=0.0, high=1.0, open_high=True)
         check_range("max_note_s", self.max_note_s, low=0, open_low=True)
+        check_range("temperature", self.temperature, low=0.0)
+        if self.guidance is not None:
+            check_range("guidance", self.guidance, low=0.0)
+            if not self.controls or self.control_dropout == 0:
+                raise ConfigError("guidance needs controls trained with control_dropout > 0 (the unconditional row)")
 
     @property
     def encoding(self) -> PerformanceEncoding:

@@ -132,14 +132,14 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
       controls: float32 [K, C] control rows spread evenly over the new material (conditioned models).
       top_p: nucleus sampling mass (None: off); beam: hypotheses kept per piece (None: plain sampling).
       guidance: classifier-free guidance scale (None or 1: off); needs ``unconditional``, the
-        control row [C] with every control absent.
+        control rows [K, C] (or one row [C]) the guided rows are pushed away from.
       engine: "tf" (float32), "tflite" (int8 weights, Performance RNN only) or an engine object.
       progress: called now and then with the seconds of new material every piece has reached.
     """
     engine = engine_for(model, engine)
     guided = guidance is not None and guidance != 1
     if guided and unconditional is None:
-        raise ConfigError("guidance needs the control row with every control absent")
+        raise ConfigError("guidance needs the unguided control rows to push away from")
     primer = np.asarray(primer if primer is not None and len(primer) else [encoding.shift_offset], np.int32)
     width = beam or 1
     rows = num * width

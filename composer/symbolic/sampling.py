@@ -16,7 +16,7 @@ import numpy as np
 
 from composer.errors import ConfigError, RunDirError
 from composer.progress import seconds_bar
-from composer.symbolic.controls import event_steps, user_controls
+from composer.symbolic.controls import event_steps, hidden, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.engines import ENGINES
 from composer.symbolic.keys import key_histogram
@@ -61,13 +61,20 @@ def _controls(config: Any, run_dir: Path, *, density: list[float] | None, key: l
     return user_controls(config.controls, density=density, histograms=histograms)
 
 
-def _unconditional(config: Any, run_dir: Path) -> np.ndarray:
-    """The control row [C] with every control absent, which guidance compares against: only a model
-    trained with controls sometimes hidden (control_dropout > 0) has learned it."""
+def _unguided(config: Any, run_dir: Path, controls: np.ndarray | None, *, pitches_asked: bool) -> np.ndarray:
+    """The control rows guidance pushes away from: the asked ``controls`` [K, C] with the pitch-class
+    histogram hidden, or, when no key or histogram is asked, the row [C] with every control hidden.
+
+    Guidance then sharpens the key alone: on the chorales it lifted the asked key's hit rate,
+    while guiding density too overshot the rarer densities (benchmarks/RESULTS.md). Only a model
+    trained with controls sometimes hidden (control_dropout > 0) has learned such rows.
+    """
     if not config.controls or config.control_dropout == 0:
         raise ConfigError(f"--guidance needs a model trained with controls and control_dropout > 0; {run_dir} was "
                           f"trained with controls: {', '.join(config.controls) or 'none'}, "
                           f"control_dropout {config.control_dropout:g}")
+    if pitches_asked and controls is not None:
+        return hidden(controls, config.controls, "pitch_histogram")
     return user_controls(config.controls)[0]
 
 
@@ -155,7 +162,7 @@ def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
     return load_run(run_dir)
 
 
-def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float = 1.0,
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None,
              primer_pitches: list[int] | None = None, density: list[float] | None = None,
              key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
@@ -168,11 +175,13 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     marker). ``density`` (notes/s), ``key`` ('D minor') or ``pitch_histogram`` (12 numbers) are
     lists spread evenly over the new material; they need a model trained with those controls.
     ``guidance`` > 1 pushes the asked controls harder (classifier-free guidance; needs a model
-    trained with ``control_dropout`` > 0). ``engine`` defaults to the family's first (Performance
+    trained with ``control_dropout`` > 0). ``temperature`` and ``guidance`` default to the run's
+    preset (guidance only where a key or histogram is asked). ``engine`` defaults to the family's first (Performance
     RNN: "tflite", int8 weights, faster on CPU). A primer file's tempo, time signature and program
     are kept (``program`` overrides the last). Returns the paths written.
     """
-    checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1), "temperature": (temperature, temperature >= 0),
+    checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1),
+              "temperature": (temperature, temperature is None or temperature >= 0),
               "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
               "program": (program, program is None or 0 <= program <= 127),
               "guidance": (guidance, guidance is None or guidance >= 0),
@@ -189,7 +198,11 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     encoding = run.config.encoding
     controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram,
                          key_profiles=run.meta.get("key_profiles"))
-    unconditional = _unconditional(run.config, Path(run_dir)) if guidance is not None else None
+    temperature = run.config.temperature if temperature is None else temperature
+    if guidance is None and (key or pitch_histogram):
+        guidance = run.config.guidance
+    unconditional = None if guidance is None else _unguided(run.config, Path(run_dir), controls,
+                                                            pitches_asked=bool(key or pitch_histogram))
     primer_events, meter = _primer(encoding, primer, primer_pitches)
     opening = run.meta.get("opening_velocity_event")
     if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):

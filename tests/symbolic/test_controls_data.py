@@ -203,3 +203,12 @@ def test_corpus_key_profiles_ask_for_the_keys_the_corpus_plays():
     asked = keys.key_histogram("E minor", profiles)
     assert keys.estimate_key(asked) == (4, "minor") and np.allclose(asked, np.roll(profiles["minor"], 4))
     assert np.allclose(keys.key_histogram("E minor", {"major": profiles["major"]}), keys.scale_histogram(4, "minor"))
+
+
+def test_hidden_hides_one_control_as_control_dropout_does():
+    both = ("density", "pitch_histogram")
+    rows = ctl.user_controls(both, density=[2.0, 8.0], histograms=[np.eye(12)[0]])
+    np.testing.assert_array_equal(ctl.hidden(rows, both, "pitch_histogram"),
+                                  ctl.user_controls(both, density=[2.0, 8.0]))
+    np.testing.assert_array_equal(ctl.hidden(rows, both, "density"),
+                                  ctl.user_controls(both, histograms=[np.eye(12)[0], np.eye(12)[0]]))

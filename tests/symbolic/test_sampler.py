@@ -14,7 +14,7 @@ from composer.symbolic.family import PerformanceRNNConfig
 from composer.symbolic.lite import PerformanceStep, export_step
 from composer.symbolic.model import PerformanceRNN
 from composer.symbolic.sampler import sample_events
-from composer.symbolic.sampling import _unconditional
+from composer.symbolic.sampling import _unguided
 
 ENGINES = ["tf", "tflite"]
 ENCODING = PerformanceEncoding()
@@ -111,7 +111,7 @@ def test_guidance_one_is_no_guidance_and_more_moves_the_pieces(engine):
     assert [list(p) for p in one] == [list(p) for p in plain]
     assert [list(p) for p in three] != [list(p) for p in plain]
     assert all(len(p) > 1 for p in three + beam)
-    with pytest.raises(ConfigError, match="guidance needs the control row with every control absent"):
+    with pytest.raises(ConfigError, match="guidance needs the unguided control rows to push away from"):
         sample_events(model, ENCODING, guidance=3.0, **options)
 
 
@@ -120,8 +120,17 @@ def test_guidance_one_is_no_guidance_and_more_moves_the_pieces(engine):
 def test_guidance_is_refused_without_an_unconditional_model(tmp_path, fields, trained):
     config = PerformanceRNNConfig(model="performance-rnn", **fields)
     with pytest.raises(ConfigError) as refused:
-        _unconditional(config, tmp_path)
+        _unguided(config, tmp_path, None, pitches_asked=False)
     assert str(refused.value) == (f"--guidance needs a model trained with controls and control_dropout > 0; "
                                   f"{tmp_path} was trained with controls: {trained}")
-    assert _unconditional(PerformanceRNNConfig(model="performance-rnn", controls=CONTROLS, control_dropout=0.5),
-                          tmp_path).tolist() == [0.0] * 12 + [1.0]
+    assert _unguided(PerformanceRNNConfig(model="performance-rnn", controls=CONTROLS, control_dropout=0.5),
+                     tmp_path, None, pitches_asked=False).tolist() == [0.0] * 12 + [1.0]
+
+
+def test_guidance_pushes_the_key_alone_and_keeps_the_asked_density(tmp_path):
+    both = ("density", "pitch_histogram")
+    config = PerformanceRNNConfig(model="performance-rnn", controls=both, control_dropout=0.5)
+    asked = user_controls(both, density=[3.0, 9.0], histograms=[np.eye(12)[2]])
+    unguided = _unguided(config, tmp_path, asked, pitches_asked=True)
+    np.testing.assert_array_equal(unguided, user_controls(both, density=[3.0, 9.0]))  # density kept, key hidden
+    assert _unguided(config, tmp_path, asked, pitches_asked=False).tolist() == user_controls(both)[0].tolist()
