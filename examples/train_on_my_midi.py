@@ -11,21 +11,18 @@ MusicXML for notation software.
 import argparse
 from pathlib import Path
 
+from common import add_run_options
+
 from composer.corpus import Corpus
 from composer.generate import generate
 from composer.train.trainer import train
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("midi_dir", type=Path, help="folder of .mid/.midi files (walked recursively)")
-    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    add_run_options(parser, preset="performance_rnn/default.yaml")
     parser.add_argument("--corpus", help="corpus name (default: the folder's name)")
-    parser.add_argument("--root", type=Path, help="corpus root (default: ./corpora)")
-    parser.add_argument("--config", type=Path, default=REPO / "configs/performance_rnn/default.yaml")
-    parser.add_argument("--steps", type=int, help="override the preset's training steps")
     parser.add_argument("--num", type=int, default=4, help="pieces to generate")
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
@@ -35,7 +32,7 @@ def main() -> None:
     train("performance-rnn", corpus=corpus, config_path=args.config, run_dir=args.out, steps=args.steps,
           resume=(args.out / "checkpoints").is_dir(), progress=True)
     paths = generate(args.out, out=args.out / "generated" / "piece.mid", num=args.num, seconds=args.seconds,
-                     temperature=0.95, quantize=16, musicxml=True)
+                     quantize=16, musicxml=True)
     print("\n".join(str(path) for path in paths))
 
 
