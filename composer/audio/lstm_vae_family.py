@@ -61,7 +61,7 @@ class LstmVaeConfig:
     sample_seconds: float = 4.0
     temperature: float = 1.0  # generate's default scale of the latent and observation noise (and of samples)
     listen_seconds: float = 4.0  # sample scored against noise and the song at each evaluation; 0: none
-    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min": the best-sounding checkpoint
 
     def __post_init__(self) -> None:
         if self.model != "lstm-vae":
@@ -74,8 +74,8 @@ class LstmVaeConfig:
         if min(self.beta, self.listen_seconds, self.temperature) < 0 or self.sample_seconds <= 0:
             raise ConfigError(f"beta, listen_seconds and temperature must be >= 0 and sample_seconds > 0, got "
                               f"{self.beta}, {self.listen_seconds}, {self.temperature} and {self.sample_seconds}")
-        if self.best_by == "audio_ratio" and not self.listen_seconds:
-            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
+        if self.best_by != "eval_loss" and not self.listen_seconds:
+            raise ConfigError(f"best_by '{self.best_by}' needs listen_seconds > 0")
         if self.highpass_hz is not None and self.highpass_hz <= 0:
             raise ConfigError(f"highpass_hz must be positive or null, got {self.highpass_hz}")
         FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates

@@ -53,7 +53,8 @@ class SampleRNNConfig:
     subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
     sample_seconds: float = 2.0            # length of the samples written during training
     listen_seconds: float = 2.0            # sample scored against noise and the song at each evaluation; 0: none
-    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
+    listen_samples: int = 1                # samples per evaluation, each primed on another stored song window
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min": the best-sounding checkpoint
 
     def __post_init__(self) -> None:
         if self.model != NAME:
@@ -68,6 +69,7 @@ class SampleRNNConfig:
                   "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
                   "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
                   "sample_seconds": self.sample_seconds > 0, "listen_seconds": self.listen_seconds >= 0,
+                  "listen_samples": self.listen_samples >= 1,
                   "best_by": self.best_by == "eval_loss" or self.listen_seconds > 0}
         for name, ok in checks.items():
             if not ok:
@@ -182,13 +184,19 @@ class SampleRNNFamily:
 
     def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
                eval_loss: float) -> dict[str, float]:
-        """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
+        """Noise-to-song ratios of ``listen_samples`` samples of ``listen_seconds`` (composer.audio.listening).
+
+        Every evaluation primes on the same stored song windows, so checkpoints are compared on equal terms.
+        """
         if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
             return {}
         run_dir = Path(meta["run_dir"])
         primers = run_dir / primers_.PRIMERS
-        primer = load_npz(primers)["audio"][0] if primers.is_file() else None  # as generate starts
-        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, primer=primer)
+        primer = load_npz(primers)["audio"] if primers.is_file() else None  # as generate starts
+        if primer is not None:
+            primer = primers_.choose(primer, config.listen_samples, seed=0)
+        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, num=config.listen_samples,
+                             primer=primer)
         unigram_bits = meta.get("eval_unigram_bits")
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
