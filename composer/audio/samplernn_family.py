@@ -21,6 +21,7 @@ from composer.audio import listening
 from composer.audio import primers as primers_
 from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
+from composer.audio.resampled import at_rate
 from composer.audio.samplernn import SampleRNN
 from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
@@ -49,6 +50,7 @@ class SampleRNNConfig:
     embed_dim: int = 64                    # embedding of each quantized input sample
     mlp_dims: tuple[int, ...] = (256,)     # hidden layers of the sample-tier MLP after its input layer
     weight_norm: bool = True
+    sample_rate: int | None = None         # Hz the corpus is read at (resampled); None: the corpus rate
     subseq_len: int = 1024                 # samples per truncated-BPTT window
     subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
     sample_seconds: float = 2.0            # length of the samples written during training
@@ -67,6 +69,7 @@ class SampleRNNConfig:
             raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
         checks = {"dim": self.dim >= 1, "rnn_layers": self.rnn_layers >= 1, "q_levels": 2 <= self.q_levels <= 65536,
                   "embed_dim": self.embed_dim >= 1, "mlp_dims": min(self.mlp_dims, default=1) >= 1,
+                  "sample_rate": self.sample_rate is None or self.sample_rate >= 1000,
                   "subseq_len": self.subseq_len >= 1, "subseqs_per_stretch": self.subseqs_per_stretch >= 1,
                   "sample_seconds": self.sample_seconds > 0, "listen_seconds": self.listen_seconds >= 0,
                   "listen_samples": self.listen_samples >= 1,
@@ -118,6 +121,7 @@ class SampleRNNFamily:
 
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
+        corpus = at_rate(corpus, config.sample_rate)
         listening.save_references(corpus, run_dir)
         try:
             windows = primers_.pick_windows(corpus, n_samples=int(SONG_PRIMER_S * corpus.sample_rate), seed=config.seed)
@@ -149,7 +153,7 @@ class SampleRNNFamily:
 
     def make_dataset(self, corpus: Any, config: SampleRNNConfig, meta: dict, *, split: str,
                      training: bool) -> tf.data.Dataset:
-        stretches = cut_stretches(quantized_split(corpus, config, split), config)
+        stretches = cut_stretches(quantized_split(at_rate(corpus, config.sample_rate), config, split), config)
         if not len(stretches) and training:  # an empty eval set gives no batches; the harness reports that
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} audio chunk of at least "
                               f"{config.stretch_len} samples (lower subseq_len or subseqs_per_stretch, or add audio)")
