@@ -219,7 +219,8 @@ FAMILY = SampleRNNFamily()
 
 def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: float = 1.0, seed: int = 0,
                  num: int = 1, primer: np.ndarray | None = None) -> np.ndarray:
-    """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers."""
+    """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers,
+    [n] shared by the batch or [num, n] one per sequence."""
     levels, method = meta["q_levels"], meta["quantization"]
     primer_codes = None if primer is None else quantize(primer, levels=levels, method=method)
     with seconds_bar(seconds) as bar:  # one sample at a time: long pieces take a while
