@@ -20,7 +20,7 @@ REFERENCES = "references.npz"
 REFERENCE_S = 30.0          # audio per split kept as reference
 RATIO_RANGE = (-1.0, 1.0)   # clipped before averaging: closer than the song itself earns nothing more
 BASELINE_PENALTY = RATIO_RANGE[1] - RATIO_RANGE[0] + 1.0
-BestBy = Literal["eval_loss", "audio_ratio"]
+BestBy = Literal["eval_loss", "audio_ratio", "audio_min"]
 
 
 def _first_seconds(clips: Any, n_samples: int) -> np.ndarray:
@@ -45,8 +45,10 @@ def save_references(corpus: Any, run_dir: Path, *, seconds: float = REFERENCE_S)
 def sample_ratios(audio: np.ndarray, run_dir: Path, *, sample_rate: int) -> dict[str, float]:
     """Ratios of generated audio [num, n_samples] against the run's references, and their mean.
 
-    Returns {"ratio_<figure>": value, ..., "audio_ratio": mean of the clipped ratios}; a ratio
-    whose floor and ceiling coincide counts as 0.
+    Returns {"ratio_<figure>": value, ..., "audio_ratio": mean of the clipped ratios, "audio_min":
+    their minimum}; a ratio whose floor and ceiling coincide counts as 0. The minimum is the
+    stricter judge: a noise sample at the song's loudness scores near the top on Frechet and
+    loudness, which can outvote its whitened flatness of 0 in the mean, but not in the minimum.
     """
     from composer.evaluate.audio_reference import noise_to_song
 
@@ -54,17 +56,18 @@ def sample_ratios(audio: np.ndarray, run_dir: Path, *, sample_rate: int) -> dict
     result = noise_to_song(list(np.atleast_2d(audio)), [references["train"]], [references["eval"]],
                            sample_rate=sample_rate)
     ratios = {f"ratio_{name}": 0.0 if value is None else float(value) for name, value in result["audio_ratios"].items()}
-    ratios["audio_ratio"] = float(np.mean(np.clip(list(ratios.values()), *RATIO_RANGE)))
-    return ratios
+    clipped = np.clip(list(ratios.values()), *RATIO_RANGE)
+    return {**ratios, "audio_ratio": float(np.mean(clipped)), "audio_min": float(np.min(clipped))}
 
 
 def with_selection(ratios: dict[str, float], best_by: BestBy, *, beats_baselines: bool) -> dict[str, float]:
-    """Add "selection_loss" (lower is better) when the best checkpoint is chosen by how samples sound.
+    """Add "selection_loss" (lower is better) when the best checkpoint is chosen by how samples sound:
+    by the mean of the clipped ratios ("audio_ratio") or by their minimum ("audio_min").
 
     Checkpoints whose eval loss beats every trivial baseline rank first (their selection loss is
     below any other's: clipped ratios span less than ``BASELINE_PENALTY``), so the sound picks
     among models that also predict held-out audio, whenever there are such models.
     """
-    if best_by != "audio_ratio":
+    if best_by == "eval_loss":
         return ratios
-    return {**ratios, "selection_loss": -ratios["audio_ratio"] + (0.0 if beats_baselines else BASELINE_PENALTY)}
+    return {**ratios, "selection_loss": -ratios[best_by] + (0.0 if beats_baselines else BASELINE_PENALTY)}

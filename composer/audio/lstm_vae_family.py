@@ -65,7 +65,7 @@ class LstmVaeConfig:
     sample_seconds: float = 4.0
     temperature: float = 1.0  # generate's default scale of the latent and observation noise (and of samples)
     listen_seconds: float = 4.0  # sample scored against noise and the song at each evaluation; 0: none
-    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min": the best-sounding checkpoint
 
     def __post_init__(self) -> None:
         if self.model != "lstm-vae":
@@ -75,8 +75,8 @@ class LstmVaeConfig:
         for name in ("beta", "listen_seconds", "temperature"):
             check_range(name, getattr(self, name), low=0)
         check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
-        if self.best_by == "audio_ratio" and not self.listen_seconds:
-            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
+        if self.best_by != "eval_loss" and not self.listen_seconds:
+            raise ConfigError(f"best_by '{self.best_by}' needs listen_seconds > 0")
         if self.highpass_hz is not None:
             check_range("highpass_hz", self.highpass_hz, low=0, open_low=True, note="or null")
         FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates

@@ -277,8 +277,9 @@ class SampleRNN(keras.Model):
                  primer: tf.Tensor | None = None, progress: Callable[[int], None] | None = None) -> tf.Tensor:
         """Sample ``n_samples`` new codes per sequence: int32 [batch_size, n_samples].
 
-        primer: optional int codes [n] (one clip shared by the batch) that warms the tiers: the
-        frame tiers read it in one parallel pass, and generation continues from its end.
+        primer: optional int codes that warm the tiers, [n] (one clip shared by the batch) or
+        [batch_size, n]: the frame tiers read it in one parallel pass, and generation continues
+        from its end.
         progress: called after each block with the number of samples generated so far.
         """
         history = tf.fill((batch_size, self.lookback), tf.constant(self.silence, tf.int32))
@@ -302,14 +303,20 @@ class SampleRNN(keras.Model):
 
     def _warm_up(self, primer: tf.Tensor, batch_size: int) -> tuple[tf.Tensor, list[States]]:
         """Left-pad the primer with silence to lookback + a whole number of top frames, run the frame tiers."""
-        n = int(primer.shape[0])
+        codes = tf.broadcast_to(primer, (batch_size, primer.shape[-1]))
+        n = int(primer.shape[-1])
         padded_n = self.lookback + max(0, -(-(n - self.lookback) // self.lookback)) * self.lookback
-        primer = tf.concat([tf.fill((padded_n - n,), self.silence), primer], axis=0)
-        codes = tf.tile(primer[None], (batch_size, 1))
+        codes = tf.concat([tf.fill((batch_size, padded_n - n), self.silence), codes], axis=1)
         states = self.initial_states(batch_size)
         if padded_n > self.lookback:
-            _, states = self.run_frame_tiers(codes, states)
+            states = self._warm_states(codes, states)
         return codes[:, -self.lookback:], states
+
+    @tf.function(jit_compile=True)
+    def _warm_states(self, codes, states):
+        """The frame tiers' final states over codes [batch, lookback + n], compiled: run eagerly, the
+        RNN loop costs a Python iteration per frame (seconds for a 2 s primer)."""
+        return self.run_frame_tiers(codes, states)[1]
 
     @tf.function(jit_compile=True)
     def _generate_block(self, history, states, temperature, seed, first_frame):

@@ -21,6 +21,7 @@ from composer.audio import listening
 from composer.audio import primers as primers_
 from composer.audio.output import PEAK_DB, check_generate_options, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level
+from composer.audio.resampled import at_rate
 from composer.audio.samplernn import SampleRNN
 from composer.audio.transforms import load_npz, save_npz
 from composer.config import TrainConfig
@@ -51,11 +52,13 @@ class SampleRNNConfig:
     embed_dim: int = 64                    # embedding of each quantized input sample
     mlp_dims: tuple[int, ...] = (256,)     # hidden layers of the sample-tier MLP after its input layer
     weight_norm: bool = True
+    sample_rate: int | None = None         # Hz the corpus is read at (resampled); None: the corpus rate
     subseq_len: int = 1024                 # samples per truncated-BPTT window
     subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
     sample_seconds: float = 2.0            # length of the samples written during training
     listen_seconds: float = 2.0            # sample scored against noise and the song at each evaluation; 0: none
-    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio": keep the checkpoint whose sample scores best
+    listen_samples: int = 1                # samples per evaluation, each primed on another stored song window
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min": the best-sounding checkpoint
 
     def __post_init__(self) -> None:
         if self.model != NAME:
@@ -66,14 +69,16 @@ class SampleRNNConfig:
                               f"got {list(sizes)}")
         if self.subseq_len % sizes[0]:
             raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
-        for name in ("dim", "rnn_layers", "embed_dim", "subseq_len", "subseqs_per_stretch"):
+        for name in ("dim", "rnn_layers", "embed_dim", "subseq_len", "subseqs_per_stretch", "listen_samples"):
             check_range(name, getattr(self, name), low=1)
         check_range("mlp_dims", min(self.mlp_dims, default=1), low=1, note="each")
         check_range("q_levels", self.q_levels, low=2, high=65536)
+        if self.sample_rate is not None:
+            check_range("sample_rate", self.sample_rate, low=1000, note="or null")
         check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
         check_range("listen_seconds", self.listen_seconds, low=0)
-        if self.best_by == "audio_ratio" and not self.listen_seconds:
-            raise ConfigError("best_by 'audio_ratio' needs listen_seconds > 0")
+        if self.best_by != "eval_loss" and not self.listen_seconds:
+            raise ConfigError(f"best_by '{self.best_by}' needs listen_seconds > 0")
 
     @property
     def stretch_len(self) -> int:
@@ -121,6 +126,7 @@ class SampleRNNFamily:
 
     def prepare(self, corpus: Any, config: SampleRNNConfig, run_dir: Path) -> dict:
         """Quantization and rate for sampling, and the unigram baseline of the eval split."""
+        corpus = at_rate(corpus, config.sample_rate)
         listening.save_references(corpus, run_dir)
         try:
             windows = primers_.pick_windows(corpus, n_samples=int(SONG_PRIMER_S * corpus.sample_rate), seed=config.seed)
@@ -152,7 +158,7 @@ class SampleRNNFamily:
 
     def make_dataset(self, corpus: Any, config: SampleRNNConfig, meta: dict, *, split: str,
                      training: bool) -> tf.data.Dataset:
-        stretches = cut_stretches(quantized_split(corpus, config, split), config)
+        stretches = cut_stretches(quantized_split(at_rate(corpus, config.sample_rate), config, split), config)
         if not len(stretches) and training:  # an empty eval set gives no batches; the harness reports that
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} audio chunk of at least "
                               f"{config.stretch_len} samples (lower subseq_len or subseqs_per_stretch, or add audio)")
@@ -187,13 +193,19 @@ class SampleRNNFamily:
 
     def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
                eval_loss: float) -> dict[str, float]:
-        """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
+        """Noise-to-song ratios of ``listen_samples`` samples of ``listen_seconds`` (composer.audio.listening).
+
+        Every evaluation primes on the same stored song windows, so checkpoints are compared on equal terms.
+        """
         if not config.listen_seconds or "run_dir" not in meta:  # runs prepared before listening existed
             return {}
         run_dir = Path(meta["run_dir"])
         primers = run_dir / primers_.PRIMERS
-        primer = load_npz(primers)["audio"][0] if primers.is_file() else None  # as generate starts
-        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, primer=primer)
+        primer = load_npz(primers)["audio"] if primers.is_file() else None  # as generate starts
+        if primer is not None:
+            primer = primers_.choose(primer, config.listen_samples, seed=0)
+        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, num=config.listen_samples,
+                             primer=primer)
         unigram_bits = meta.get("eval_unigram_bits")
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
@@ -201,7 +213,9 @@ class SampleRNNFamily:
 
     def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
         """Eval bits per sample beside a value histogram fit on the train audio (the unigram) and
-        the eval audio's own histogram entropy, which no model of single values beats."""
+        the eval audio's own histogram entropy, which no model of single values beats; all at the
+        rate the run was trained at."""
+        corpus = at_rate(corpus, run.config.sample_rate)
         sample_rate = corpus.sample_rate
         unigram = unigram_bits_per_sample(
             reference_clips(corpus.audio("train"), sample_rate=sample_rate),
@@ -225,7 +239,8 @@ FAMILY = SampleRNNFamily()
 
 def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: float = 1.0, seed: int = 0,
                  num: int = 1, primer: np.ndarray | None = None) -> np.ndarray:
-    """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers."""
+    """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers,
+    [n] shared by the batch or [num, n] one per sequence."""
     levels, method = meta["q_levels"], meta["quantization"]
     primer_codes = None if primer is None else quantize(primer, levels=levels, method=method)
     with seconds_bar(seconds) as bar:  # one sample at a time: long pieces take a while

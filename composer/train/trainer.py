@@ -168,7 +168,8 @@ def _selection(entry: dict, eval_loss: float | None = None) -> float:
 
 def _best_entry(entry: dict) -> dict:
     """metrics.json's "best": the step, its eval loss and, when the family chose by it, its selection loss."""
-    return {key: entry[key] for key in ("step", "eval_loss", "selection_loss", "audio_ratio") if key in entry}
+    keys = ("step", "eval_loss", "selection_loss", "audio_ratio", "audio_min")
+    return {key: entry[key] for key in keys if key in entry}
 
 
 class _Trainer:

@@ -51,3 +51,26 @@ def test_checkpoints_beating_the_baselines_rank_first():
     assert loss(-1.0, True) < loss(1.0, False)  # the worst-sounding beating one before the best-sounding other
     assert loss(0.8, True) < loss(0.5, True) and loss(0.8, False) < loss(0.5, False)
     assert "selection_loss" not in listening.with_selection({"audio_ratio": 1.0}, "eval_loss", beats_baselines=True)
+
+
+def test_the_minimum_prefers_a_music_like_sample_that_the_mean_passes_over():
+    """A noise sample at the song's loudness (SampleRNN on the rag, step 750: whitened flatness 0.00,
+    Frechet 0.67, chroma 0.06, loudness 2.23) outscores a modest music-like one in the mean, not in the minimum."""
+    figures = ("whitened_flatness", "spectral_frechet", "chroma_clarity", "loudness_distance")
+
+    def scored(values, best_by):
+        ratios = {f"ratio_{name}": value for name, value in zip(figures, values)}
+        clipped = np.clip(values, *listening.RATIO_RANGE)
+        ratios.update(audio_ratio=float(np.mean(clipped)), audio_min=float(np.min(clipped)))
+        return listening.with_selection(ratios, best_by, beats_baselines=True)["selection_loss"]
+
+    noise, music = (0.004, 0.67, 0.06, 2.23), (0.35, 0.3, 0.3, 0.3)
+    assert scored(noise, "audio_ratio") < scored(music, "audio_ratio")  # the mean keeps the noise
+    assert scored(music, "audio_min") < scored(noise, "audio_min")
+
+
+def test_sample_ratios_report_the_mean_and_the_minimum(tmp_path):
+    listening.save_references(Corpus({"train": [piece(0)], "eval": [piece(2)]}), tmp_path, seconds=4.0)
+    ratios = listening.sample_ratios(piece(3, seconds=2.0)[None], tmp_path, sample_rate=SR)
+    clipped = np.clip([v for k, v in ratios.items() if k.startswith("ratio_")], *listening.RATIO_RANGE)
+    assert ratios["audio_min"] == min(clipped) and np.isclose(ratios["audio_ratio"], np.mean(clipped))

@@ -85,6 +85,39 @@ def test_compiled_generation_follows_the_model(models, preset):
     assert not np.array_equal(primed, generated)
 
 
+def stepped_states(model, codes: tf.Tensor):
+    """The frame tiers' states after reading ``codes`` [batch, lookback + n] one frame at a time, as
+    generation's loop steps them: each tier reads the frame just before its next block of targets."""
+    states = model.initial_states(codes.shape[0])
+
+    def step(level, conditioning, start):
+        tier = model.frame_tiers[level]
+        upsampled, states[level] = tier.step(codes[:, start - tier.frame_size:start], conditioning, states[level])
+        if level + 1 < len(model.frame_tiers):
+            below = model.frame_tiers[level + 1].frame_size
+            for j in range(tier.ratio):
+                step(level + 1, upsampled[:, j], start + j * below)
+
+    for start in range(model.lookback, codes.shape[1], model.lookback):
+        step(0, None, start)
+    return states
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny_3tier", "lstm_2layer"])
+def test_one_pass_warm_up_equals_stepping_through_the_primer(models, preset):
+    """The primer's parallel pass leaves every tier where frame-by-frame stepping would, and each
+    sequence of a batch can have its own primer."""
+    model = models[preset]
+    primers = random_codes(2, 6 * model.lookback + 5, seed=3)
+    history, warmed = model._warm_up(primers, 2)
+    padded = tf.concat([tf.fill((2, model.lookback - 5), 128), primers], axis=1)
+    np.testing.assert_array_equal(history, padded[:, -model.lookback:])
+    for got, want in zip(tf.nest.flatten(warmed), tf.nest.flatten(stepped_states(model, padded))):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    shared, _ = model._warm_up(primers[0], 2)  # one clip [n] is shared by the batch
+    np.testing.assert_array_equal(shared, tf.tile(padded[:1, -model.lookback:], (2, 1)))
+
+
 def test_generation_length_seed_and_temperature(models):
     model = models["tiny_3tier"]
     a = model.generate(5000, batch_size=2, seed=7).numpy()  # more than one compiled block

@@ -149,3 +149,23 @@ def test_chunks_shorter_than_a_primer_leave_generation_to_start_from_silence(tmp
     meta = FAMILY.prepare(ShortChunks(), small_config(), tmp_path)
     assert not (tmp_path / "primers.npz").exists() and (tmp_path / "references.npz").is_file()
     assert meta["q_levels"] == 256
+
+
+def test_a_preset_rate_reads_the_corpus_resampled(tmp_path):
+    """``sample_rate`` 8000 on a 16 kHz corpus: meta, references, primers and training windows are all
+    at 8 kHz, and the melody keeps its pitch."""
+    config = small_config(sample_rate=8000)
+    meta = FAMILY.prepare(FakeCorpus(), config, tmp_path)
+    assert meta["sample_rate"] == 8000
+    assert len(np.load(tmp_path / "references.npz")["eval"]) == 10 * 8000
+    assert np.load(tmp_path / "primers.npz")["audio"].shape[1] == 2 * 8000
+    train_stretches = 4 * ((10 * 8000 - 8) // (config.stretch_len - 8))
+    windows = list(FAMILY.make_dataset(FakeCorpus(), config, meta, split="train", training=True)
+                   .take(config.subseqs_per_stretch * train_stretches // 4))
+    assert all(w["codes"].shape == (4, 8 + 64) for w in windows)
+
+    def peak_hz(note, rate):  # the first note, 250 ms
+        return np.argmax(np.abs(np.fft.rfft(note[:rate // 4] * np.hanning(rate // 4)))) * 4.0
+
+    assert peak_hz(np.load(tmp_path / "references.npz")["train"], 8000) == peak_hz(plucked_melody(1.0, seed=0),
+                                                                                  SAMPLE_RATE)
