@@ -25,9 +25,8 @@ def main() -> None:
     song, _ = read_audio(args.song, sample_rate=rate)
     n = int(args.seconds * rate)
     start = int(args.song_start * rate)
-    out = plot_spectrograms(
-        {f"song ({args.song.stem})": song[start : start + n], args.label: sample[:n]}, sample_rate=rate, out=args.out
-    )
+    out = plot_spectrograms({f"song ({args.song.stem})": song[start:start + n], args.label: sample[:n]},
+                            sample_rate=rate, out=args.out)
     shrink(out)
 
 

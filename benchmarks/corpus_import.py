@@ -58,19 +58,15 @@ def main() -> None:
         runs["plain note_seq loop"].append(timed(plain_loop, files))
         runs["ours jobs=1"].append(timed(ours, args.limit, 1))
         runs["ours jobs=2"].append(timed(ours, args.limit, 2))
-    print(
-        f"{len(files)} MusicXML files, {args.repeats} rounds, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    print(f"{len(files)} MusicXML files, {args.repeats} rounds, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
     baseline = statistics.median(wall for wall, _ in runs["plain note_seq loop"])
     for name, timings in runs.items():
         wall = statistics.median(w for w, _ in timings)
         cpu = statistics.median(c for _, c in timings)
-        print(
-            f"{name:20s} wall median {wall:6.2f} s  {len(files) / wall:5.1f} files/s  {baseline / wall:4.2f}x plain  "
-            f"| CPU median {cpu:6.2f} s ({1000 * cpu / len(files):5.1f} ms/file)  "
-            f"(wall runs: {', '.join(f'{w:.1f}' for w, _ in timings)})"
-        )
+        print(f"{name:20s} wall median {wall:6.2f} s  {len(files) / wall:5.1f} files/s  {baseline / wall:4.2f}x plain  "
+              f"| CPU median {cpu:6.2f} s ({1000 * cpu / len(files):5.1f} ms/file)  "
+              f"(wall runs: {', '.join(f'{w:.1f}' for w, _ in timings)})")
 
 
 if __name__ == "__main__":

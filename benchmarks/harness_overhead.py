@@ -45,10 +45,8 @@ class BenchData:
 
     def __init__(self) -> None:
         rng = np.random.default_rng(0)
-        self.splits = {
-            "train": rng.integers(0, VOCAB, (512, LENGTH + 1), dtype=np.int32),
-            "eval": rng.integers(0, VOCAB, (64, LENGTH + 1), dtype=np.int32),
-        }
+        self.splits = {"train": rng.integers(0, VOCAB, (512, LENGTH + 1), dtype=np.int32),
+                       "eval": rng.integers(0, VOCAB, (64, LENGTH + 1), dtype=np.int32)}
 
     def fingerprint(self) -> str:
         return "bench"
@@ -104,34 +102,14 @@ def harness_rates(steps: int, window: int) -> list[float]:
 
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "bench.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "model": FAMILY.name,
-                    "seed": 0,
-                    "train": {
-                        "steps": steps,
-                        "batch_size": BATCH,
-                        "learning_rate": 1e-3,
-                        "clip_norm": 3.0,
-                        "log_every": window,
-                        "eval_every": steps,
-                        "checkpoint_every": steps,
-                        "eval_batches": 1,
-                    },
-                }
-            )
-        )
+        config.write_text(yaml.safe_dump({"model": FAMILY.name, "seed": 0, "train": {
+            "steps": steps, "batch_size": BATCH, "learning_rate": 1e-3, "clip_norm": 3.0, "log_every": window,
+            "eval_every": steps, "checkpoint_every": steps, "eval_batches": 1}}))
         train(FAMILY.name, corpus=BenchData(), config_path=config, run_dir=Path(tmp) / "run", progress=False)
         events = EventAccumulator(str(Path(tmp) / "run" / "logs"), size_guidance={"tensors": 0}).Reload()
-        rates = [
-            float(
-                e.tensor_proto.float_val[0]
-                if e.tensor_proto.float_val
-                else np.frombuffer(e.tensor_proto.tensor_content, np.float32)[0]
-            )
-            for e in events.Tensors("items_per_s")
-        ]
+        rates = [float(e.tensor_proto.float_val[0] if e.tensor_proto.float_val else
+                       np.frombuffer(e.tensor_proto.tensor_content, np.float32)[0])
+                 for e in events.Tensors("items_per_s")]
     return [rate / BATCH for rate in rates[1:]]
 
 
@@ -141,11 +119,9 @@ def fit_rates(steps: int, window: int) -> list[float]:
 
     keras.utils.set_random_seed(0)
     model = FAMILY.build_model()
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=3.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=False,
-    )  # as the harness's tf.function (Keras's "auto" may pick XLA)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=3.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=False)  # as the harness's tf.function (Keras's "auto" may pick XLA)
     dataset = FAMILY.make_dataset(BenchData(), None, {}, split="train", training=True)
     dataset = dataset.map(lambda batch: (batch[:, :-1], batch[:, 1:]))
     marks: list[float] = []
@@ -173,10 +149,8 @@ def main() -> None:
         harness.append(statistics.median(harness_rates(args.steps, args.window)))
         print(f"repeat {repeat + 1}: model.fit {fit[-1]:.2f} steps/s   harness {harness[-1]:.2f} steps/s", flush=True)
     fit_median, harness_median = statistics.median(fit), statistics.median(harness)
-    print(
-        f"median of {args.repeats}: model.fit {fit_median:.2f} steps/s, harness {harness_median:.2f} steps/s, "
-        f"harness/fit {harness_median / fit_median:.3f} (overhead {100 * (1 - harness_median / fit_median):+.1f}%)"
-    )
+    print(f"median of {args.repeats}: model.fit {fit_median:.2f} steps/s, harness {harness_median:.2f} steps/s, "
+          f"harness/fit {harness_median / fit_median:.3f} (overhead {100 * (1 - harness_median / fit_median):+.1f}%)")
 
 
 if __name__ == "__main__":

@@ -45,18 +45,8 @@ def compiled_rtf(model, config, normalizer, *, sample_rate, batch, seconds, repe
 
     def run():
         start = time.perf_counter()
-        synthesize(
-            model,
-            config,
-            normalizer,
-            primers,
-            sample_rate=sample_rate,
-            seconds=seconds,
-            temperature=1.0,
-            seed=0,
-            jit_compile=jit_compile,
-            lite=lite,
-        )
+        synthesize(model, config, normalizer, primers, sample_rate=sample_rate, seconds=seconds,
+                   temperature=1.0, seed=0, jit_compile=jit_compile, lite=lite)
         return time.perf_counter() - start
 
     first = run()
@@ -76,7 +66,7 @@ class OneStep(keras.Model):
         sizes = [len(s) for s in self.vae.zero_states(1)]
         states, i = [], 0
         for size in sizes:
-            states.append(flat[i : i + size])
+            states.append(flat[i:i + size])
             i += size
         nxt, new_states = self.vae.step_frame(frame, states, noise)
         return [nxt] + [s for layer in new_states for s in layer]
@@ -88,10 +78,8 @@ def naive_rtf(model, config, *, sample_rate, batch, frames):
     frame = np.zeros((batch, model.feature_dim), np.float32)
     states = [np.zeros((batch, config.units), np.float32) for layer in model.zero_states(1) for _ in layer]
     rng = np.random.default_rng(0)
-    step.predict(
-        [frame, rng.standard_normal((batch, model.latent_dim + model.feature_dim)).astype(np.float32)] + states,
-        verbose=0,
-    )
+    step.predict([frame, rng.standard_normal((batch, model.latent_dim + model.feature_dim)).astype(np.float32)]
+                 + states, verbose=0)
     start = time.perf_counter()
     for _ in range(frames):
         noise = rng.standard_normal((batch, model.latent_dim + model.feature_dim)).astype(np.float32)
@@ -100,13 +88,9 @@ def naive_rtf(model, config, *, sample_rate, batch, frames):
     return frames * config.hop / sample_rate * batch / elapsed
 
 
-QUALITY_OVERRIDES = {
-    "frame_size": 1024,
-    "hop": 512,
-    "sequence_frames": 48,
-    "kl_warmup_steps": 200,
-    "train": {"batch_size": 16, "eval_every": 100, "eval_batches": 10, "checkpoint_every": 100, "sample_every": 0},
-}
+QUALITY_OVERRIDES = {"frame_size": 1024, "hop": 512, "sequence_frames": 48, "kl_warmup_steps": 200,
+                     "train": {"batch_size": 16, "eval_every": 100, "eval_batches": 10, "checkpoint_every": 100,
+                               "sample_every": 0}}
 
 
 def quality(args: argparse.Namespace) -> None:
@@ -124,10 +108,8 @@ def quality(args: argparse.Namespace) -> None:
     if not corpus.chunk_counts()["train"]["audio"]:
         render_audio(corpus)
     train_audio = list(corpus.audio("train"))
-    print(
-        f"corpus: {args.chorales} chorales rendered at {corpus.sample_rate} Hz, "
-        f"{sum(map(len, train_audio)) / corpus.sample_rate / 60:.1f} min train audio; {args.steps} steps each"
-    )
+    print(f"corpus: {args.chorales} chorales rendered at {corpus.sample_rate} Hz, "
+          f"{sum(map(len, train_audio)) / corpus.sample_rate / 60:.1f} min train audio; {args.steps} steps each")
     base = yaml.safe_load(args.config.read_text())
     base["train"].update(QUALITY_OVERRIDES["train"], steps=args.steps)
     print(f"{'model':>12} {'eval loss':>10} {'repeat-last':>12} {'loop_ratio':>11} {'copy_rate':>10} {'silence':>8}")
@@ -135,27 +117,18 @@ def quality(args: argparse.Namespace) -> None:
         config = {**base, **{k: v for k, v in QUALITY_OVERRIDES.items() if k != "train"}, "latent_dim": latent_dim}
         (work / f"{name}.yaml").write_text(yaml.safe_dump(config))
         run_dir = work / "runs" / name
-        metrics = (
-            json.loads((run_dir / "metrics.json").read_text())
-            if (run_dir / "metrics.json").is_file()
-            else train("lstm-vae", corpus=corpus, config_path=work / f"{name}.yaml", run_dir=run_dir, progress=False)
-        )
+        metrics = (json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file()
+                   else train("lstm-vae", corpus=corpus, config_path=work / f"{name}.yaml", run_dir=run_dir,
+                              progress=False))
         paths = generate(run_dir, out=work / "out" / f"{name}.wav", seconds=20.0, seed=1, num=4)
         audio = [read_audio(p)[0] for p in paths]
         sr = corpus.sample_rate
-        ratios = [
-            np.mean([f(a) for a in audio])
-            for f in (
-                lambda a: loop_ratio(a, sample_rate=sr),
-                lambda a: copy_rate(a, train_audio, sample_rate=sr),
-                silence_ratio,
-            )
-        ]
-        print(
-            f"{name:>12} {metrics['best']['eval_loss']:>10.1f} "
-            f"{metrics['baseline_eval_loss']['repeat_last_frame']:>12.1f} "
-            f"{ratios[0]:>11.3f} {ratios[1]:>10.3f} {ratios[2]:>8.3f}"
-        )
+        ratios = [np.mean([f(a) for a in audio]) for f in (lambda a: loop_ratio(a, sample_rate=sr),
+                                                           lambda a: copy_rate(a, train_audio, sample_rate=sr),
+                                                           silence_ratio)]
+        print(f"{name:>12} {metrics['best']['eval_loss']:>10.1f} "
+              f"{metrics['baseline_eval_loss']['repeat_last_frame']:>12.1f} "
+              f"{ratios[0]:>11.3f} {ratios[1]:>10.3f} {ratios[2]:>8.3f}")
 
 
 def main() -> None:
@@ -177,15 +150,11 @@ def main() -> None:
     normalizer = Normalizer(np.zeros(dim, np.float32), np.full(dim, 0.01, np.float32), np.full(dim, 5.0, np.float32))
     keras.utils.set_random_seed(0)
     model = FAMILY.build_model(config, {"feature_dim": dim})
-    print(
-        f"config {args.config.name}: {config.domain} frames of {config.frame_size} (hop {config.hop}), "
-        f"{config.layers}x{config.units} {config.cell}, latent {config.latent_dim}, "
-        f"{model.count_params():,} weights; {os.cpu_count()} CPUs; {args.seconds:g} s per stem"
-    )
-    print(
-        f"{'rate':>6} {'batch':>5} {'LiteRT loop':>12} {'XLA loop':>10} {'graph loop':>11} {'naive predict':>14} "
-        f"{'best/naive':>11} {'1st call (XLA)':>15}"
-    )
+    print(f"config {args.config.name}: {config.domain} frames of {config.frame_size} (hop {config.hop}), "
+          f"{config.layers}x{config.units} {config.cell}, latent {config.latent_dim}, "
+          f"{model.count_params():,} weights; {os.cpu_count()} CPUs; {args.seconds:g} s per stem")
+    print(f"{'rate':>6} {'batch':>5} {'LiteRT loop':>12} {'XLA loop':>10} {'graph loop':>11} {'naive predict':>14} "
+          f"{'best/naive':>11} {'1st call (XLA)':>15}")
     for sample_rate in (44100, 16000):
         for batch in (1, 8):
             common = dict(sample_rate=sample_rate, batch=batch, seconds=args.seconds, repeats=args.repeats)
@@ -193,10 +162,8 @@ def main() -> None:
             xla, first = compiled_rtf(model, config, normalizer, jit_compile=True, **common)
             graph, _ = compiled_rtf(model, config, normalizer, jit_compile=False, **common)
             naive = naive_rtf(model, config, sample_rate=sample_rate, batch=batch, frames=args.naive_frames)
-            print(
-                f"{sample_rate:>6} {batch:>5} {lite:>11.0f}x {xla:>9.0f}x {graph:>10.0f}x {naive:>13.1f}x "
-                f"{max(lite, xla) / naive:>10.0f}x {first:>14.1f}s"
-            )
+            print(f"{sample_rate:>6} {batch:>5} {lite:>11.0f}x {xla:>9.0f}x {graph:>10.0f}x {naive:>13.1f}x "
+                  f"{max(lite, xla) / naive:>10.0f}x {first:>14.1f}s")
 
 
 if __name__ == "__main__":

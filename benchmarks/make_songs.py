@@ -27,9 +27,8 @@ def make_song(name: str, source: str, program: int | None, seconds: float, out_d
 
     midi, wav = out_dir / f"{name}.mid", out_dir / f"{name}.wav"
     music21.corpus.parse(source).write("midi", fp=str(midi))
-    command = [COMPOSER, "render", str(midi), "--out", str(wav), "--sample-rate", str(SAMPLE_RATE)] + (
-        [] if program is None else ["--program", str(program)]
-    )
+    command = [COMPOSER, "render", str(midi), "--out", str(wav),
+               "--sample-rate", str(SAMPLE_RATE)] + ([] if program is None else ["--program", str(program)])
     subprocess.run(command, check=True)
     audio, rate = sf.read(wav)
     sf.write(wav, audio[: int(seconds * rate)], rate)
@@ -40,25 +39,9 @@ def main(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, (source, program, seconds) in SONGS.items():
         wav = make_song(name, source, program, seconds, out_dir)
-        subprocess.run(
-            [
-                COMPOSER,
-                "corpus",
-                "import",
-                str(wav),
-                "--corpus",
-                name,
-                "--root",
-                str(out_dir / "corpora"),
-                "--sample-rate",
-                str(SAMPLE_RATE),
-                "--chunk-seconds",
-                "15",
-                "--eval-ratio",
-                "0.2",
-            ],
-            check=True,
-        )
+        subprocess.run([COMPOSER, "corpus", "import", str(wav), "--corpus", name, "--root", str(out_dir / "corpora"),
+                        "--sample-rate", str(SAMPLE_RATE), "--chunk-seconds", "15", "--eval-ratio", "0.2"],
+                       check=True)
 
 
 if __name__ == "__main__":

@@ -33,21 +33,16 @@ from composer.symbolic.sampler import sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-PRESETS = {
-    "music-transformer": (MT, CONFIGS / "music_transformer" / "default.yaml", MusicTransformerConfig),
-    "performance-rnn": (PRNN, CONFIGS / "performance_rnn" / "default.yaml", PerformanceRNNConfig),
-}
+PRESETS = {"music-transformer": (MT, CONFIGS / "music_transformer" / "default.yaml", MusicTransformerConfig),
+           "performance-rnn": (PRNN, CONFIGS / "performance_rnn" / "default.yaml", PerformanceRNNConfig)}
 
 
 def build(name: str) -> tuple:
     """(family, config, model) of a family's default preset, untrained."""
     family, path, config_class = PRESETS[name]
     config = load_config(path, config_class)
-    meta = {
-        "num_classes": config.encoding.num_classes,
-        "controls": list(config.controls),
-        "control_dim": control_dim(config.controls),
-    }
+    meta = {"num_classes": config.encoding.num_classes, "controls": list(config.controls),
+            "control_dim": control_dim(config.controls)}
     return family, config, family.build_model(config, meta)
 
 
@@ -56,22 +51,13 @@ def train_step(name: str) -> tuple:
     family, config, model = build(name)
     batch, length = config.train.batch_size, config.example_events
     rng = np.random.default_rng(0)
-    window = {
-        "events": tf.constant(rng.integers(0, 388, (batch, length)), tf.int32),
-        "targets": tf.constant(rng.integers(0, 388, (batch, length)), tf.int32),
-        "weights": tf.ones([batch, length]),
-    }
+    window = {"events": tf.constant(rng.integers(0, 388, (batch, length)), tf.int32),
+              "targets": tf.constant(rng.integers(0, 388, (batch, length)), tf.int32),
+              "weights": tf.ones([batch, length])}
     data = iter(tf.data.Dataset.from_tensors(window).repeat())
-    step = make_train_step(
-        family,
-        model,
-        make_optimizer(config.train),
-        tf.distribute.get_strategy(),
-        data,
-        tf.Variable(0, dtype=tf.int64),
-        clip_norm=config.train.clip_norm,
-        jit_compile=config.train.jit_compile,
-    )
+    step = make_train_step(family, model, make_optimizer(config.train), tf.distribute.get_strategy(), data,
+                           tf.Variable(0, dtype=tf.int64), clip_norm=config.train.clip_norm,
+                           jit_compile=config.train.jit_compile)
     return step, batch * length
 
 

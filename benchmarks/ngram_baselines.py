@@ -40,9 +40,8 @@ def encode_chorales(limit: int | None) -> dict[str, np.ndarray]:
 
 def split(events: dict[str, np.ndarray], *, chunk_events: int = 0, eval_ratio: float = 0.1) -> tuple[list, list]:
     """Train and eval sequences: whole chorales (chunk_events=0) or chunks, by hash of (name, chunk)."""
-
     def to_eval(key: str) -> bool:
-        return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 16**8 < eval_ratio
+        return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 16 ** 8 < eval_ratio
 
     train, eval_ = [], []
     for name in sorted(n for n in events if n.endswith(".mxl")):
@@ -50,7 +49,7 @@ def split(events: dict[str, np.ndarray], *, chunk_events: int = 0, eval_ratio: f
         step = chunk_events or len(seq)
         for start in range(0, len(seq), step):
             key = f"{name}:{start}" if chunk_events else name
-            (eval_ if to_eval(key) else train).append(seq[start : start + step])
+            (eval_ if to_eval(key) else train).append(seq[start:start + step])
     return train, eval_
 
 
@@ -60,7 +59,7 @@ def dict_counts(sequences: list[np.ndarray], order: int) -> int:
     for seq in sequences:
         padded = [-1] * (order - 1) + seq.tolist()
         for k in range(1, order + 1):
-            counts.update(zip(*(padded[i : len(padded) - k + 1 + i] for i in range(k))))
+            counts.update(zip(*(padded[i:len(padded) - k + 1 + i] for i in range(k))))
     return len(counts)
 
 
@@ -68,12 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=None, help="only the first N chorales")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bach_events.npz")
-    parser.add_argument(
-        "--chunk-events",
-        type=int,
-        default=0,
-        help="split chunks of N events instead of whole chorales (like the corpus's 30 s chunks)",
-    )
+    parser.add_argument("--chunk-events", type=int, default=0,
+                        help="split chunks of N events instead of whole chorales (like the corpus's 30 s chunks)")
     parser.add_argument("--repeat-train", type=int, default=1, help="tile the train split (speed test at scale)")
     args = parser.parse_args()
     if args.cache.is_file():
@@ -98,10 +93,8 @@ def main() -> None:
     t0 = time.perf_counter()
     dict_counts(big, 10)
     plain = time.perf_counter() - t0
-    print(
-        f"order-10 fit on {n_big} events: ours {ours:.2f} s (full modified KN), "
-        f"plain Counter of tuples {plain:.2f} s (counting only); ratio {plain / ours:.1f}x"
-    )
+    print(f"order-10 fit on {n_big} events: ours {ours:.2f} s (full modified KN), "
+          f"plain Counter of tuples {plain:.2f} s (counting only); ratio {plain / ours:.1f}x")
 
 
 if __name__ == "__main__":

@@ -75,24 +75,15 @@ def harness_train_step(events: tf.Tensor) -> callable:
     model = FAMILY.build_model(config, meta)
     batch = {"events": events, "targets": events, "weights": tf.ones_like(events, tf.float32)}
     data = iter(tf.data.Dataset.from_tensors(batch).repeat())
-    return make_train_step(
-        FAMILY,
-        model,
-        make_optimizer(config.train),
-        tf.distribute.get_strategy(),
-        data,
-        tf.Variable(0, dtype=tf.int64),
-        clip_norm=config.train.clip_norm,
-        jit_compile=config.train.jit_compile,
-    )
+    return make_train_step(FAMILY, model, make_optimizer(config.train), tf.distribute.get_strategy(), data,
+                           tf.Variable(0, dtype=tf.int64), clip_norm=config.train.clip_norm,
+                           jit_compile=config.train.jit_compile)
 
 
 def bench_training(repeats: int) -> None:
     events = tf.constant(np.random.default_rng(0).integers(0, CLASSES, (BATCH, STEPS)), tf.int32)
-    steps = {
-        "ours (harness, default preset)": harness_train_step(events),
-        "plain keras.layers.LSTM": plain_train_step(plain_keras(), events),
-    }
+    steps = {"ours (harness, default preset)": harness_train_step(events),
+             "plain keras.layers.LSTM": plain_train_step(plain_keras(), events)}
     for step in steps.values():
         np.asarray(step())  # trace and warm up
     times = {name: [] for name in steps}
@@ -125,11 +116,8 @@ def bench_generation(seconds: float, repeats: int) -> None:
                 pieces = sample_events(model, encoding, num=num, seconds=seconds, seed=repeat + 1, engine=engine)
                 rates[engine].append(sum(len(p) for p in pieces) / (time.perf_counter() - start))
         medians = {engine: float(np.median(r)) for engine, r in rates.items()}
-        print(
-            f"generate batch {num:2d}: "
-            + ", ".join(f"{e} {m:8.0f} events/s" for e, m in medians.items())
-            + f"; tflite / tf {medians['tflite'] / medians['tf']:.2f}x"
-        )
+        print(f"generate batch {num:2d}: " + ", ".join(f"{e} {m:8.0f} events/s" for e, m in medians.items())
+              + f"; tflite / tf {medians['tflite'] / medians['tf']:.2f}x")
 
 
 def bench_int8_likelihood(run_dir: Path, root: str | None, chunks: int = 16, events: int = 512) -> None:
@@ -141,15 +129,11 @@ def bench_int8_likelihood(run_dir: Path, root: str | None, chunks: int = 16, eve
     corpus = Corpus.open(read_json(run_dir / CORPUS)["name"], root=root)
     split = [c[:events] for c in encoded_split(corpus, "eval", run.config.encoding) if len(c) >= events][:chunks]
     batch = np.stack(split)
-    scores = {
-        name: nll_per_event(PerformanceStep(export_step(run.model, quantize=q)), batch)
-        for name, q in (("float32", False), ("int8", True))
-    }
-    print(
-        f"{run_dir}: {len(split)} eval chunks x {events} events, nats/event: "
-        + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
-        + f"; int8 - float32 {scores['int8'] - scores['float32']:+.4f}"
-    )
+    scores = {name: nll_per_event(PerformanceStep(export_step(run.model, quantize=q)), batch)
+              for name, q in (("float32", False), ("int8", True))}
+    print(f"{run_dir}: {len(split)} eval chunks x {events} events, nats/event: "
+          + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+          + f"; int8 - float32 {scores['int8'] - scores['float32']:+.4f}")
 
 
 def main() -> None:

@@ -27,16 +27,8 @@ import pretty_midi
 
 SAMPLE_RATE = 44100
 # (GM program, lowest pitch, notes per beat, chord size): a dense band
-PARTS = [
-    (0, 48, 2, 3),
-    (33, 28, 2, 1),
-    (48, 55, 0.5, 4),
-    (80, 67, 4, 1),
-    (61, 55, 1, 2),
-    (25, 52, 2, 1),
-    (16, 60, 0.25, 3),
-    (73, 72, 1, 1),
-]
+PARTS = [(0, 48, 2, 3), (33, 28, 2, 1), (48, 55, 0.5, 4), (80, 67, 4, 1), (61, 55, 1, 2),
+         (25, 52, 2, 1), (16, 60, 0.25, 3), (73, 72, 1, 1)]
 
 
 def dense_midi(minutes: float, *, seed: int = 0, bpm: float = 150.0) -> pretty_midi.PrettyMIDI:
@@ -52,26 +44,21 @@ def dense_midi(minutes: float, *, seed: int = 0, bpm: float = 150.0) -> pretty_m
         for k in range(int(n_beats * per_beat)):
             root = low + int(rng.integers(0, 12))
             for j in range(chord):
-                inst.notes.append(
-                    pretty_midi.Note(int(rng.integers(60, 120)), root + 4 * j, k * step, (k + 0.9) * step)
-                )
+                inst.notes.append(pretty_midi.Note(int(rng.integers(60, 120)), root + 4 * j, k * step,
+                                                   (k + 0.9) * step))
         for bar in range(0, n_beats, 4) if program == 0 else ():  # sustain pedal on the piano, per bar
-            inst.control_changes += [
-                pretty_midi.ControlChange(64, 127, bar * beat),
-                pretty_midi.ControlChange(64, 0, (bar + 3.9) * beat),
-            ]
+            inst.control_changes += [pretty_midi.ControlChange(64, 127, bar * beat),
+                                     pretty_midi.ControlChange(64, 0, (bar + 3.9) * beat)]
         if program == 80:
-            inst.pitch_bends += [
-                pretty_midi.PitchBend(int(2000 * np.sin(t / 3)), t * beat / 8) for t in range(n_beats * 8)
-            ]
+            inst.pitch_bends += [pretty_midi.PitchBend(int(2000 * np.sin(t / 3)), t * beat / 8)
+                                 for t in range(n_beats * 8)]
         pm.instruments.append(inst)
     drums = pretty_midi.Instrument(program=0, is_drum=True)
     for k in range(n_beats * 4):
         for pitch, every in ((42, 1), (36, 4), (38, 8)):
             if k % every == 0:
-                drums.notes.append(
-                    pretty_midi.Note(int(rng.integers(70, 127)), pitch, k * beat / 4, k * beat / 4 + 0.05)
-                )
+                drums.notes.append(pretty_midi.Note(int(rng.integers(70, 127)), pitch, k * beat / 4,
+                                                    k * beat / 4 + 0.05))
     pm.instruments.append(drums)
     return pm
 
@@ -89,17 +76,8 @@ def _child_render(midi: str) -> None:
     start, cpu = time.perf_counter(), time.process_time()
     audio = render_midi(midi, sample_rate=SAMPLE_RATE)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "cpu_s": cpu,
-                "n_samples": len(audio),
-                "peak_rise_mb": (_status_kb("VmHWM") - before) / 1024,
-                "audio_mb": audio.nbytes / 2**20,
-            }
-        )
-    )
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "n_samples": len(audio),
+                      "peak_rise_mb": (_status_kb("VmHWM") - before) / 1024, "audio_mb": audio.nbytes / 2**20}))
 
 
 def _status_kb(key: str) -> int:
@@ -110,34 +88,17 @@ def _status_kb(key: str) -> int:
 
 
 def render_ours(midi: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child-render", str(midi)], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, __file__, "--child-render", str(midi)], capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def render_cli(midi: Path, soundfont: Path, wav: Path) -> dict:
     """fluidsynth -ni -F: wall time, CPU time and max RSS (from /usr/bin/time)."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [
-            "/usr/bin/time",
-            "-f",
-            "%M %U %S",
-            "fluidsynth",
-            "-ni",
-            "-q",
-            "-F",
-            str(wav),
-            "-r",
-            str(SAMPLE_RATE),
-            str(soundfont),
-            str(midi),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "fluidsynth", "-ni", "-q", "-F", str(wav),
+                           "-r", str(SAMPLE_RATE), str(soundfont), str(midi)],
+                          capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
     rss_kb, user_s, sys_s = done.stderr.strip().splitlines()[-1].split()
     return {"seconds": seconds, "cpu_s": float(user_s) + float(sys_s), "max_rss_mb": int(rss_kb) / 1024}
@@ -150,10 +111,8 @@ def bench_render(minutes: float, repeats: int, folder: Path) -> None:
     pm = dense_midi(minutes)
     pm.write(str(midi))
     n_notes = sum(len(i.notes) for i in pm.instruments)
-    print(
-        f"dense MIDI: {minutes} min, {len(pm.instruments)} instruments, {n_notes} notes, "
-        f"soundfont {DEFAULT_SOUNDFONT.name}"
-    )
+    print(f"dense MIDI: {minutes} min, {len(pm.instruments)} instruments, {n_notes} notes, "
+          f"soundfont {DEFAULT_SOUNDFONT.name}")
     ours, cli = [], []
     for _ in range(repeats):
         ours.append(render_ours(midi))
@@ -165,20 +124,14 @@ def bench_render(minutes: float, repeats: int, folder: Path) -> None:
     t_ours, t_cli = (statistics.median(r["seconds"] for r in rows) for rows in (ours, cli))
     c_ours, c_cli = (statistics.median(r["cpu_s"] for r in rows) for rows in (ours, cli))
     print(f"{'':24}{'wall s':>8}{'cpu s':>8}{'x realtime (cpu)':>18}{'memory MB':>11}")
-    print(
-        f"{'composer render_midi':24}{t_ours:8.2f}{c_ours:8.2f}{audio_s / c_ours:18.1f}"
-        f"{ours[0]['peak_rise_mb']:11.1f}"
-        f"   (rendered {audio_s:.1f} s = {ours[0]['audio_mb']:.1f} MB float32 stereo)"
-    )
-    print(
-        f"{'fluidsynth CLI -F':24}{t_cli:8.2f}{c_cli:8.2f}{cli_s / c_cli:18.1f}{cli[0]['max_rss_mb']:11.1f}"
-        f"   (rendered {cli_s:.1f} s to 16-bit wav)"
-    )
-    print(
-        f"speed ratio ours / CLI for the same file: {c_cli / c_ours:.2f}x in CPU time, "
-        f"{t_cli / t_ours:.2f}x in wall time; "
-        f"memory: {max(r['peak_rise_mb'] for r in ours) / ours[0]['audio_mb']:.2f}x the rendered audio"
-    )
+    print(f"{'composer render_midi':24}{t_ours:8.2f}{c_ours:8.2f}{audio_s / c_ours:18.1f}"
+          f"{ours[0]['peak_rise_mb']:11.1f}"
+          f"   (rendered {audio_s:.1f} s = {ours[0]['audio_mb']:.1f} MB float32 stereo)")
+    print(f"{'fluidsynth CLI -F':24}{t_cli:8.2f}{c_cli:8.2f}{cli_s / c_cli:18.1f}{cli[0]['max_rss_mb']:11.1f}"
+          f"   (rendered {cli_s:.1f} s to 16-bit wav)")
+    print(f"speed ratio ours / CLI for the same file: {c_cli / c_ours:.2f}x in CPU time, "
+          f"{t_cli / t_ours:.2f}x in wall time; "
+          f"memory: {max(r['peak_rise_mb'] for r in ours) / ours[0]['audio_mb']:.2f}x the rendered audio")
     print(f"wall runs ours: {[round(r['seconds'], 2) for r in ours]}  CLI: {[round(r['seconds'], 2) for r in cli]}")
 
 
@@ -205,16 +158,10 @@ def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path, *, stems
         tone = 0.2 * np.sin(2 * np.pi * 110 * (i + 1) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
         stem = np.stack([tone, tone], axis=1) + 0.02 * rng.standard_normal((n, 2))
         paths.append(write_audio(folder / f"stem{i}.wav", stem.astype(np.float32), SAMPLE_RATE, subtype="PCM_16"))
-    spec = {
-        "master": {
-            "sample_rate": SAMPLE_RATE,
-            "target_lufs": -14.0,
-            "ceiling_db": -1.0,
-            "bit_depth": 16,
-            "stems": stems,
-        },
-        "stems": [{"source": str(p), "gain_db": -i, "pan": (i / (n_stems - 1)) * 2 - 1} for i, p in enumerate(paths)],
-    }
+    spec = {"master": {"sample_rate": SAMPLE_RATE, "target_lufs": -14.0, "ceiling_db": -1.0, "bit_depth": 16,
+                       "stems": stems},
+            "stems": [{"source": str(p), "gain_db": -i, "pan": (i / (n_stems - 1)) * 2 - 1}
+                      for i, p in enumerate(paths)]}
     ours, plain, ours_cpu, plain_cpu = [], [], [], []
     for _ in range(repeats):
         start, cpu = time.perf_counter(), time.process_time()
@@ -228,18 +175,12 @@ def bench_mix(n_stems: int, minutes: float, repeats: int, folder: Path, *, stems
     print(f"\nmix: {n_stems} stems x {minutes} min, 44.1 kHz stereo 16-bit wav in, 16-bit out")
     print(f"{'':40}{'wall s':>8}{'cpu s':>8}")
     label = "composer mix (+16-bit stems/, mix.json)" if stems else "composer mix (stems: false, mix.json)"
-    print(
-        f"{label:40}{statistics.median(ours):8.2f}{statistics.median(ours_cpu):8.2f}"
-        f"   -> {report['lufs']} LUFS, peak {report['peak_db']} dBFS, wall runs {[round(x, 2) for x in ours]}"
-    )
-    print(
-        f"{'plain read+sum+pyloudnorm+clip':40}{statistics.median(plain):8.2f}{statistics.median(plain_cpu):8.2f}"
-        f"   wall runs {[round(x, 2) for x in plain]}"
-    )
-    print(
-        f"ratio ours / plain: {statistics.median(ours) / statistics.median(plain):.2f}x wall, "
-        f"{statistics.median(ours_cpu) / statistics.median(plain_cpu):.2f}x CPU"
-    )
+    print(f"{label:40}{statistics.median(ours):8.2f}{statistics.median(ours_cpu):8.2f}"
+          f"   -> {report['lufs']} LUFS, peak {report['peak_db']} dBFS, wall runs {[round(x, 2) for x in ours]}")
+    print(f"{'plain read+sum+pyloudnorm+clip':40}{statistics.median(plain):8.2f}{statistics.median(plain_cpu):8.2f}"
+          f"   wall runs {[round(x, 2) for x in plain]}")
+    print(f"ratio ours / plain: {statistics.median(ours) / statistics.median(plain):.2f}x wall, "
+          f"{statistics.median(ours_cpu) / statistics.median(plain_cpu):.2f}x CPU")
 
 
 def main() -> None:

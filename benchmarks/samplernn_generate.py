@@ -53,11 +53,8 @@ def compiled_rtf(model, *, batch: int, seconds: float, repeats: int) -> dict:
     first, _ = timed(lambda: model.generate(n, batch_size=batch, seed=0))
     runs = [timed(lambda: model.generate(n, batch_size=batch, seed=i + 1)) for i in range(repeats)]
     audio_s = seconds * batch
-    return {
-        "rtf": audio_s / statistics.median(w for w, _ in runs),
-        "cpu_rtf": audio_s / statistics.median(c for _, c in runs),
-        "first_call_s": first,
-    }
+    return {"rtf": audio_s / statistics.median(w for w, _ in runs),
+            "cpu_rtf": audio_s / statistics.median(c for _, c in runs), "first_call_s": first}
 
 
 def naive_generate(model, n_samples: int, *, batch: int) -> np.ndarray:
@@ -70,12 +67,9 @@ def naive_generate(model, n_samples: int, *, batch: int) -> np.ndarray:
         for level, tier in enumerate(model.frame_tiers):
             if t % tier.frame_size == 0:
                 above = conditioning[level]
-                cond = (
-                    None
-                    if above is None
-                    else above[:, (t % model.frame_tiers[level - 1].frame_size) // tier.frame_size]
-                )
-                conditioning[level + 1], states[level] = tier.step(history[:, -tier.frame_size :], cond, states[level])
+                cond = None if above is None else above[:, (t % model.frame_tiers[level - 1].frame_size)
+                                                        // tier.frame_size]
+                conditioning[level + 1], states[level] = tier.step(history[:, -tier.frame_size:], cond, states[level])
         window = model.sample_tier.window
         embedded = tf.gather(model.sample_tier.embedding, history[:, -window:])
         x = tf.einsum("bwe,wed->bd", embedded, model.sample_tier.input_kernel())
@@ -100,28 +94,16 @@ def training_rate(config: SampleRNNConfig, *, steps: int) -> dict:
     optimizer = make_optimizer(config.train)
     optimizer.build(model.trainable_variables)
     codes = np.random.default_rng(0).integers(0, 256, (config.train.batch_size, model.lookback + config.subseq_len))
-    batch = {
-        "codes": tf.constant(codes, tf.int32),
-        "reset": tf.constant(False),
-        "weight": tf.ones((config.train.batch_size,)),
-    }
+    batch = {"codes": tf.constant(codes, tf.int32), "reset": tf.constant(False),
+             "weight": tf.ones((config.train.batch_size,))}
     iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-    step = make_train_step(
-        FAMILY,
-        model,
-        optimizer,
-        tf.distribute.get_strategy(),
-        iterator,
-        tf.Variable(0, dtype=tf.int64),
-        clip_norm=config.train.clip_norm,
-    )
+    step = make_train_step(FAMILY, model, optimizer, tf.distribute.get_strategy(), iterator,
+                           tf.Variable(0, dtype=tf.int64), clip_norm=config.train.clip_norm)
     step()
     runs = [timed(lambda: step().numpy()) for _ in range(steps)]
     per_step = config.train.batch_size * config.subseq_len
-    return {
-        "samples_per_s": per_step / statistics.median(w for w, _ in runs),
-        "cpu_samples_per_s": per_step / statistics.median(c for _, c in runs),
-    }
+    return {"samples_per_s": per_step / statistics.median(w for w, _ in runs),
+            "cpu_samples_per_s": per_step / statistics.median(c for _, c in runs)}
 
 
 def main() -> None:
@@ -132,20 +114,14 @@ def main() -> None:
     parser.add_argument("--naive-samples", type=int, default=320)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-steps", type=int, default=6)
-    parser.add_argument(
-        "--intra-op-threads",
-        type=int,
-        default=1,
-        help="TensorFlow op threads for the generation runs (1, as generate() sets; 0: TF default)",
-    )
+    parser.add_argument("--intra-op-threads", type=int, default=1,
+                        help="TensorFlow op threads for the generation runs (1, as generate() sets; 0: TF default)")
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     load_avg = os.getloadavg()[0]
     print(f"load average at start: {load_avg:.1f} on {os.cpu_count()} cores")
-    print(
-        "| config | batch | compiled RTF (wall) | compiled RTF (CPU) | naive RTF (wall) | naive RTF (CPU) "
-        "| speed-up (wall) | first call s |"
-    )
+    print("| config | batch | compiled RTF (wall) | compiled RTF (CPU) | naive RTF (wall) | naive RTF (CPU) "
+          "| speed-up (wall) | first call s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.configs:
         config = load(ROOT / "configs" / "samplernn" / f"{name}.yaml", SampleRNNConfig)
@@ -153,11 +129,9 @@ def main() -> None:
         for batch in args.batches:
             fast = compiled_rtf(model, batch=batch, seconds=args.seconds, repeats=args.repeats)
             slow = naive_rtf(model, batch=batch, n_samples=args.naive_samples)
-            print(
-                f"| {name} | {batch} | {fast['rtf']:.2f} | {fast['cpu_rtf']:.2f} | {slow['rtf']:.4f} | "
-                f"{slow['cpu_rtf']:.4f} | {fast['rtf'] / slow['rtf']:.0f}x | {fast['first_call_s']:.1f} |",
-                flush=True,
-            )
+            print(f"| {name} | {batch} | {fast['rtf']:.2f} | {fast['cpu_rtf']:.2f} | {slow['rtf']:.4f} | "
+                  f"{slow['cpu_rtf']:.4f} | {fast['rtf'] / slow['rtf']:.0f}x | {fast['first_call_s']:.1f} |",
+                  flush=True)
     if args.train_steps:
         print_training_rates(args.configs, steps=args.train_steps)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
@@ -169,11 +143,8 @@ def print_training_rates(configs: list[str], *, steps: int) -> None:
     for name in configs:
         config = load(ROOT / "configs" / "samplernn" / f"{name}.yaml", SampleRNNConfig)
         rate = training_rate(config, steps=steps)
-        print(
-            f"| {name} | {rate['samples_per_s']:.0f} | {rate['cpu_samples_per_s']:.0f} | "
-            f"{config.train.batch_size} x {config.subseq_len} |",
-            flush=True,
-        )
+        print(f"| {name} | {rate['samples_per_s']:.0f} | {rate['cpu_samples_per_s']:.0f} | "
+              f"{config.train.batch_size} x {config.subseq_len} |", flush=True)
 
 
 if __name__ == "__main__":

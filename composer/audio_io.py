@@ -49,10 +49,8 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
         declared = audio.shape[0] + file_rate  # page carries an end-of-stream flag, which a cut file lacks
     if declared - audio.shape[0] > max(TRUNCATION_TOLERANCE * declared, 0.5 * file_rate):
         length = "an unknown length" if path.suffix.lower() == ".ogg" else f"{declared / file_rate:.1f} s"
-        raise ComposerError(
-            f"{path}: truncated or corrupt: decoded {audio.shape[0] / file_rate:.1f} s of "
-            f"{length} (the file ends early)"
-        )
+        raise ComposerError(f"{path}: truncated or corrupt: decoded {audio.shape[0] / file_rate:.1f} s of "
+                            f"{length} (the file ends early)")
     if subtype != "PCM_16" and not np.all(np.isfinite(audio)):  # integers always are
         raise ComposerError(f"{path}: audio holds NaN or infinite samples")
     if mono:
@@ -63,9 +61,8 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
 
-def write_audio(
-    path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None, sync: bool = True
-) -> Path:
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None,
+                sync: bool = True) -> Path:
     """Write ``audio`` ([n_samples] or [n_samples, n_channels], float, or int16 already on the
     16-bit grid) atomically: a temporary file renamed over ``path``, never half a file there.
 
@@ -86,9 +83,8 @@ def write_audio(
             audio = _to_pcm16(audio)
     channels = 1 if audio.ndim == 1 else audio.shape[1]
     with atomic_file(path, sync=sync) as handle:  # its descriptor: a file reopened with O_TRUNC is
-        with _UnsyncedSoundFile(
-            handle.fileno(), "w", sample_rate, channels, subtype, format=file_format, closefd=False
-        ) as file:  # flushed on close by ext4 (auto_da_alloc)
+        with _UnsyncedSoundFile(handle.fileno(), "w", sample_rate, channels, subtype, format=file_format,
+                                closefd=False) as file:  # flushed on close by ext4 (auto_da_alloc)
             file.write(audio)
         if not sync:  # and so is a file renamed over another: an unsynced write removes the old one
             path.unlink(missing_ok=True)
@@ -113,8 +109,8 @@ def _read_float32(path: Path) -> tuple[np.ndarray, int, str, int]:
         audio = np.empty((file.frames, file.channels), dtype=np.float32)
         block = np.empty((min(file.frames, READ_BLOCK_FRAMES), file.channels), dtype=np.int16)
         n_read = 0
-        while n_read < len(audio) and len(got := file.read(out=block[: len(audio) - n_read])):
-            np.multiply(got, np.float32(1.0 / 32768.0), out=audio[n_read : n_read + len(got)])
+        while n_read < len(audio) and len(got := file.read(out=block[:len(audio) - n_read])):
+            np.multiply(got, np.float32(1.0 / 32768.0), out=audio[n_read:n_read + len(got)])
             n_read += len(got)
         return audio[:n_read], file.samplerate, file.subtype, file.frames
 
@@ -129,7 +125,7 @@ def _ogg_ends_cleanly(path: Path) -> bool:
     if start < 0 or len(tail) - start < 27:
         return False
     n_segments = tail[start + 26]
-    body = sum(tail[start + 27 : start + 27 + n_segments])
+    body = sum(tail[start + 27:start + 27 + n_segments])
     return bool(tail[start + 5] & 0x04) and start + 27 + n_segments + body == len(tail)
 
 

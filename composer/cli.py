@@ -26,26 +26,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="composer: corpora, models, generation, rendering and mixing for MIDI and audio.\n\n"
-    "Example: composer corpus builtin bach-chorales --corpus bach-chorales, then composer train "
-    "performance-rnn --corpus bach-chorales --config configs/performance_rnn/tiny.yaml --out runs/prnn\n\n"
-    "Exit codes: 0 done, 1 a user error (one line; --debug shows the traceback), 2 a usage error, "
-    "130 interrupted (Ctrl-C).",
+         "Example: composer corpus builtin bach-chorales --corpus bach-chorales, then composer train "
+         "performance-rnn --corpus bach-chorales --config configs/performance_rnn/tiny.yaml --out runs/prnn\n\n"
+         "Exit codes: 0 done, 1 a user error (one line; --debug shows the traceback), 2 a usage error, "
+         "130 interrupted (Ctrl-C).",
 )
-corpus_app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).\n\n"
-    "Example: composer corpus import ~/midi --corpus mine --jobs 2",
-)
+corpus_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Build and inspect corpora (MIDI, MusicXML, ABC, audio).\n\n"
+                              "Example: composer corpus import ~/midi --corpus mine --jobs 2")
 app.add_typer(corpus_app, name="corpus")
 
 _STATE = {"debug": False}
 INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
 SECONDS_DEFAULTS = "30; samplernn 10"  # each family's own default (test_cli checks them)
 
-RootOption = typer.Option(
-    None, "--root", help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora)."
-)
+RootOption = typer.Option(None, "--root",
+                          help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
 JobsOption = typer.Option(1, "--jobs", min=1, help="Parallel worker processes.")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
@@ -83,14 +79,12 @@ def corpus_import(
     sources: list[Path] = typer.Argument(..., help="Files or folders (walked recursively)."),
     corpus: str = typer.Option(..., "--corpus", help="Corpus name (created if new)."),
     root: Optional[Path] = RootOption,
-    eval_ratio: float = typer.Option(
-        0.1, "--eval-ratio", min=0.0, max=1.0, help="Share of chunks held out for evaluation."
-    ),
+    eval_ratio: float = typer.Option(0.1, "--eval-ratio", min=0.0, max=1.0,
+                                     help="Share of chunks held out for evaluation."),
     sample_rate: int = typer.Option(16000, "--sample-rate", min=1000, help="Audio items are stored at this rate (Hz)."),
     chunk_seconds: float = typer.Option(30.0, "--chunk-seconds", min=1.0, help="Split unit length (s)."),
-    split_unit: str = typer.Option(
-        "chunk", "--split-unit", help="'chunk' (default) or 'item' (whole pieces per split)."
-    ),
+    split_unit: str = typer.Option("chunk", "--split-unit",
+                                   help="'chunk' (default) or 'item' (whole pieces per split)."),
     jobs: int = JobsOption,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any file fails to import."),
 ) -> None:
@@ -102,9 +96,8 @@ def corpus_import(
     from composer.corpus.ingest import ImportSummary, collect_files
 
     collect_files(sources, ImportSummary())  # a missing or empty source fails before a corpus is created
-    target = Corpus.create(
-        corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds, eval_ratio=eval_ratio, split_unit=split_unit
-    )
+    target = Corpus.create(corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds,
+                           eval_ratio=eval_ratio, split_unit=split_unit)
     summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
     typer.echo(summary.line())
     _echo_errors(summary.errors)
@@ -132,9 +125,8 @@ def corpus_builtin(
 def corpus_render_audio(
     name: str = typer.Argument(..., help="Corpus name."),
     root: Optional[Path] = RootOption,
-    soundfont: Optional[Path] = typer.Option(
-        None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."
-    ),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont",
+                                             help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
     jobs: int = JobsOption,
 ) -> None:
     """Add an audio item for each symbolic item, synthesized with fluidsynth.
@@ -166,9 +158,8 @@ def corpus_list(root: Optional[Path] = RootOption, as_json: bool = JsonOption) -
 
 
 @corpus_app.command("info")
-def corpus_info(
-    name: str = typer.Argument(..., help="Corpus name."), root: Optional[Path] = RootOption, as_json: bool = JsonOption
-) -> None:
+def corpus_info(name: str = typer.Argument(..., help="Corpus name."), root: Optional[Path] = RootOption,
+                as_json: bool = JsonOption) -> None:
     """Counts by kind and split, hours of audio, notes and import errors.
 
     Example: composer corpus info bach --json
@@ -180,11 +171,9 @@ def corpus_info(
         _print_json(info)
         return
     items, splits = info["items"], info["splits"]
-    typer.echo(
-        f"{info['name']}: {items['total']} items ({items['symbolic']} symbolic, {items['audio']} audio), "
-        f"chunks train {splits['train']} / eval {splits['eval']}, "
-        f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors"
-    )
+    typer.echo(f"{info['name']}: {items['total']} items ({items['symbolic']} symbolic, {items['audio']} audio), "
+               f"chunks train {splits['train']} / eval {splits['eval']}, "
+               f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors")
     _echo_errors(info["errors"])
 
 
@@ -207,12 +196,8 @@ def train(
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
     root: Optional[Path] = RootOption,
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Override the config's train.steps."),
-    sets: list[str] = typer.Option(
-        [],
-        "--set",
-        help="Override a preset value: KEY=VALUE with dotted keys, "
-        "e.g. --set train.steps=300 --set layers=[512,512]. Repeatable.",
-    ),
+    sets: list[str] = typer.Option([], "--set", help="Override a preset value: KEY=VALUE with dotted keys, "
+                                   "e.g. --set train.steps=300 --set layers=[512,512]. Repeatable."),
     strategy: str = typer.Option("default", "--strategy", help="default, mirrored or multi-worker (TF_CONFIG)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run dir's last checkpoint."),
 ) -> None:
@@ -225,28 +210,15 @@ def train(
     from composer.corpus import Corpus
     from composer.train.trainer import train as run_training
 
-    metrics = run_training(
-        model,
-        corpus=Corpus.open(corpus, root=root),
-        config_path=config,
-        run_dir=out,
-        steps=steps,
-        sets=sets,
-        strategy=strategy,
-        resume=resume,
-        progress=True,
-    )
+    metrics = run_training(model, corpus=Corpus.open(corpus, root=root), config_path=config, run_dir=out,
+                           steps=steps, sets=sets, strategy=strategy, resume=resume, progress=True)
     best = metrics.get("best") or {}
     if metrics.get("interrupted"):
-        typer.echo(
-            f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command plus --resume",
-            err=True,
-        )
+        typer.echo(f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command "
+                   f"plus --resume", err=True)
         raise typer.Exit(INTERRUPTED)
-    typer.echo(
-        f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
-        f"at step {best.get('step')}; run dir {out}"
-    )
+    typer.echo(f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
+               f"at step {best.get('step')}; run dir {out}")
 
 
 def _floats(text: Optional[str], what: str) -> Optional[list[float]]:
@@ -273,62 +245,44 @@ def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
 def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
-    seconds: Optional[float] = typer.Option(
-        None,
-        "--seconds",
-        min=0.1,
-        help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
-        f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
-        f"[default: {SECONDS_DEFAULTS}]",
-    ),
-    temperature: Optional[float] = typer.Option(
-        None, "--temperature", min=0.0, help="Sampling temperature (default: the run's preset, else 1)."
-    ),
+    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
+                                            help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
+                                                 f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
+                                                 f"[default: {SECONDS_DEFAULTS}]"),
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0,
+                                                help="Sampling temperature (default: the run's preset, else 1)."),
     primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
-    num: int = typer.Option(
-        1,
-        "--num",
-        min=1,
-        help=f"Generate N files (up to {MAX_NUM}) in one batched pass: OUT-1 ... OUT-N (one file: OUT).",
-    ),
+    num: int = typer.Option(1, "--num", min=1, help=f"Generate N files (up to {MAX_NUM}) in one batched pass: "
+                                                     f"OUT-1 ... OUT-N (one file: OUT)."),
     primer_pitches: Optional[str] = typer.Option(None, "--primer-pitches", help="performance-rnn: e.g. 60,64,67."),
-    density: Optional[str] = typer.Option(
-        None, "--density", help="performance-rnn (conditioned): notes/s, or a list spread over the piece."
-    ),
-    key: Optional[str] = typer.Option(
-        None, "--key", help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."
-    ),
-    pitch_histogram: Optional[str] = typer.Option(
-        None, "--pitch-histogram", help="performance-rnn (conditioned): 12 numbers; groups separated by ';'."
-    ),
+    density: Optional[str] = typer.Option(None, "--density",
+                                          help="performance-rnn (conditioned): notes/s, "
+                                               "or a list spread over the piece."),
+    key: Optional[str] = typer.Option(None, "--key",
+                                      help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
+    pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram",
+                                                  help="performance-rnn (conditioned): 12 numbers; "
+                                                       "groups separated by ';'."),
     top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="performance-rnn: nucleus sampling."),
     beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
-    engine: Optional[str] = typer.Option(
-        None, "--engine", help="performance-rnn: 'tflite' (int8 weights, fast; default) or 'tf' (float32)."
-    ),
-    guidance: Optional[float] = typer.Option(
-        None,
-        "--guidance",
-        min=0.0,
-        help="performance-rnn, music-transformer (conditioned, "
-        "control_dropout > 0): classifier-free guidance scale; "
-        "> 1 follows the controls more closely.",
-    ),
-    quantize: Optional[int] = typer.Option(
-        None, "--quantize", help="performance-rnn: also write a copy snapped to this grid (e.g. 16)."
-    ),
+    engine: Optional[str] = typer.Option(None, "--engine",
+                                         help="performance-rnn: 'tflite' (int8 weights, fast; default) "
+                                              "or 'tf' (float32)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", min=0.0,
+                                             help="performance-rnn, music-transformer (conditioned, "
+                                                  "control_dropout > 0): classifier-free guidance scale; "
+                                                  "> 1 follows the controls more closely."),
+    quantize: Optional[int] = typer.Option(None, "--quantize",
+                                           help="performance-rnn: also write a copy snapped to this grid "
+                                                "(e.g. 16)."),
     musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
-    program: Optional[int] = typer.Option(
-        None, "--program", min=0, max=127, help="performance-rnn: GM program of the track."
-    ),
+    program: Optional[int] = typer.Option(None, "--program", min=0, max=127,
+                                          help="performance-rnn: GM program of the track."),
     keep_primer: bool = typer.Option(False, "--keep-primer", help="lstm-vae: keep the warm-up audio at the start."),
-    peak_db: Optional[float] = typer.Option(
-        None,
-        "--peak-db",
-        max=0.0,
-        help="lstm-vae, samplernn: scale each file down to peak at most this (dBFS; default -1).",
-    ),
+    peak_db: Optional[float] = typer.Option(None, "--peak-db", max=0.0,
+                                            help="lstm-vae, samplernn: scale each file down to peak at most this "
+                                                 "(dBFS; default -1)."),
 ) -> None:
     """Generate new material from a trained run.
 
@@ -338,24 +292,14 @@ def generate(
     from composer.generate import generate as generate_from_run
 
     options = {
-        "seconds": seconds,
-        "temperature": temperature,
-        "primer": primer,
-        "seed": seed,
-        "num": num,
+        "seconds": seconds, "temperature": temperature, "primer": primer, "seed": seed, "num": num,
         "primer_pitches": [int(p) for p in _floats(primer_pitches, "--primer-pitches")] if primer_pitches else None,
         "density": _floats(density, "--density"),
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
-        "top_p": top_p,
-        "beam": beam,
-        "engine": engine,
-        "guidance": guidance,
-        "quantize": quantize,
+        "top_p": top_p, "beam": beam, "engine": engine, "guidance": guidance, "quantize": quantize,
         "musicxml": musicxml or None,
-        "program": program,
-        "keep_primer": keep_primer or None,
-        "peak_db": peak_db,
+        "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
     }
     paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})
     for path in paths:
@@ -369,12 +313,10 @@ def generate(
 def render(
     midi: Path = typer.Argument(..., help="MIDI file."),
     out: Path = typer.Option(..., "--out", help="Output wav (stereo, 16-bit)."),
-    soundfont: Optional[Path] = typer.Option(
-        None, "--soundfont", help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."
-    ),
-    program: Optional[int] = typer.Option(
-        None, "--program", min=0, max=127, help="Play every non-drum track with this GM program."
-    ),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont",
+                                             help="SF2/SF3 file (default: pretty_midi's TimGM6mb)."),
+    program: Optional[int] = typer.Option(None, "--program", min=0, max=127,
+                                          help="Play every non-drum track with this GM program."),
     sample_rate: int = typer.Option(44100, "--sample-rate", min=8000, help="Output rate (Hz)."),
     reverb: bool = typer.Option(True, "--reverb/--no-reverb", help="fluidsynth reverb."),
     chorus: bool = typer.Option(True, "--chorus/--no-chorus", help="fluidsynth chorus."),
@@ -386,20 +328,17 @@ def render(
     from composer.audio_io import write_audio
     from composer.render.synth import render_midi
 
-    audio = render_midi(
-        midi, sample_rate=sample_rate, soundfont=soundfont, program=program, reverb=reverb, chorus=chorus
-    )
+    audio = render_midi(midi, sample_rate=sample_rate, soundfont=soundfont, program=program, reverb=reverb,
+                        chorus=chorus)
     typer.echo(str(write_audio(out, audio, sample_rate, subtype="PCM_16")))
 
 
 @app.command()
-def mix(
-    spec: Path = typer.Argument(..., help="Mix spec YAML."),
-    out: Path = typer.Option(..., "--out", help="Output wav; stems/ and mix.json are written beside it."),
-    stems: Optional[bool] = typer.Option(
-        None, "--stems/--no-stems", help="Write each processed stem to stems/ (default: the spec's master.stems, true)."
-    ),
-) -> None:
+def mix(spec: Path = typer.Argument(..., help="Mix spec YAML."),
+        out: Path = typer.Option(..., "--out", help="Output wav; stems/ and mix.json are written beside it."),
+        stems: Optional[bool] = typer.Option(None, "--stems/--no-stems",
+                                             help="Write each processed stem to stems/ "
+                                                  "(default: the spec's master.stems, true).")) -> None:
     """Layer stems (wav or MIDI) into one loudness-normalized mix.
 
     Example: composer mix examples/mix.yaml --out out/mix.wav
@@ -411,10 +350,8 @@ def mix(
 
 
 @app.command()
-def plot(
-    file: Path = typer.Argument(..., help="MIDI or audio file."),
-    out: Path = typer.Option(..., "--out", help="Output PNG."),
-) -> None:
+def plot(file: Path = typer.Argument(..., help="MIDI or audio file."),
+         out: Path = typer.Option(..., "--out", help="Output PNG.")) -> None:
     """Piano roll for MIDI; waveform and spectrogram for audio.
 
     Example: composer plot out/piece.mid --out out/piece.png
@@ -454,10 +391,8 @@ def evaluate(
 
 
 @app.command()
-def demo(
-    out: Path = typer.Option(Path("out/demo"), "--out", help="Where the demo writes everything."),
-    root: Optional[Path] = RootOption,
-) -> None:
+def demo(out: Path = typer.Option(Path("out/demo"), "--out", help="Where the demo writes everything."),
+         root: Optional[Path] = RootOption) -> None:
     """Run the whole toolkit on the built-in Bach chorales: corpus, train, generate, render, mix, evaluate.
 
     Example: composer demo --out out/demo

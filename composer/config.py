@@ -44,15 +44,8 @@ class TrainConfig:
     jit_compile: bool = False  # XLA for the forward and backward pass (fixed batch shapes)
 
     def __post_init__(self) -> None:
-        for name in (
-            "steps",
-            "batch_size",
-            "eval_every",
-            "eval_batches",
-            "checkpoint_every",
-            "log_every",
-            "learning_rate",
-        ):
+        for name in ("steps", "batch_size", "eval_every", "eval_batches", "checkpoint_every", "log_every",
+                     "learning_rate"):
             check_range(f"train.{name}", getattr(self, name), low=0, open_low=True)
 
 
@@ -84,10 +77,8 @@ def load(path: str | os.PathLike, cls: type[T], *, sets: Sequence[str] = (), **o
     raw.update(overrides)
     expected = getattr(cls, "model", None)  # a family's config names its model
     if isinstance(expected, str) and raw.get("model", expected) != expected:
-        raise ConfigError(
-            f"{path}: model is '{raw['model']}', but this trains '{expected}' "
-            f"(its presets are in configs/{expected.replace('-', '_')}/)"
-        )
+        raise ConfigError(f"{path}: model is '{raw['model']}', but this trains '{expected}' "
+                          f"(its presets are in configs/{expected.replace('-', '_')}/)")
     try:
         return from_dict(cls, merge_sets(raw, sets))
     except ConfigError as exc:
@@ -174,14 +165,12 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
 
 def to_dict(config: Any) -> dict:
     """The plain-dict form of a config (tuples as lists), as written to YAML."""
-
     def plain(value: Any) -> Any:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()}
         return value
-
     return plain(dataclasses.asdict(config))
 
 

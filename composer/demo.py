@@ -32,7 +32,6 @@ RUNS = (
 
 def _stage(title: str) -> Callable:
     """Decorate a demo stage so it prints its title and wall time."""
-
     def wrap(func: Callable) -> Callable:
         def run(*args, **kwargs):
             print(f"\n== {title}", flush=True)
@@ -40,9 +39,7 @@ def _stage(title: str) -> Callable:
             result = func(*args, **kwargs)
             print(f"   done in {time.perf_counter() - start:.0f} s", flush=True)
             return result
-
         return run
-
     return wrap
 
 
@@ -91,14 +88,8 @@ def train_models(out: Path, symbolic, audio) -> dict[str, Path]:
             print(f"   reusing {run_dir}")
         else:
             print(f"   {family} ({preset.name}) on '{corpus.name}'", flush=True)
-            train(
-                family,
-                corpus=corpus,
-                config_path=preset,
-                run_dir=run_dir,
-                resume=(run_dir / "checkpoints").is_dir(),
-                progress=True,
-            )
+            train(family, corpus=corpus, config_path=preset, run_dir=run_dir,
+                  resume=(run_dir / "checkpoints").is_dir(), progress=True)
         run_dirs[run_name] = run_dir
     return run_dirs
 
@@ -111,19 +102,10 @@ def generate_stems(out: Path, run_dirs: dict[str, Path]) -> dict[str, Path]:
     stems_dir = out / "generated"
     prnn = run_dirs["performance-rnn"]
     stems = {
-        "piano": generate(
-            prnn, out=stems_dir / "piano.mid", seconds=30, temperature=0.9, seed=1, program=0, quantize=16
-        )[0],
-        "strings": generate(
-            prnn,
-            out=stems_dir / "strings.mid",
-            seconds=30,
-            temperature=1.0,
-            seed=2,
-            key=["D minor"],
-            program=48,
-            quantize=16,
-        )[0],
+        "piano": generate(prnn, out=stems_dir / "piano.mid", seconds=30, temperature=0.9, seed=1,
+                          program=0, quantize=16)[0],
+        "strings": generate(prnn, out=stems_dir / "strings.mid", seconds=30, temperature=1.0, seed=2,
+                            key=["D minor"], program=48, quantize=16)[0],
         "texture": generate(run_dirs["lstm-vae"], out=stems_dir / "texture.wav", seconds=30, seed=3)[0],
         "samplernn": generate(run_dirs["samplernn"], out=stems_dir / "samplernn.wav", seconds=8, seed=4)[0],
     }
@@ -143,15 +125,8 @@ def mix_spec(stems: dict[str, Path], *, spec_dir: Path) -> dict:
         "master": {"sample_rate": 44100, "length": 32, "target_lufs": -16.0, "ceiling_db": -1.0, "bit_depth": 16},
         "stems": [
             {"source": source["piano"], "program": 0, "lufs": -20.0, "pan": -0.3, "fade_out": 2.0},
-            {
-                "source": source["strings"],
-                "program": 48,
-                "lufs": -23.0,
-                "pan": 0.3,
-                "start": 2.0,
-                "fade_in": 1.0,
-                "fade_out": 2.0,
-            },
+            {"source": source["strings"], "program": 48, "lufs": -23.0, "pan": 0.3, "start": 2.0,
+             "fade_in": 1.0, "fade_out": 2.0},
             {"source": source["texture"], "lufs": -30.0, "fade_in": 3.0, "fade_out": 3.0},
             {"source": source["samplernn"], "lufs": -32.0, "start": 12.0, "fade_in": 1.0, "fade_out": 1.0},
         ],
@@ -167,10 +142,8 @@ def mix_stems(out: Path, stems: dict[str, Path]) -> dict:
     spec_path = out / "mix.yaml"
     write_text_atomic(spec_path, yaml.safe_dump(mix_spec(stems, spec_dir=out), sort_keys=False))
     report = mix(spec_path, out=out / "mix.wav")
-    print(
-        f"   {out / 'mix.wav'}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, "
-        f"peak {report['peak_db']:.1f} dBFS"
-    )
+    print(f"   {out / 'mix.wav'}: {report['length_s']:.1f} s, {report['lufs']:.1f} LUFS, "
+          f"peak {report['peak_db']:.1f} dBFS")
     return report
 
 
@@ -179,22 +152,13 @@ def evaluate_runs(out: Path, run_dirs: dict[str, Path], stems: dict[str, Path], 
     """One report per model family, on the stems the demo generated."""
     from composer.evaluate.report import evaluate
 
-    generated = {
-        "performance-rnn": [stems["piano"], stems["strings"]],
-        "lstm-vae": [stems["texture"]],
-        "samplernn": [stems["samplernn"]],
-    }
+    generated = {"performance-rnn": [stems["piano"], stems["strings"]], "lstm-vae": [stems["texture"]],
+                 "samplernn": [stems["samplernn"]]}
     for run_name, run_dir in run_dirs.items():
         metrics = evaluate(run_dir, root=root, generated=tuple(generated[run_name]), out=out / "eval" / run_name)
         print(f"   {run_name}: {out / 'eval' / run_name / 'report.md'}")
-        for key in (
-            "eval_nll_per_event",
-            "baseline_nll_per_event",
-            "eval_bits_per_sample",
-            "baseline_bits_per_sample",
-            "eval_loss",
-            "baseline_eval_loss",
-        ):
+        for key in ("eval_nll_per_event", "baseline_nll_per_event", "eval_bits_per_sample",
+                    "baseline_bits_per_sample", "eval_loss", "baseline_eval_loss"):
             if key in metrics:
                 print(f"     {key}: {metrics[key]}")
 
@@ -219,10 +183,8 @@ def run_demo(out: Path, *, root: Path | None = None) -> None:
     mix_stems(out, stems)
     evaluate_runs(out, run_dirs, stems, root)
     plot_outputs(out, stems)
-    print(
-        f"\nDemo finished in {time.perf_counter() - start:.0f} s. Listen to {out / 'mix.wav'}; "
-        f"the stems are in {out / 'stems'}, the MIDI in {out / 'generated'} (open it in your editor), "
-        f"reports in {out / 'eval'}.\nNext: import your own MIDI (composer corpus import DIR --corpus mine) and "
-        f"train a default preset (composer train performance-rnn --corpus mine "
-        f"--config configs/performance_rnn/default.yaml --out runs/mine)."
-    )
+    print(f"\nDemo finished in {time.perf_counter() - start:.0f} s. Listen to {out / 'mix.wav'}; "
+          f"the stems are in {out / 'stems'}, the MIDI in {out / 'generated'} (open it in your editor), "
+          f"reports in {out / 'eval'}.\nNext: import your own MIDI (composer corpus import DIR --corpus mine) and "
+          f"train a default preset (composer train performance-rnn --corpus mine "
+          f"--config configs/performance_rnn/default.yaml --out runs/mine).")

@@ -39,18 +39,16 @@ def inverse_cdf(mass: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     return np.minimum(count, mass.shape[1] - 1).astype(np.int32)
 
 
-def draw_classes(
-    logits: np.ndarray, uniform: np.ndarray, *, temperature: float, top_p: float | None = None
-) -> np.ndarray:
+def draw_classes(logits: np.ndarray, uniform: np.ndarray, *, temperature: float,
+                 top_p: float | None = None) -> np.ndarray:
     """One class per row of logits [R, V] with uniforms [R] in [0, 1): int32 [R]."""
     if temperature == 0:
         return logits.argmax(axis=1).astype(np.int32)
     return inverse_cdf(class_mass(logits, temperature=temperature, top_p=top_p), uniform[:, None])[:, 0]
 
 
-def class_mass_tf(
-    logits: tf.Tensor, *, temperature: tf.Tensor | float, top_p: tf.Tensor | float | None = None
-) -> tf.Tensor:
+def class_mass_tf(logits: tf.Tensor, *, temperature: tf.Tensor | float, top_p: tf.Tensor | float | None = None
+                  ) -> tf.Tensor:
     """``class_mass`` in TensorFlow: logits [B, V] -> unnormalised probabilities [B, V]."""
     z = logits / tf.maximum(tf.cast(temperature, logits.dtype), TEMPERATURE_FLOOR)
     mass = tf.exp(z - tf.reduce_max(z, axis=-1, keepdims=True))
@@ -82,9 +80,8 @@ def inverse_cdf_tf(mass: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
     return tf.minimum(chosen * block + tf.minimum(inner, block - 1), n - 1)
 
 
-def draw_classes_tf(
-    logits: tf.Tensor, uniform: tf.Tensor, *, temperature: tf.Tensor | float, top_p: tf.Tensor | float | None = None
-) -> tf.Tensor:
+def draw_classes_tf(logits: tf.Tensor, uniform: tf.Tensor, *, temperature: tf.Tensor | float,
+                    top_p: tf.Tensor | float | None = None) -> tf.Tensor:
     """``draw_classes`` in TensorFlow, for compiled loops: logits [B, V], uniforms [B] -> int32 [B]."""
     drawn = inverse_cdf_tf(class_mass_tf(logits, temperature=temperature, top_p=top_p), uniform)
     return tf.where(tf.cast(temperature, logits.dtype) > 0, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))

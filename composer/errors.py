@@ -29,17 +29,10 @@ class TrainingError(ComposerError):
     """Training could not continue (e.g. repeated non-finite loss)."""
 
 
-def check_range(
-    name: str,
-    value: float,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    open_low: bool = False,
-    open_high: bool = False,
-    note: str = "",
-    error: type[ComposerError] = ConfigError,
-) -> None:
+
+def check_range(name: str, value: float, *, low: float | None = None, high: float | None = None,
+                open_low: bool = False, open_high: bool = False, note: str = "",
+                error: type[ComposerError] = ConfigError) -> None:
     """The one shape of an argument check: ``error`` "NAME must be BOUNDS[ NOTE], got VALUE" unless in bounds.
 
     NaN is never in bounds. ``open_low`` / ``open_high`` leave the bound itself out.
@@ -47,9 +40,8 @@ def check_range(
     above = low is None or (value > low if open_low else value >= low)
     below = high is None or (value < high if open_high else value <= high)
     if not (above and below and value == value):
-        raise error(
-            f"{name} must be {_bounds(low, high, open_low, open_high)}{' ' + note if note else ''}, got {value!r}"
-        )
+        raise error(f"{name} must be {_bounds(low, high, open_low, open_high)}{' ' + note if note else ''}, "
+                    f"got {value!r}")
 
 
 def _bounds(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:

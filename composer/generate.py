@@ -28,12 +28,8 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     model = model_name(run_dir)
     family = get_family(model)
     audio = family.output == "audio"
-    check_output(
-        out,
-        seconds=options.get("seconds"),
-        num=options.get("num", 1),
-        max_seconds=MAX_AUDIO_SECONDS if audio else MAX_SECONDS,
-    )
+    check_output(out, seconds=options.get("seconds"), num=options.get("num", 1),
+                 max_seconds=MAX_AUDIO_SECONDS if audio else MAX_SECONDS)
     if audio:
         from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
 
@@ -53,12 +49,6 @@ def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: flo
         raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
     check_writable(out)
     if seconds is not None:
-        check_range(
-            "--seconds",
-            seconds,
-            low=0,
-            high=int(max_seconds),
-            open_low=True,
-            note="for this model (join longer pieces with composer mix)",
-        )
+        check_range("--seconds", seconds, low=0, high=int(max_seconds), open_low=True,
+                    note="for this model (join longer pieces with composer mix)")
     check_range("--num", num, low=1, high=MAX_NUM, note="(files generated together)")

@@ -30,9 +30,8 @@ def twin_id(source_id: str) -> str:
     return hashlib.sha256(f"render:{source_id}".encode()).hexdigest()
 
 
-def render_audio(
-    corpus: Corpus, *, soundfont: str | os.PathLike | None = None, jobs: int = 1, progress: bool = False
-) -> ingest.ImportSummary:
+def render_audio(corpus: Corpus, *, soundfont: str | os.PathLike | None = None, jobs: int = 1,
+                 progress: bool = False) -> ingest.ImportSummary:
     """Add a synthesized audio twin for every symbolic item of ``corpus`` that has none yet (its chunks
     land in the same splits), rendering in ``jobs`` worker processes; one transaction per twin,
     written by this process.
@@ -50,11 +49,8 @@ def render_audio(
     task = Task("", "", str(corpus.items_dir), corpus.sample_rate, corpus.chunk_s)
     render = functools.partial(_render_one, task=task, soundfont=None if soundfont is None else str(soundfont))
     sources = [(row, str(corpus.item_path(row))) for row in todo]
-    with (
-        progress_bar(progress, len(todo), "rendering") as advance,
-        corpus.connect() as conn,
-        contextlib.closing(ingest.run_parallel(render, sources, jobs)) as results,
-    ):
+    with progress_bar(progress, len(todo), "rendering") as advance, corpus.connect() as conn, \
+            contextlib.closing(ingest.run_parallel(render, sources, jobs)) as results:
         for [twin] in results:
             if twin["status"] == "ok":
                 ingest.record_rows(conn, [twin], summary)
@@ -72,16 +68,9 @@ def _render_one(source: tuple[dict, str], *, task: Task, soundfont: str | None) 
     from composer.render.synth import render_midi
 
     row, path = source
-    twin = {
-        "id": twin_id(row["id"]),
-        "source": f"{row['source']} (rendered)",
-        "format": "render",
-        "source_id": row["id"],
-        "split_key": row["split_key"],
-        "n_chunks": row["n_chunks"],
-        "source_sample_rate": task.sample_rate,
-        "channels": 2,
-    }
+    twin = {"id": twin_id(row["id"]), "source": f"{row['source']} (rendered)", "format": "render",
+            "source_id": row["id"], "split_key": row["split_key"], "n_chunks": row["n_chunks"],
+            "source_sample_rate": task.sample_rate, "channels": 2}
     try:
         sequence = NoteSequence.FromString(next(read_records(path)))
         stereo = render_midi(sequence, sample_rate=task.sample_rate, soundfont=soundfont)  # [n_samples, 2]

@@ -16,9 +16,8 @@ def progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[],
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False
-    ) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), transient=False) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
 
@@ -32,12 +31,7 @@ def seconds_bar(total_s: float, *, label: str = "generating") -> Iterator[Callab
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeRemainingColumn(),
-        transient=True,
-    ) as bar:
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+                  TimeRemainingColumn(), transient=True) as bar:
         task = bar.add_task(label, total=total_s)
         yield lambda done_s: bar.update(task, completed=min(done_s, total_s))

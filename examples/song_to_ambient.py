@@ -29,15 +29,8 @@ def main() -> None:
 
     corpus = Corpus.create(f"song-{args.song.stem}", root=args.root)
     print(corpus.import_paths([args.song], progress=True).line())
-    train(
-        "lstm-vae",
-        corpus=corpus,
-        config_path=args.config,
-        run_dir=args.out,
-        steps=args.steps,
-        resume=(args.out / "checkpoints").is_dir(),
-        progress=True,
-    )
+    train("lstm-vae", corpus=corpus, config_path=args.config, run_dir=args.out, steps=args.steps,
+          resume=(args.out / "checkpoints").is_dir(), progress=True)
     paths = generate(args.out, out=args.out / "ambient.wav", seconds=args.seconds, temperature=args.temperature)
     print("\n".join(str(path) for path in paths))
 

@@ -29,23 +29,10 @@ def main() -> None:
 
     corpus = Corpus.create(args.corpus or args.midi_dir.name, root=args.root)
     print(corpus.import_paths([args.midi_dir], jobs=2, progress=True).line())
-    train(
-        "performance-rnn",
-        corpus=corpus,
-        config_path=args.config,
-        run_dir=args.out,
-        steps=args.steps,
-        resume=(args.out / "checkpoints").is_dir(),
-        progress=True,
-    )
-    paths = generate(
-        args.out,
-        out=args.out / "generated" / "piece.mid",
-        num=args.num,
-        seconds=args.seconds,
-        quantize=16,
-        musicxml=True,
-    )
+    train("performance-rnn", corpus=corpus, config_path=args.config, run_dir=args.out, steps=args.steps,
+          resume=(args.out / "checkpoints").is_dir(), progress=True)
+    paths = generate(args.out, out=args.out / "generated" / "piece.mid", num=args.num, seconds=args.seconds,
+                     quantize=16, musicxml=True)
     print("\n".join(str(path) for path in paths))
 
 

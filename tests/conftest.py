@@ -20,15 +20,8 @@ BACH_LIMIT = 24
 C_MAJOR = (60, 62, 64, 65, 67, 69, 71, 72)
 
 
-def scale_midi(
-    path: Path,
-    *,
-    pitches: tuple[int, ...] = C_MAJOR,
-    note_s: float = 0.5,
-    repeats: int = 1,
-    velocity: int = 90,
-    program: int = 0,
-) -> Path:
+def scale_midi(path: Path, *, pitches: tuple[int, ...] = C_MAJOR, note_s: float = 0.5, repeats: int = 1,
+               velocity: int = 90, program: int = 0) -> Path:
     """Write a MIDI file of ``pitches`` played in turn ``repeats`` times, ``note_s`` seconds each.
 
     Velocities cycle ``velocity``, ``velocity - 20``, ... so a round trip can check them.
@@ -37,28 +30,16 @@ def scale_midi(
     inst = pretty_midi.Instrument(program=program)
     for i in range(len(pitches) * repeats):
         start = i * note_s
-        inst.notes.append(
-            pretty_midi.Note(
-                velocity=velocity - 20 * (i % 3), pitch=pitches[i % len(pitches)], start=start, end=start + 0.8 * note_s
-            )
-        )
+        inst.notes.append(pretty_midi.Note(velocity=velocity - 20 * (i % 3), pitch=pitches[i % len(pitches)],
+                                           start=start, end=start + 0.8 * note_s))
     pm.instruments.append(inst)
     path.parent.mkdir(parents=True, exist_ok=True)
     pm.write(str(path))
     return path
 
 
-def chirp_wav(
-    path: Path,
-    *,
-    seconds: float = 1.0,
-    sample_rate: int = 16000,
-    channels: int = 1,
-    subtype: str = "PCM_16",
-    f0_hz: float = 220.0,
-    f1_hz: float = 880.0,
-    amplitude: float = 0.5,
-) -> Path:
+def chirp_wav(path: Path, *, seconds: float = 1.0, sample_rate: int = 16000, channels: int = 1,
+              subtype: str = "PCM_16", f0_hz: float = 220.0, f1_hz: float = 880.0, amplitude: float = 0.5) -> Path:
     """Write a linear chirp from ``f0_hz`` to ``f1_hz`` (the same in every channel)."""
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     phase = 2 * np.pi * (f0_hz * t + (f1_hz - f0_hz) * t**2 / (2 * seconds))
@@ -96,9 +77,8 @@ def bach_corpus(tmp_path_factory):
     return builtin.build("bach-chorales", "bach", root=tmp_path_factory.mktemp("bach_root"), limit=BACH_LIMIT)
 
 
-def train_preset_text(
-    folder: Path, yaml_text: str, corpus, *, model: str = "performance-rnn", name: str = "preset.yaml"
-) -> Path:
+def train_preset_text(folder: Path, yaml_text: str, corpus, *, model: str = "performance-rnn",
+                      name: str = "preset.yaml") -> Path:
     """Train ``model`` on ``corpus`` from a preset given as YAML text (saved as folder/name); returns
     the run dir (folder/run)."""
     from composer.train.trainer import train

@@ -14,12 +14,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "composer"
 MODELS = {"symbolic", "audio"}
 # evaluate's pure measures, with which a model listens to itself while training and scores itself held out
-MEASURES = {
-    "composer.evaluate.audio_metrics",
-    "composer.evaluate.audio_reference",
-    "composer.evaluate.distributions",
-    "composer.evaluate.event_likelihood",
-}
+MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions",
+            "composer.evaluate.event_likelihood"}
 FORBIDDEN = {  # stage -> the stages it must not import
     "corpus": {"render", "train", "evaluate", "studio", "cli", "demo", *MODELS},
     "render": {"corpus", "train", "evaluate", "studio", "cli", "demo", *MODELS},
@@ -80,9 +76,6 @@ def test_only_the_families_and_the_registry_name_a_family():
         where = path.relative_to(PACKAGE).as_posix()
         if where in allowed or where.split("/")[0] in MODELS:
             continue
-        strings = {
-            node.value
-            for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
-        }
+        strings = {node.value for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, ast.Constant) and isinstance(node.value, str)}
         assert not strings & set(FAMILIES), f"composer/{where} names {sorted(strings & set(FAMILIES))}"

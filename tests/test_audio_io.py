@@ -32,13 +32,10 @@ def test_stereo_is_downmixed_and_resampled(tmp_path):
     assert stereo.shape == (48000, 2)
 
 
-@pytest.mark.parametrize(
-    "content, reason",
-    [
-        (b"", "cannot read audio"),
-        (b"RIFF\x00\x00garbage" * 10, "cannot read audio"),
-    ],
-)
+@pytest.mark.parametrize("content, reason", [
+    (b"", "cannot read audio"),
+    (b"RIFF\x00\x00garbage" * 10, "cannot read audio"),
+])
 def test_bad_files_raise_one_line_errors(tmp_path, content, reason):
     path = tmp_path / "bad.wav"
     path.write_bytes(content)

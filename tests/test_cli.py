@@ -9,18 +9,8 @@ from typer.testing import CliRunner
 from composer.cli import app
 
 COMMANDS = [
-    ["corpus", "import"],
-    ["corpus", "builtin"],
-    ["corpus", "render-audio"],
-    ["corpus", "list"],
-    ["corpus", "info"],
-    ["train"],
-    ["generate"],
-    ["render"],
-    ["mix"],
-    ["plot"],
-    ["evaluate"],
-    ["demo"],
+    ["corpus", "import"], ["corpus", "builtin"], ["corpus", "render-audio"], ["corpus", "list"],
+    ["corpus", "info"], ["train"], ["generate"], ["render"], ["mix"], ["plot"], ["evaluate"], ["demo"],
 ]
 
 
@@ -39,14 +29,9 @@ def test_seconds_help_shows_each_familys_default():
     from composer.cli import SECONDS_DEFAULTS
     from composer.symbolic import sampling
 
-    defaults = {
-        name: inspect.signature(module.generate).parameters["seconds"].default
-        for name, module in [
-            ("performance-rnn", sampling),
-            ("lstm-vae", lstm_vae_family),
-            ("samplernn", samplernn_family),
-        ]
-    }
+    defaults = {name: inspect.signature(module.generate).parameters["seconds"].default
+                for name, module in [("performance-rnn", sampling), ("lstm-vae", lstm_vae_family),
+                                     ("samplernn", samplernn_family)]}
     assert defaults == {"performance-rnn": 30.0, "lstm-vae": 30.0, "samplernn": 10.0}
     assert SECONDS_DEFAULTS == "30; samplernn 10"
     result = CliRunner().invoke(app, ["generate", "--help"], terminal_width=200)
@@ -62,8 +47,7 @@ def test_user_error_is_one_line_and_exit_1(tmp_path):
     result = run_cli("generate", str(tmp_path / "missing-run"), "--out", str(tmp_path / "x.mid"))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path / 'missing-run'}: not a run directory (no config.yaml; train one with `composer train`)"
-    ]
+        f"error: {tmp_path / 'missing-run'}: not a run directory (no config.yaml; train one with `composer train`)"]
 
 
 def test_debug_shows_the_traceback(tmp_path):

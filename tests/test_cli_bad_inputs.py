@@ -159,29 +159,16 @@ def test_writers_refuse_a_folder_or_a_path_under_a_file(bad, capfd, monkeypatch,
 TRAIN = [  # issue items 4, 6, 8
     (["--out", "{tmp}/a-file"], "{tmp}/a-file: is a file, not a folder"),
     (["--config", "{tmp}/binary.yaml"], "binary.yaml: not a text file (a config is YAML)"),
-    (
-        ["--config", "{repo}/configs/lstm_vae/tiny.yaml"],
-        "tiny.yaml: model is 'lstm-vae', but this trains 'performance-rnn'",
-    ),
+    (["--config", "{repo}/configs/lstm_vae/tiny.yaml"],
+     "tiny.yaml: model is 'lstm-vae', but this trains 'performance-rnn'"),
     (["--steps", "0"], "Invalid value for '--steps'"),
 ]
 
 
 @pytest.mark.parametrize("options, message", TRAIN, ids=[" ".join(row[0]) for row in TRAIN])
 def test_train_bad_inputs(bad, capfd, monkeypatch, options, message):
-    argv = [
-        "train",
-        "performance-rnn",
-        "--corpus",
-        "bach",
-        "--root",
-        "{root}",
-        "--config",
-        "{tmp}/tiny.yaml",
-        "--out",
-        "{tmp}/new-run",
-        *options,
-    ]
+    argv = ["train", "performance-rnn", "--corpus", "bach", "--root", "{root}", "--config", "{tmp}/tiny.yaml",
+            "--out", "{tmp}/new-run", *options]
     code, output = run_main(fill(argv, bad), capfd, monkeypatch)
     assert code == 1 and fill([message], bad)[0] in error_line(output)
     assert not (bad["tmp"] / "new-run").exists()
@@ -227,18 +214,8 @@ def test_interrupted_training_exits_130(bad, capfd, monkeypatch):
     import composer.train.trainer as trainer
 
     monkeypatch.setattr(trainer, "train", lambda *args, **kwargs: {"interrupted": True, "step": 3})
-    argv = [
-        "train",
-        "performance-rnn",
-        "--corpus",
-        "bach",
-        "--root",
-        "{root}",
-        "--config",
-        "{tmp}/tiny.yaml",
-        "--out",
-        "{tmp}/stopped",
-    ]
+    argv = ["train", "performance-rnn", "--corpus", "bach", "--root", "{root}", "--config", "{tmp}/tiny.yaml",
+            "--out", "{tmp}/stopped"]
     code, output = run_main(fill(argv, bad), capfd, monkeypatch)
     assert code == 130 and "interrupted at step 3; checkpoint saved" in output
 
@@ -248,18 +225,8 @@ def test_failed_start_does_not_block_its_rerun(bad, tmp_path, capfd, monkeypatch
     corpus is fixed, must start (not say 'run dir is not empty')."""
     argv = ["corpus", "import", make_wav(tmp_path / "song.wav"), "--corpus", "audio", "--root", tmp_path / "c"]
     assert run_main(argv, capfd, monkeypatch)[0] == 0
-    train = [
-        "train",
-        "performance-rnn",
-        "--corpus",
-        "audio",
-        "--root",
-        tmp_path / "c",
-        "--config",
-        bad["tmp"] / "tiny.yaml",
-        "--out",
-        tmp_path / "run",
-    ]
+    train = ["train", "performance-rnn", "--corpus", "audio", "--root", tmp_path / "c", "--config",
+             bad["tmp"] / "tiny.yaml", "--out", tmp_path / "run"]
     code, output = run_main(train, capfd, monkeypatch)
     assert code == 1 and "has no symbolic training chunks" in error_line(output)
     assert not any((tmp_path / "run").iterdir())
@@ -353,25 +320,12 @@ def test_ctrl_c_stops_every_import_worker(tmp_path, make_midi):
     """Issue item 2: SIGINT to the whole process group (as a terminal sends it) ends a --jobs 2 import
     within seconds, with exit code 130 and every committed item complete."""
     sources = [make_midi(tmp_path / "src" / f"{i:02d}.mid", pitches=(40 + i, 52)) for i in range(20)]
-    argv = [
-        sys.executable,
-        "-c",
-        SLOW_IMPORT,
-        "corpus",
-        "import",
-        str(tmp_path / "src"),
-        "--corpus",
-        "c",
-        "--root",
-        str(tmp_path / "root"),
-        "--jobs",
-        "2",
-    ]
+    argv = [sys.executable, "-c", SLOW_IMPORT, "corpus", "import", str(tmp_path / "src"), "--corpus", "c",
+            "--root", str(tmp_path / "root"), "--jobs", "2"]
     (tmp_path / "slowtask.py").write_text(SLOW_TASK)  # workers unpickle the task function by module name
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"}
-    process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
-    )
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
     deadline = time.monotonic() + 60
     while not _stored_items(tmp_path / "root") and time.monotonic() < deadline:  # workers are busy now
         time.sleep(0.2)
@@ -413,26 +367,18 @@ def _midi_cut_short(path: Path, make_midi) -> Path:
 IMPORT_FILES = [  # issue items 8 and 9: each bad file beside a good one; the import goes on
     (lambda p, _: (p.write_bytes(b""), p)[1], "empty.mid", "empty.mid: empty file (0 bytes)"),
     (_midi_cut_short, "cut.mid", "cut.mid: not a readable MIDI file: truncated or corrupt (the file ends early)"),
-    (
-        lambda p, _: (p.write_bytes(np.random.default_rng(1).bytes(3000)), p)[1],
-        "random.mp3",
-        "random.mp3: cannot read audio (not a mp3 audio file, or a corrupt one)",
-    ),
-    (
-        lambda p, _: drums_only_midi(p),
-        "drums.mid",
-        "drums.mid: only drum notes: nothing the symbolic models learn from",
-    ),
-    (
-        _ogg_cut_short,
-        "song.ogg",
-        "song.ogg: truncated or corrupt: decoded 11.0 s of an unknown length (the file ends early)",
-    ),
+    (lambda p, _: (p.write_bytes(np.random.default_rng(1).bytes(3000)), p)[1], "random.mp3",
+     "random.mp3: cannot read audio (not a mp3 audio file, or a corrupt one)"),
+    (lambda p, _: drums_only_midi(p), "drums.mid",
+     "drums.mid: only drum notes: nothing the symbolic models learn from"),
+    (_ogg_cut_short, "song.ogg",
+     "song.ogg: truncated or corrupt: decoded 11.0 s of an unknown length (the file ends early)"),
 ]
 
 
 @pytest.mark.parametrize("maker, name, message", IMPORT_FILES, ids=[row[1] for row in IMPORT_FILES])
-def test_corpus_import_names_what_is_wrong_with_a_file(tmp_path, capfd, monkeypatch, make_midi, maker, name, message):
+def test_corpus_import_names_what_is_wrong_with_a_file(tmp_path, capfd, monkeypatch, make_midi, maker, name,
+                                                       message):
     (tmp_path / "src").mkdir()
     bad_file = maker(tmp_path / "src" / name, make_midi)
     make_midi(tmp_path / "src" / "good.mid")

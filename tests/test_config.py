@@ -20,21 +20,18 @@ class ToyConfig:
     train: config.TrainConfig = config.TrainConfig()
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("layerz: [1]", "unknown key 'layerz'"),
-        ("train: {stepz: 3}", "unknown key 'train.stepz'"),
-        ("layers: [1, a]", "'layers[1]' must be int"),
-        ("dropout: fast", "'dropout' must be float"),
-        ("seed: true", "'seed' must be int"),
-        ("train: {mixed_precision: fp8}", "'train.mixed_precision' must be one of"),
-        ("train: {steps: 0}", "train.steps must be positive"),
-        ("train: 3", "'train' must be a mapping"),
-        ("- a list", "expected a mapping"),
-        ("seed: [", "not valid YAML"),
-    ],
-)
+@pytest.mark.parametrize("text, message", [
+    ("layerz: [1]", "unknown key 'layerz'"),
+    ("train: {stepz: 3}", "unknown key 'train.stepz'"),
+    ("layers: [1, a]", "'layers[1]' must be int"),
+    ("dropout: fast", "'dropout' must be float"),
+    ("seed: true", "'seed' must be int"),
+    ("train: {mixed_precision: fp8}", "'train.mixed_precision' must be one of"),
+    ("train: {steps: 0}", "train.steps must be positive"),
+    ("train: 3", "'train' must be a mapping"),
+    ("- a list", "expected a mapping"),
+    ("seed: [", "not valid YAML"),
+])
 def test_bad_configs_name_file_and_key(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
@@ -74,16 +71,13 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
 
 
-@pytest.mark.parametrize(
-    "sets, expected",
-    [
-        (["train.steps=300"], {"train.steps": 300}),
-        (["layers=[512,512]", "dropout=0.1"], {"layers": (512, 512), "dropout": 0.1}),
-        (["train.learning_rate=1e-3"], {"train.learning_rate": 0.001}),  # YAML 1.1 reads 1e-3 as a string
-        (["note=hello=world"], {"note": "hello=world"}),
-        (["note=null"], {"note": None}),
-    ],
-)
+@pytest.mark.parametrize("sets, expected", [
+    (["train.steps=300"], {"train.steps": 300}),
+    (["layers=[512,512]", "dropout=0.1"], {"layers": (512, 512), "dropout": 0.1}),
+    (["train.learning_rate=1e-3"], {"train.learning_rate": 0.001}),  # YAML 1.1 reads 1e-3 as a string
+    (["note=hello=world"], {"note": "hello=world"}),
+    (["note=null"], {"note": None}),
+])
 def test_set_overrides_are_typed_like_the_file(tmp_path, sets, expected):
     path = tmp_path / "preset.yaml"
     path.write_text("layers: [4]\ntrain: {steps: 10, learning_rate: 1e-2}\n")
@@ -96,17 +90,14 @@ def test_set_overrides_are_typed_like_the_file(tmp_path, sets, expected):
     assert config.load(path, ToyConfig).train.steps == 10  # the file itself is untouched
 
 
-@pytest.mark.parametrize(
-    "sets, message",
-    [
-        (["train.stepz=3"], "preset.yaml: unknown key 'train.stepz'"),
-        (["layers=[1,a]"], "preset.yaml: 'layers[1]' must be int"),
-        (["steps"], "--set 'steps' must look like KEY=VALUE (e.g. train.steps=300)"),
-        (["=3"], "--set '=3' must look like KEY=VALUE"),
-        (["seed.x=1"], "--set 'seed.x=1': 'seed' is not a group of keys"),
-        (["train.steps=0"], "train.steps must be positive"),
-    ],
-)
+@pytest.mark.parametrize("sets, message", [
+    (["train.stepz=3"], "preset.yaml: unknown key 'train.stepz'"),
+    (["layers=[1,a]"], "preset.yaml: 'layers[1]' must be int"),
+    (["steps"], "--set 'steps' must look like KEY=VALUE (e.g. train.steps=300)"),
+    (["=3"], "--set '=3' must look like KEY=VALUE"),
+    (["seed.x=1"], "--set 'seed.x=1': 'seed' is not a group of keys"),
+    (["train.steps=0"], "train.steps must be positive"),
+])
 def test_bad_set_overrides_are_one_line_errors(tmp_path, sets, message):
     path = tmp_path / "preset.yaml"
     path.write_text("seed: 1\n")

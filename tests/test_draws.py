@@ -29,9 +29,8 @@ def test_numpy_and_tensorflow_draw_the_same_classes(n_classes, temperature, top_
     logits = (rng.standard_normal((400, n_classes)) * 2.0).astype(np.float32)
     uniform = rng.random(400)
     ours = draw_classes(logits, uniform, temperature=temperature, top_p=top_p)
-    theirs = draw_classes_tf(
-        tf.constant(logits), tf.constant(uniform, tf.float32), temperature=temperature, top_p=top_p
-    ).numpy()
+    theirs = draw_classes_tf(tf.constant(logits), tf.constant(uniform, tf.float32), temperature=temperature,
+                             top_p=top_p).numpy()
     mass = class_mass(logits, temperature=temperature, top_p=top_p).astype(np.float64)
     cdf = np.cumsum(mass, axis=1) / mass.sum(axis=1, keepdims=True)
     near_edge = np.abs(cdf - uniform[:, None]).min(axis=1) < 1e-5
@@ -47,7 +46,6 @@ def test_top_p_keeps_the_smallest_set_reaching_the_mass(top_p):
         probs /= probs.sum()
         order = np.argsort(-probs)
         size = int(np.searchsorted(np.cumsum(probs[order]), top_p) + 1)
-        drawn = draw_classes(
-            np.repeat(logits[row : row + 1], len(uniform), axis=0), uniform, temperature=1.0, top_p=top_p
-        )
+        drawn = draw_classes(np.repeat(logits[row:row + 1], len(uniform), axis=0), uniform, temperature=1.0,
+                             top_p=top_p)
         assert set(drawn) == set(order[:size])

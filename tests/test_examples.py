@@ -17,9 +17,8 @@ EXAMPLES = REPO / "examples"
 
 
 def run_example(script: str, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, timeout=600, cwd=REPO
-    )
+    result = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
+                            timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
@@ -45,20 +44,9 @@ def test_song_to_ambient_on_tiny_settings(tmp_path, make_midi):
 
     song = make_midi(tmp_path / "song.mid", pitches=(60, 64, 67, 72, 65, 69, 62, 67), note_s=0.4, repeats=25)
     sf.write(tmp_path / "song.wav", render_midi(song, sample_rate=22050), 22050)
-    run_example(
-        "song_to_ambient.py",
-        str(tmp_path / "song.wav"),
-        "--out",
-        str(tmp_path / "run"),
-        "--root",
-        str(tmp_path / "corpora"),
-        "--config",
-        "configs/lstm_vae/tiny.yaml",
-        "--steps",
-        "30",
-        "--seconds",
-        "3",
-    )
+    run_example("song_to_ambient.py", str(tmp_path / "song.wav"), "--out", str(tmp_path / "run"),
+                "--root", str(tmp_path / "corpora"), "--config", "configs/lstm_vae/tiny.yaml",
+                "--steps", "30", "--seconds", "3")
     audio, rate = sf.read(tmp_path / "run" / "ambient.wav")
     assert rate == 16000 and audio.shape[0] == pytest.approx(3 * 16000, rel=0.05)
     assert np.all(np.isfinite(audio)) and np.max(np.abs(audio)) < 1.0
@@ -68,22 +56,9 @@ def test_song_to_ambient_on_tiny_settings(tmp_path, make_midi):
 def test_train_on_my_midi_on_tiny_settings(tmp_path, make_midi):
     for index in range(4):
         make_midi(tmp_path / "midi" / f"piece{index}.mid", pitches=(60 + index, 64, 67, 72), repeats=20)
-    run_example(
-        "train_on_my_midi.py",
-        str(tmp_path / "midi"),
-        "--out",
-        str(tmp_path / "run"),
-        "--root",
-        str(tmp_path / "corpora"),
-        "--config",
-        "configs/performance_rnn/tiny.yaml",
-        "--steps",
-        "20",
-        "--num",
-        "2",
-        "--seconds",
-        "5",
-    )
+    run_example("train_on_my_midi.py", str(tmp_path / "midi"), "--out", str(tmp_path / "run"),
+                "--root", str(tmp_path / "corpora"), "--config", "configs/performance_rnn/tiny.yaml",
+                "--steps", "20", "--num", "2", "--seconds", "5")
     written = sorted(p.suffix for p in (tmp_path / "run" / "generated").iterdir())
     assert written.count(".mid") >= 4  # two performances and their quantized copies
     assert {".musicxml", ".xml"} & set(written)

@@ -17,13 +17,8 @@ class _Toy(tf.Module):
         keras.utils.set_random_seed(0)
         self.weights = tf.Variable(tf.random.normal([64, 40]))
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, 64], name="x"),
-            tf.TensorSpec([None], tf.int32, name="k"),
-            tf.TensorSpec([None, 3], name="bias"),
-        ]
-    )
+    @tf.function(input_signature=[tf.TensorSpec([None, 64], name="x"), tf.TensorSpec([None], tf.int32, name="k"),
+                                  tf.TensorSpec([None, 3], name="bias")])
     def step(self, x, k, bias):
         y = tf.matmul(x, self.weights) + tf.cast(k, tf.float32)[:, None]
         return tf.concat([y, bias * 2.0], axis=1)

@@ -22,15 +22,8 @@ from composer.train.trainer import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 PRESETS = sorted(CONFIGS.glob("*/*.yaml"))
-BUDGET = [
-    "train.steps=2",
-    "train.batch_size=4",
-    "train.eval_every=2",
-    "train.eval_batches=1",
-    "train.checkpoint_every=2",
-    "train.log_every=1",
-    "train.sample_every=2",
-]
+BUDGET = ["train.steps=2", "train.batch_size=4", "train.eval_every=2", "train.eval_batches=1",
+          "train.checkpoint_every=2", "train.log_every=1", "train.sample_every=2"]
 SHRINK = {  # per family: shorter windows and samples, nothing that changes what is learned or how
     "performance-rnn": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
     "music-transformer": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
@@ -62,9 +55,8 @@ def test_preset_trains_evaluates_and_generates_on_real_music(preset, tmp_path, b
     family = yaml.safe_load(preset.read_text())["model"]
     corpus = bach_corpus if family in SYMBOLIC else request.getfixturevalue("audio_corpus")
     run_dir = tmp_path / "run"
-    metrics = train(
-        family, corpus=corpus, config_path=preset, run_dir=run_dir, sets=BUDGET + SHRINK[family], progress=False
-    )
+    metrics = train(family, corpus=corpus, config_path=preset, run_dir=run_dir, sets=BUDGET + SHRINK[family],
+                    progress=False)
     assert metrics["step"] == 2 and np.isfinite(metrics["best"]["eval_loss"])
     assert list((run_dir / "samples").iterdir()), "the sample written during training"
 

@@ -75,7 +75,7 @@ def setup_user_files(home: Path, make_midi) -> None:
     sf.write(str(home / "songs" / "song.mp3"), 0.3 * np.sin(2 * np.pi * 220 * t), 16000, format="MP3")
     make_midi(home / "my_sketch.mid", pitches=(62, 65, 69, 74), repeats=2)
     shutil.copytree(REPO / "examples", home / "examples")  # the tour runs in the repository's folder:
-    (home / "configs").symlink_to(REPO / "configs")  # its presets and examples are at hand
+    (home / "configs").symlink_to(REPO / "configs")        # its presets and examples are at hand
 
 
 def one_local_worker() -> str:
@@ -94,13 +94,9 @@ def assert_studio_serves(words: list[str], cwd: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     words = [w if w != "8000" else str(port) for w in words]
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from composer.cli import main; main()", *words[1:]],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    server = subprocess.Popen([sys.executable, "-c", "from composer.cli import main; main()", *words[1:]],
+                              cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -149,13 +145,9 @@ def test_readme_tour_runs_as_written(tmp_path, monkeypatch, capfd, make_midi):
             assert_studio_serves(words, tmp_path)
             continue
         if "multi-worker" in words:  # a strategy is set up once per process, before any other TensorFlow work
-            result = subprocess.run(
-                [sys.executable, "-c", "from composer.cli import main; main()", *words[1:]],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-            )
+            result = subprocess.run([sys.executable, "-c", "from composer.cli import main; main()", *words[1:]],
+                                    capture_output=True, text=True, timeout=300,
+                                    env={**os.environ, "PYTHONPATH": str(REPO)})
             assert result.returncode == 0, f"{command}\n{result.stderr[-3000:]}"
             continue
         monkeypatch.setattr(sys, "argv", words)
@@ -163,17 +155,6 @@ def test_readme_tour_runs_as_written(tmp_path, monkeypatch, capfd, make_midi):
             main()
         output = capfd.readouterr()
         assert stopped.value.code == 0, f"{command}\n-> {line}\n{output.out}{output.err}"
-    for made in (
-        "out/piece-1.mid",
-        "out/piece-4.mid",
-        "out/sketch.q16.mid",
-        "out/sketch.musicxml",
-        "out/dminor.mid",
-        "out/texture.wav",
-        "out/grain-4.wav",
-        "out/piece.wav",
-        "out/mix.wav",
-        "out/mix.json",
-        "out/piece.png",
-    ):
+    for made in ("out/piece-1.mid", "out/piece-4.mid", "out/sketch.q16.mid", "out/sketch.musicxml", "out/dminor.mid",
+                 "out/texture.wav", "out/grain-4.wav", "out/piece.wav", "out/mix.wav", "out/mix.json", "out/piece.png"):
         assert (tmp_path / made).is_file(), made

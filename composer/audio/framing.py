@@ -40,10 +40,8 @@ def check_cola(window: str, *, frame_size: int, hop: int) -> None:
         raise ConfigError(f"hop must divide frame_size ({frame_size}), got {hop}")
     analysis, synthesis = windows(window, frame_size)
     if not scipy.signal.check_COLA(analysis * synthesis, frame_size, frame_size - hop, tol=1e-6):
-        raise ConfigError(
-            f"window '{window}' with frame_size {frame_size} and hop {hop} does not overlap-add to a "
-            f"constant (use hop = frame_size/2 or frame_size/4)"
-        )
+        raise ConfigError(f"window '{window}' with frame_size {frame_size} and hop {hop} does not overlap-add to a "
+                          f"constant (use hop = frame_size/2 or frame_size/4)")
 
 
 def n_frames_for(n_samples: int, *, frame_size: int, hop: int) -> int:
@@ -59,7 +57,7 @@ def frame(audio: np.ndarray, *, frame_size: int, hop: int, window: str) -> np.nd
     total = (n_frames - 1) * hop + frame_size
     padded = np.zeros(total, np.float32)
     left = frame_size - hop
-    padded[left : left + len(audio)] = audio
+    padded[left:left + len(audio)] = audio
     frames = np.lib.stride_tricks.sliding_window_view(padded, frame_size)[::hop]
     analysis, _ = windows(window, frame_size)
     return frames * analysis
@@ -78,10 +76,10 @@ def overlap_add(frames: np.ndarray, *, hop: int, window: str, n_samples: int | N
     out = np.zeros((*lead, (n_frames - 1) * hop + frame_size), np.float32)
     shaped = frames * synthesis
     for k in range(frame_size // hop):  # add every (frame_size/hop)-th frame in one strided write
-        block = shaped[..., k :: frame_size // hop, :]
+        block = shaped[..., k::frame_size // hop, :]
         start = k * hop
         span = block.shape[-2] * frame_size
-        out[..., start : start + span] += block.reshape(*lead, span)
+        out[..., start:start + span] += block.reshape(*lead, span)
     left = frame_size - hop
     end = out.shape[-1] if n_samples is None else left + n_samples
     return out[..., left:end] / gain
@@ -89,9 +87,8 @@ def overlap_add(frames: np.ndarray, *, hop: int, window: str, n_samples: int | N
 
 def highpass(audio: np.ndarray, *, sample_rate: int, cutoff_hz: float, order: int = 4) -> np.ndarray:
     """Zero-phase Butterworth high-pass of ``audio`` [n_samples] (float32, same shape)."""
-    check_range(
-        "highpass_hz", cutoff_hz, low=0, high=sample_rate / 2, open_low=True, open_high=True, note="(below Nyquist)"
-    )
+    check_range("highpass_hz", cutoff_hz, low=0, high=sample_rate / 2, open_low=True, open_high=True,
+                note="(below Nyquist)")
     sos = scipy.signal.butter(order, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
     if len(audio) <= 3 * (2 * len(sos) + 1):  # too short for filtfilt's padding
         return scipy.signal.sosfilt(sos, audio).astype(np.float32)

@@ -17,8 +17,8 @@ import numpy as np
 from composer.audio.transforms import load_npz, save_npz
 
 REFERENCES = "references.npz"
-REFERENCE_S = 30.0  # audio per split kept as reference
-RATIO_RANGE = (-1.0, 1.0)  # clipped before averaging: closer than the song itself earns nothing more
+REFERENCE_S = 30.0          # audio per split kept as reference
+RATIO_RANGE = (-1.0, 1.0)   # clipped before averaging: closer than the song itself earns nothing more
 BASELINE_PENALTY = RATIO_RANGE[1] - RATIO_RANGE[0] + 1.0
 BestBy = Literal["eval_loss", "audio_ratio", "audio_min"]
 
@@ -53,9 +53,8 @@ def sample_ratios(audio: np.ndarray, run_dir: Path, *, sample_rate: int) -> dict
     from composer.evaluate.audio_reference import noise_to_song
 
     references = load_npz(Path(run_dir) / REFERENCES)
-    result = noise_to_song(
-        list(np.atleast_2d(audio)), [references["train"]], [references["eval"]], sample_rate=sample_rate
-    )
+    result = noise_to_song(list(np.atleast_2d(audio)), [references["train"]], [references["eval"]],
+                           sample_rate=sample_rate)
     ratios = {f"ratio_{name}": 0.0 if value is None else float(value) for name, value in result["audio_ratios"].items()}
     clipped = np.clip(list(ratios.values()), *RATIO_RANGE)
     return {**ratios, "audio_ratio": float(np.mean(clipped)), "audio_min": float(np.min(clipped))}

@@ -49,20 +49,9 @@ def gaussian_kl(mean_q: tf.Tensor, log_var_q: tf.Tensor, mean_p: tf.Tensor, log_
 class LstmVae(keras.Model):
     """Predicts the next frame from the frames so far; see the module docstring for the maths."""
 
-    def __init__(
-        self,
-        *,
-        feature_dim: int,
-        cell: str = "lstm",
-        layers: int = 2,
-        units: int = 512,
-        latent_dim: int = 32,
-        decoder_units: int = 512,
-        beta: float = 1.0,
-        kl_warmup_steps: int = 0,
-        log_scale_init: np.ndarray | None = None,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, feature_dim: int, cell: str = "lstm", layers: int = 2, units: int = 512,
+                 latent_dim: int = 32, decoder_units: int = 512, beta: float = 1.0, kl_warmup_steps: int = 0,
+                 log_scale_init: np.ndarray | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.feature_dim, self.latent_dim = feature_dim, latent_dim
         self.beta, self.kl_warmup_steps = beta, kl_warmup_steps
@@ -79,7 +68,8 @@ class LstmVae(keras.Model):
         scale_init = "zeros" if log_scale_init is None else keras.initializers.Constant(log_scale_init)
         self.log_scale = self.add_weight(shape=(feature_dim,), initializer=scale_init, name="log_scale")
         # Training steps taken, for the KL warm-up; a model variable so checkpoints resume it.
-        self.step = keras.Variable(0, dtype="int64", trainable=False, name="step", aggregation="only_first_replica")
+        self.step = keras.Variable(0, dtype="int64", trainable=False, name="step",
+                                   aggregation="only_first_replica")
 
     def decode(self, h: tf.Tensor, z: tf.Tensor | None) -> tf.Tensor:
         """Mean of the next frame: [..., units] (+ [..., latent]) -> [..., feature_dim]."""
@@ -121,10 +111,8 @@ class LstmVae(keras.Model):
 
     def zero_states(self, batch: int) -> list[list[tf.Tensor]]:
         """Initial recurrent states, one list of [batch, units] tensors per layer."""
-        return [
-            [tf.zeros([batch, layer.units]) for _ in range(2 if isinstance(layer, keras.layers.LSTM) else 1)]
-            for layer in self.recurrent
-        ]
+        return [[tf.zeros([batch, layer.units]) for _ in range(2 if isinstance(layer, keras.layers.LSTM) else 1)]
+                for layer in self.recurrent]
 
     def step_frame(self, frame: tf.Tensor, states: list, noise: tf.Tensor) -> tuple[tf.Tensor, list]:
         """One generation step: frame [batch, feature_dim] -> next frame, new states.
@@ -138,22 +126,13 @@ class LstmVae(keras.Model):
             new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
         if not self.latent_dim:
             return self.decode(h, None), new_states  # the deterministic baseline emits the mean
-        z_noise, x_noise = noise[:, : self.latent_dim], noise[:, self.latent_dim :]
+        z_noise, x_noise = noise[:, :self.latent_dim], noise[:, self.latent_dim:]
         mean_p, log_var_p = self.prior(h)
         mean = self.decode(h, mean_p + tf.exp(0.5 * log_var_p) * z_noise)
         return mean + tf.exp(self.log_scale) * x_noise, new_states
 
-    def generate(
-        self,
-        primer: tf.Tensor,
-        n_frames: int,
-        *,
-        temperature: float,
-        seed: int,
-        limit: tf.Tensor,
-        jit_compile: bool = True,
-        lite: bool = False,
-    ) -> tf.Tensor:
+    def generate(self, primer: tf.Tensor, n_frames: int, *, temperature: float, seed: int,
+                 limit: tf.Tensor, jit_compile: bool = True, lite: bool = False) -> tf.Tensor:
         """Continue ``primer`` [batch, primer_frames, feature_dim] by ``n_frames`` frames.
 
         The net first reads the primer (warm-up), then feeds each generated frame back in, all in
@@ -192,4 +171,4 @@ class LstmVae(keras.Model):
         out = tf.TensorArray(tf.float32, size=total, element_shape=[None, self.feature_dim])
         start = (tf.constant(0), primer[:, 0], self.zero_states(batch), out)
         _, _, _, out = tf.while_loop(lambda i, *_: i < total, body, start)
-        return tf.transpose(out.stack()[n_primer - 1 :], [1, 0, 2])
+        return tf.transpose(out.stack()[n_primer - 1:], [1, 0, 2])

@@ -35,15 +35,8 @@ XLA_MIN_STEPS = 10000
 # near-silent bands into huge losses; training lowers them further where the data allows.
 MIN_SCALE_INIT = 0.01
 # The integer fields' bounds: what the network's shapes and the time per step allow.
-BOUNDS = {
-    "layers": (1, 3),
-    "units": (8, 4096),
-    "decoder_units": (8, 8192),
-    "latent_dim": (0, 1024),
-    "sequence_frames": (2, 100000),
-    "primer_frames": (1, 100000),
-    "kl_warmup_steps": (0, 10**9),
-}
+BOUNDS = {"layers": (1, 3), "units": (8, 4096), "decoder_units": (8, 8192), "latent_dim": (0, 1024),
+          "sequence_frames": (2, 100000), "primer_frames": (1, 100000), "kl_warmup_steps": (0, 10**9)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,9 +109,8 @@ def window_starts(lengths: Iterable[int], window: int, *, stride: int) -> np.nda
     return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
 
 
-def normalized_split(
-    corpus: Any, config: LstmVaeConfig, normalizer: Normalizer, split: str, *, training: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer, split: str,
+                     *, training: bool) -> tuple[np.ndarray, np.ndarray]:
     """(features [total_frames, feature_dim], window starts) of ``split``.
 
     Training windows start at every frame. Evaluation windows do not overlap and, past
@@ -132,11 +124,9 @@ def normalized_split(
     if not training and len(starts) > most:
         starts = starts[np.linspace(0, len(starts) - 1, most).round().astype(np.int64)]
     if len(starts) == 0:
-        raise CorpusError(
-            f"corpus '{corpus.name}': no {split} audio chunk is long enough for sequence_frames="
-            f"{config.sequence_frames} ({window * config.hop / corpus.sample_rate:.1f} s); "
-            "import more audio or lower sequence_frames"
-        )
+        raise CorpusError(f"corpus '{corpus.name}': no {split} audio chunk is long enough for sequence_frames="
+                          f"{config.sequence_frames} ({window * config.hop / corpus.sample_rate:.1f} s); "
+                          "import more audio or lower sequence_frames")
     return np.concatenate(chunks), starts
 
 
@@ -163,7 +153,8 @@ def baseline_losses(train: dict[str, np.ndarray], eval_: dict[str, np.ndarray]) 
 
 def pick_primers(corpus: Any, config: LstmVaeConfig, seed: int) -> np.ndarray:
     """Up to N_PRIMERS windows of primer audio [n, primer_samples] (composer.audio.primers)."""
-    return primers_.pick_windows(corpus, n_samples=max(config.primer_frames * config.hop, config.frame_size), seed=seed)
+    return primers_.pick_windows(corpus, n_samples=max(config.primer_frames * config.hop, config.frame_size),
+                                 seed=seed)
 
 
 class LstmVaeFamily:
@@ -177,10 +168,8 @@ class LstmVaeFamily:
         """Normalization statistics (train split), primer windows and eval baselines."""
         counts = corpus.chunk_counts()
         if not counts["train"]["audio"]:
-            raise CorpusError(
-                f"corpus '{corpus.name}' has no audio in its train split; add audio files or run "
-                f"`composer corpus render-audio {corpus.name}`"
-            )
+            raise CorpusError(f"corpus '{corpus.name}' has no audio in its train split; add audio files or run "
+                              f"`composer corpus render-audio {corpus.name}`")
         normalizer = Normalizer.fit(split_features(corpus, config, "train"))
         normalizer.save(Path(run_dir) / NORMALIZATION)
         primers = pick_primers(corpus, config, config.seed)
@@ -188,18 +177,12 @@ class LstmVaeFamily:
         listening.save_references(corpus, run_dir)
         split = "eval" if counts["eval"]["audio"] else "train"
         window = config.sequence_frames + 1
-        errors = {
-            s: predictor_errors(*normalized_split(corpus, config, normalizer, s, training=False), window)
-            for s in {"train", split}
-        }
-        return {
-            "sample_rate": int(corpus.sample_rate),
-            "feature_dim": config.spec.feature_dim,
-            "frames_per_second": corpus.sample_rate / config.hop,
-            "eval_split": split,
-            "baseline_eval_loss": baseline_losses(errors["train"], errors[split]),
-            "run_dir": str(Path(run_dir).resolve()),
-        }
+        errors = {s: predictor_errors(*normalized_split(corpus, config, normalizer, s, training=False), window)
+                  for s in {"train", split}}
+        return {"sample_rate": int(corpus.sample_rate), "feature_dim": config.spec.feature_dim,
+                "frames_per_second": corpus.sample_rate / config.hop, "eval_split": split,
+                "baseline_eval_loss": baseline_losses(errors["train"], errors[split]),
+                "run_dir": str(Path(run_dir).resolve())}
 
     def build_model(self, config: LstmVaeConfig, meta: dict) -> Any:
         """The LstmVae with its variables created."""
@@ -208,17 +191,10 @@ class LstmVaeFamily:
         from composer.audio.lstm_vae import LstmVae
 
         spread = Normalizer.load(Path(meta["run_dir"]) / NORMALIZATION).spread if "run_dir" in meta else None
-        model = LstmVae(
-            feature_dim=meta["feature_dim"],
-            cell=config.cell,
-            layers=config.layers,
-            units=config.units,
-            latent_dim=config.latent_dim,
-            decoder_units=config.decoder_units,
-            beta=config.beta,
-            kl_warmup_steps=config.kl_warmup_steps,
-            log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)),
-        )
+        model = LstmVae(feature_dim=meta["feature_dim"], cell=config.cell, layers=config.layers,
+                        units=config.units, latent_dim=config.latent_dim, decoder_units=config.decoder_units,
+                        beta=config.beta, kl_warmup_steps=config.kl_warmup_steps,
+                        log_scale_init=None if spread is None else np.log(np.maximum(spread, MIN_SCALE_INIT)))
         model(tf.zeros([1, 2, meta["feature_dim"]]))
         return model
 
@@ -235,9 +211,8 @@ class LstmVaeFamily:
         dataset = tf.data.Dataset.from_tensor_slices(starts)
         if training:
             dataset = dataset.shuffle(min(len(starts), 65536), seed=config.seed).repeat()
-        dataset = dataset.map(
-            lambda s: tf.slice(table, tf.stack([s, 0]), size), num_parallel_calls=2, deterministic=True
-        )
+        dataset = dataset.map(lambda s: tf.slice(table, tf.stack([s, 0]), size), num_parallel_calls=2,
+                              deterministic=True)
         return dataset.batch(config.train.batch_size, drop_remainder=training).prefetch(2)
 
     def compute_loss(self, model: Any, batch: Any, *, training: bool) -> Any:
@@ -260,7 +235,8 @@ class LstmVaeFamily:
         audio = _training_sample(model, config, meta, seconds=config.sample_seconds, seed=step)
         return write_generated(audio, meta["sample_rate"], sample_file(out_dir, step, ".wav"), warn=False)
 
-    def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int, eval_loss: float) -> dict[str, float]:
+    def listen(self, model: Any, config: LstmVaeConfig, meta: dict, *, step: int,
+               eval_loss: float) -> dict[str, float]:
         """Noise-to-song ratios of a ``listen_seconds`` sample (composer.audio.listening)."""
         run_dir = Path(meta["run_dir"])
         if not config.listen_seconds or not (run_dir / listening.REFERENCES).is_file():  # a run from before listening
@@ -275,45 +251,17 @@ class LstmVaeFamily:
         the same eval windows (repeat the last frame, the mean frame)."""
         return {"eval_loss": eval_loss(run, corpus), "baseline_eval_loss": run.meta["baseline_eval_loss"]}
 
-    def generate(
-        self,
-        run_dir: Path,
-        *,
-        out: Path,
-        seconds: float = 30.0,
-        temperature: float | None = None,
-        seed: int | None = None,
-        num: int = 1,
-        primer: Path | None = None,
-        keep_primer: bool = False,
-        peak_db: float = PEAK_DB,
-    ) -> list[Path]:
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 30.0, temperature: float | None = None,
+                 seed: int | None = None, num: int = 1, primer: Path | None = None,
+                 keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
-        return generate(
-            run_dir,
-            out=out,
-            seconds=seconds,
-            temperature=temperature,
-            seed=seed,
-            num=num,
-            primer=primer,
-            keep_primer=keep_primer,
-            peak_db=peak_db,
-        )
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num,
+                        primer=primer, keep_primer=keep_primer, peak_db=peak_db)
 
 
-def generate(
-    run_dir: str | Path,
-    *,
-    out: str | Path,
-    seconds: float = 30.0,
-    temperature: float | None = None,
-    seed: int | None = None,
-    num: int = 1,
-    primer: str | Path | None = None,
-    keep_primer: bool = False,
-    peak_db: float = PEAK_DB,
-) -> list[Path]:
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             keep_primer: bool = False, peak_db: float = PEAK_DB) -> list[Path]:
     """Continue a primer with the trained net of ``run_dir`` and write ``num`` wav files.
 
     Args:
@@ -341,18 +289,9 @@ def generate(
         primers = np.repeat(primer_audio[None], num, axis=0)
     else:
         primers = primers_.choose(load_npz(Path(run_dir) / PRIMERS)["audio"], num, seed)
-    audio = synthesize(
-        run.model,
-        run.config,
-        Normalizer.load(Path(run_dir) / NORMALIZATION),
-        primers,
-        sample_rate=sample_rate,
-        seconds=seconds,
-        temperature=temperature,
-        seed=seed,
-        keep_primer=keep_primer,
-        lite=True,
-    )
+    audio = synthesize(run.model, run.config, Normalizer.load(Path(run_dir) / NORMALIZATION), primers,
+                       sample_rate=sample_rate, seconds=seconds, temperature=temperature, seed=seed,
+                       keep_primer=keep_primer, lite=True)
     return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)
 
 
@@ -360,32 +299,13 @@ def _training_sample(model: Any, config: LstmVaeConfig, meta: dict, *, seconds: 
     """Audio [1, n_samples] continuing the first stored primer, with the weights as they are now."""
     run_dir = Path(meta["run_dir"])
     primers = load_npz(run_dir / PRIMERS)["audio"][:1]
-    return synthesize(
-        model,
-        config,
-        Normalizer.load(run_dir / NORMALIZATION),
-        primers,
-        sample_rate=meta["sample_rate"],
-        seconds=seconds,
-        temperature=config.temperature,
-        seed=seed,
-    )
+    return synthesize(model, config, Normalizer.load(run_dir / NORMALIZATION), primers,
+                      sample_rate=meta["sample_rate"], seconds=seconds, temperature=config.temperature, seed=seed)
 
 
-def synthesize(
-    model: Any,
-    config: LstmVaeConfig,
-    normalizer: Normalizer,
-    primers: np.ndarray,
-    *,
-    sample_rate: int,
-    seconds: float,
-    temperature: float,
-    seed: int,
-    keep_primer: bool = False,
-    jit_compile: bool | None = None,
-    lite: bool = False,
-) -> np.ndarray:
+def synthesize(model: Any, config: LstmVaeConfig, normalizer: Normalizer, primers: np.ndarray, *,
+               sample_rate: int, seconds: float, temperature: float, seed: int,
+               keep_primer: bool = False, jit_compile: bool | None = None, lite: bool = False) -> np.ndarray:
     """Audio [num, n_samples] continuing each primer [num, primer_samples] by ``seconds``.
 
     The primer's frames (minus those that overlap its zero-padded end) warm the net; the
@@ -404,13 +324,12 @@ def synthesize(
     limit = 1.5 * normalizer.abs_max + 1.0
     if jit_compile is None:
         jit_compile = (n_primer + n_new) * len(primers) >= XLA_MIN_STEPS
-    generated = model.generate(
-        primed, n_new, temperature=temperature, seed=seed, limit=limit, jit_compile=jit_compile, lite=lite
-    ).numpy()
+    generated = model.generate(primed, n_new, temperature=temperature, seed=seed, limit=limit,
+                               jit_compile=jit_compile, lite=lite).numpy()
     features = normalizer.invert(np.concatenate([primed, generated], axis=1))
     audio = features_to_audio(features, spec, seed=seed)
     start = 0 if keep_primer else n_primer * spec.hop  # the first sample no primer frame reaches
-    audio = audio[:, start : n_primer * spec.hop + int(round(seconds * sample_rate))]
+    audio = audio[:, start:n_primer * spec.hop + int(round(seconds * sample_rate))]
     if not keep_primer:
         fade = min(audio.shape[1], int(0.01 * sample_rate))
         audio[:, :fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)

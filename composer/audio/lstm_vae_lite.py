@@ -24,18 +24,16 @@ def export_frame_step(model: Any) -> bytes:
     """
     layers = [[int(t.shape[1]) for t in layer] for layer in model.zero_states(1)]
     sizes = [size for layer in layers for size in layer]
-    specs = [
-        tf.TensorSpec([None, model.feature_dim], name="frame"),
-        tf.TensorSpec([None, model.latent_dim + model.feature_dim], name="noise"),
-        tf.TensorSpec([None, sum(sizes)], name="state"),
-    ]
+    specs = [tf.TensorSpec([None, model.feature_dim], name="frame"),
+             tf.TensorSpec([None, model.latent_dim + model.feature_dim], name="noise"),
+             tf.TensorSpec([None, sum(sizes)], name="state")]
 
     @tf.function(input_signature=specs)
     def step(frame, noise, state):
         flat, states = tf.split(state, sizes, axis=1), []
         for layer in layers:
-            states.append(flat[: len(layer)])
-            flat = flat[len(layer) :]
+            states.append(flat[:len(layer)])
+            flat = flat[len(layer):]
         frame, states = model.step_frame(frame, states, noise)
         return tf.concat([frame, *[tensor for layer in states for tensor in layer]], axis=1)
 
@@ -61,4 +59,4 @@ def run_frames(step: LiteStep, primer: np.ndarray, noise: np.ndarray, limit: np.
         out = step(frame=primer[:, i] if i < n_primer else frame, noise=noise[i], state=state)
         frame, state = np.clip(out[:, :dim], -limit, limit), out[:, dim:]
         frames.append(frame)
-    return np.stack(frames[n_primer - 1 :], axis=1)
+    return np.stack(frames[n_primer - 1:], axis=1)

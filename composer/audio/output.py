@@ -42,13 +42,10 @@ def collapse_message(audio: np.ndarray, path: Path) -> str | None:
     flagged = {name: share for name, share in shares.items() if share > COLLAPSE_SHARE}
     if not flagged:
         return None
-    what = " and ".join(
-        f"{share:.0%} {name.removesuffix('_share').replace('_', '-')}" for name, share in flagged.items()
-    )
-    return (
-        f"warning: {path}: the model produced noise, not music ({what} frames); "
-        "try the best checkpoint of a longer run, a lower --temperature, or a --primer"
-    )
+    what = " and ".join(f"{share:.0%} {name.removesuffix('_share').replace('_', '-')}"
+                        for name, share in flagged.items())
+    return (f"warning: {path}: the model produced noise, not music ({what} frames); "
+            "try the best checkpoint of a longer run, a lower --temperature, or a --primer")
 
 
 def output_paths(out: Path, num: int) -> list[Path]:
@@ -58,9 +55,8 @@ def output_paths(out: Path, num: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.wav'}") for i in range(num)]
 
 
-def write_generated(
-    audio: np.ndarray, sample_rate: int, out: Path, *, peak_db: float = PEAK_DB, warn: bool = True
-) -> list[Path]:
+def write_generated(audio: np.ndarray, sample_rate: int, out: Path, *, peak_db: float = PEAK_DB,
+                    warn: bool = True) -> list[Path]:
     """Write rows of raw model output [num, n_samples] as wavs peaking at most ``peak_db`` dBFS.
 
     With ``warn``, a collapsed row (judged before the limit, as the model made it) is named on stderr.

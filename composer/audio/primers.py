@@ -24,7 +24,7 @@ def pick_windows(corpus: Any, *, n_samples: int, seed: int, count: int = N_PRIME
         for audio in corpus.audio(split):
             if len(windows) < count and len(audio) >= n_samples:
                 start = int(rng.integers(0, len(audio) - n_samples + 1))
-                windows.append(audio[start : start + n_samples])
+                windows.append(audio[start:start + n_samples])
     if not windows:
         raise CorpusError(f"corpus '{corpus.name}': no audio chunk of at least {n_samples} samples to prime generation")
     return np.stack(windows).astype(np.float32)

@@ -39,15 +39,8 @@ def rescale(codes: tf.Tensor, q_levels: int) -> tf.Tensor:
 class Linear(keras.layers.Layer):
     """A dense layer, optionally weight-normalized (Salimans & Kingma 2016): w = g * v / ||v||."""
 
-    def __init__(
-        self,
-        units: int,
-        *,
-        weight_norm: bool = False,
-        use_bias: bool = True,
-        initializer: str = "glorot_uniform",
-        **kwargs,
-    ) -> None:
+    def __init__(self, units: int, *, weight_norm: bool = False, use_bias: bool = True,
+                 initializer: str = "glorot_uniform", **kwargs) -> None:
         super().__init__(**kwargs)
         self.units, self.weight_norm, self.use_bias, self.initializer = units, weight_norm, use_bias, initializer
         self._computed: dict = {}  # set by `kernels_computed_once`
@@ -55,9 +48,8 @@ class Linear(keras.layers.Layer):
     def build(self, input_shape) -> None:
         self.v = self.add_weight(shape=(input_shape[-1], self.units), initializer=self.initializer, name="kernel")
         if self.weight_norm:  # g starts at ||v||, so training starts from the plain initialization
-            self.g = self.add_weight(
-                shape=(self.units,), name="gain", initializer=lambda shape, dtype=None: ops.norm(self.v, axis=0)
-            )
+            self.g = self.add_weight(shape=(self.units,), name="gain",
+                                     initializer=lambda shape, dtype=None: ops.norm(self.v, axis=0))
         if self.use_bias:
             self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
 
@@ -92,18 +84,8 @@ class FrameTier(keras.layers.Layer):
     from the tier above. Output per step: ``ratio`` conditioning vectors for the tier below.
     """
 
-    def __init__(
-        self,
-        *,
-        frame_size: int,
-        ratio: int,
-        dim: int,
-        q_levels: int,
-        cell: str = "gru",
-        rnn_layers: int = 1,
-        weight_norm: bool = False,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, frame_size: int, ratio: int, dim: int, q_levels: int, cell: str = "gru",
+                 rnn_layers: int = 1, weight_norm: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.frame_size, self.ratio, self.dim, self.q_levels = frame_size, ratio, dim, q_levels
         self.expand = Linear(dim, weight_norm=weight_norm, initializer="he_uniform")
@@ -113,13 +95,8 @@ class FrameTier(keras.layers.Layer):
         self.upsample = Linear(ratio * dim, weight_norm=weight_norm, initializer="he_uniform")
 
     def build(self, input_shape=None) -> None:
-        self.h0 = [
-            [
-                self.add_weight(shape=(self.dim,), initializer="zeros", name=f"h0_{layer}_{i}")
-                for i in range(self.n_state)
-            ]
-            for layer in range(len(self.rnns))
-        ]
+        self.h0 = [[self.add_weight(shape=(self.dim,), initializer="zeros", name=f"h0_{layer}_{i}")
+                    for i in range(self.n_state)] for layer in range(len(self.rnns))]
         self.expand.build((None, self.frame_size))
         for rnn in self.rnns:
             rnn.build((None, None, self.dim))
@@ -159,17 +136,8 @@ class FrameTier(keras.layers.Layer):
 class SampleTier(keras.layers.Layer):
     """The sample tier: embed the last ``window`` samples, add the conditioning, MLP to logits."""
 
-    def __init__(
-        self,
-        *,
-        window: int,
-        dim: int,
-        q_levels: int,
-        embed_dim: int,
-        mlp_dims: tuple[int, ...],
-        weight_norm: bool = False,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, window: int, dim: int, q_levels: int, embed_dim: int, mlp_dims: tuple[int, ...],
+                 weight_norm: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.window, self.dim, self.q_levels, self.embed_dim = window, dim, q_levels, embed_dim
         self.weight_norm = weight_norm
@@ -177,21 +145,14 @@ class SampleTier(keras.layers.Layer):
         self.out = Linear(q_levels, weight_norm=weight_norm)
 
     def build(self, input_shape=None) -> None:
-        self.embedding = self.add_weight(
-            shape=(self.q_levels, self.embed_dim),
-            name="embedding",
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
-        )
+        self.embedding = self.add_weight(shape=(self.q_levels, self.embed_dim), name="embedding",
+                                         initializer=keras.initializers.RandomNormal(stddev=1.0))
         # the input projection: a width-`window` convolution over the embedded samples, no bias
-        self.v = self.add_weight(
-            shape=(self.window, self.embed_dim, self.dim), name="input_kernel", initializer="he_uniform"
-        )
+        self.v = self.add_weight(shape=(self.window, self.embed_dim, self.dim), name="input_kernel",
+                                 initializer="he_uniform")
         if self.weight_norm:
-            self.g = self.add_weight(
-                shape=(self.dim,),
-                name="input_gain",
-                initializer=lambda shape, dtype=None: ops.norm(self.v, axis=(0, 1)),
-            )
+            self.g = self.add_weight(shape=(self.dim,), name="input_gain",
+                                     initializer=lambda shape, dtype=None: ops.norm(self.v, axis=(0, 1)))
         width = self.dim
         for layer in self.hidden:
             layer.build((None, width))
@@ -237,70 +198,31 @@ class SampleRNN(keras.Model):
       batch_size: the batch of the carried (TBPTT) state variables.
     """
 
-    def __init__(
-        self,
-        *,
-        frame_sizes: tuple[int, ...],
-        dim: int,
-        q_levels: int,
-        embed_dim: int,
-        mlp_dims: tuple[int, ...],
-        cell: str = "gru",
-        rnn_layers: int = 1,
-        weight_norm: bool = True,
-        batch_size: int = 1,
-        silence: int | None = None,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, frame_sizes: tuple[int, ...], dim: int, q_levels: int, embed_dim: int,
+                 mlp_dims: tuple[int, ...], cell: str = "gru", rnn_layers: int = 1, weight_norm: bool = True,
+                 batch_size: int = 1, silence: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.frame_sizes, self.dim, self.q_levels = tuple(frame_sizes), dim, q_levels
         self.silence = q_levels // 2 if silence is None else silence
         ratios = [f // below for f, below in zip(frame_sizes, tuple(frame_sizes[1:]) + (1,))]
         self.frame_tiers = [
-            FrameTier(
-                frame_size=f,
-                ratio=r,
-                dim=dim,
-                q_levels=q_levels,
-                cell=cell,
-                rnn_layers=rnn_layers,
-                weight_norm=weight_norm,
-                name=f"frame_tier_{f}",
-            )
-            for f, r in zip(frame_sizes, ratios)
-        ]
-        self.sample_tier = SampleTier(
-            window=frame_sizes[-1],
-            dim=dim,
-            q_levels=q_levels,
-            embed_dim=embed_dim,
-            mlp_dims=mlp_dims,
-            weight_norm=weight_norm,
-            name="sample_tier",
-        )
+            FrameTier(frame_size=f, ratio=r, dim=dim, q_levels=q_levels, cell=cell, rnn_layers=rnn_layers,
+                      weight_norm=weight_norm, name=f"frame_tier_{f}")
+            for f, r in zip(frame_sizes, ratios)]
+        self.sample_tier = SampleTier(window=frame_sizes[-1], dim=dim, q_levels=q_levels, embed_dim=embed_dim,
+                                      mlp_dims=mlp_dims, weight_norm=weight_norm, name="sample_tier")
         for tier in self.frame_tiers:
             tier.build()
         self.sample_tier.build()
-        self.carried = {
-            mode: [self._carried_tier(mode, t, batch_size) for t in range(len(self.frame_tiers))]
-            for mode in ("train", "eval")
-        }
+        self.carried = {mode: [self._carried_tier(mode, t, batch_size) for t in range(len(self.frame_tiers))]
+                        for mode in ("train", "eval")}
 
     def _carried_tier(self, mode: str, t: int, batch_size: int) -> States:
         """Non-trainable variables [batch_size, dim] holding frame tier ``t``'s state between batches."""
         tier = self.frame_tiers[t]
-        return [
-            [
-                self.add_weight(
-                    shape=(batch_size, self.dim),
-                    initializer="zeros",
-                    trainable=False,
-                    name=f"carried_{mode}_{t}_{layer}_{i}",
-                )
-                for i in range(tier.n_state)
-            ]
-            for layer in range(len(tier.rnns))
-        ]
+        return [[self.add_weight(shape=(batch_size, self.dim), initializer="zeros", trainable=False,
+                                 name=f"carried_{mode}_{t}_{layer}_{i}") for i in range(tier.n_state)]
+                for layer in range(len(tier.rnns))]
 
     @property
     def lookback(self) -> int:
@@ -320,7 +242,7 @@ class SampleRNN(keras.Model):
         conditioning, new_states = None, []
         for tier, state in zip(self.frame_tiers, states):
             start = self.lookback - tier.frame_size
-            frames = ops.reshape(codes[:, start : start + n], (-1, n // tier.frame_size, tier.frame_size))
+            frames = ops.reshape(codes[:, start:start + n], (-1, n // tier.frame_size, tier.frame_size))
             conditioning, state = tier(frames, conditioning, state)
             new_states.append(state)
         return conditioning, new_states
@@ -332,7 +254,7 @@ class SampleRNN(keras.Model):
         """
         conditioning, states = self.run_frame_tiers(codes, states)
         window = self.sample_tier.window
-        return self.sample_tier(codes[:, self.lookback - window : -1], conditioning), states
+        return self.sample_tier(codes[:, self.lookback - window:-1], conditioning), states
 
     def call(self, codes: tf.Tensor) -> tf.Tensor:
         """Logits for codes[:, lookback:] from the learned initial state."""
@@ -351,16 +273,8 @@ class SampleRNN(keras.Model):
 
     # ------------------------------------------------------------------ generation
 
-    def generate(
-        self,
-        n_samples: int,
-        *,
-        batch_size: int = 1,
-        temperature: float = 1.0,
-        seed: int = 0,
-        primer: tf.Tensor | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> tf.Tensor:
+    def generate(self, n_samples: int, *, batch_size: int = 1, temperature: float = 1.0, seed: int = 0,
+                 primer: tf.Tensor | None = None, progress: Callable[[int], None] | None = None) -> tf.Tensor:
         """Sample ``n_samples`` new codes per sequence: int32 [batch_size, n_samples].
 
         primer: optional int codes that warm the tiers, [n] (one clip shared by the batch) or
@@ -375,9 +289,8 @@ class SampleRNN(keras.Model):
         sampling = (tf.constant(float(temperature)), tf.constant(int(seed), tf.int64))
         blocks, n_frames = [], -(-n_samples // self.lookback)
         for first_frame in range(0, n_frames, self.block_frames):
-            codes, history, states = self._generate_block(
-                history, states, *sampling, tf.constant(first_frame, tf.int64)
-            )
+            codes, history, states = self._generate_block(history, states, *sampling,
+                                                          tf.constant(first_frame, tf.int64))
             blocks.append(codes)
             if progress:
                 progress(min(n_samples, (first_frame + self.block_frames) * self.lookback))
@@ -397,7 +310,7 @@ class SampleRNN(keras.Model):
         states = self.initial_states(batch_size)
         if padded_n > self.lookback:
             states = self._warm_states(codes, states)
-        return codes[:, -self.lookback :], states
+        return codes[:, -self.lookback:], states
 
     @tf.function(jit_compile=True)
     def _warm_states(self, codes, states):
@@ -416,26 +329,21 @@ class SampleRNN(keras.Model):
 
         def body(i, history, states, frames):
             # one uniform per sample of this top frame: [lookback, batch]
-            uniform = tf.random.stateless_uniform(
-                (self.lookback, tf.shape(history)[0]), seed=tf.stack([seed, first_frame + tf.cast(i, tf.int64)])
-            )
+            uniform = tf.random.stateless_uniform((self.lookback, tf.shape(history)[0]),
+                                                  seed=tf.stack([seed, first_frame + tf.cast(i, tf.int64)]))
             history, states, _ = self._step(0, None, (history, states, tf.constant(0)), (table, temperature, uniform))
             return i + 1, history, states, frames.write(i, history)
 
         with kernels_computed_once(self.linears()):
-            _, history, states, frames = tf.while_loop(
-                lambda i, *_: i < self.block_frames, body, (tf.constant(0), history, states, frames)
-            )
+            _, history, states, frames = tf.while_loop(lambda i, *_: i < self.block_frames, body,
+                                                       (tf.constant(0), history, states, frames))
         codes = tf.reshape(tf.transpose(frames.stack(), (1, 0, 2)), (tf.shape(history)[0], -1))
         return codes, history, states
 
     def linears(self) -> list[Linear]:
         """Every Linear layer, for computing their kernels once per generation."""
-        return (
-            [layer for tier in self.frame_tiers for layer in (tier.expand, tier.upsample)]
-            + self.sample_tier.hidden
-            + [self.sample_tier.out]
-        )
+        return [layer for tier in self.frame_tiers for layer in (tier.expand, tier.upsample)] + \
+            self.sample_tier.hidden + [self.sample_tier.out]
 
     def _step(self, level: int, conditioning, carry, sampling):
         """One step of tier ``level``: a frame tier steps once then runs the tier below ``ratio``
@@ -444,8 +352,8 @@ class SampleRNN(keras.Model):
         if level == len(self.frame_tiers):
             return self._draw(history, conditioning, count, sampling), states, count + 1
         tier = self.frame_tiers[level]
-        upsampled, state = tier.step(history[:, -tier.frame_size :], conditioning, states[level])
-        states = states[:level] + [state] + states[level + 1 :]
+        upsampled, state = tier.step(history[:, -tier.frame_size:], conditioning, states[level])
+        states = states[:level] + [state] + states[level + 1:]
 
         def body(j, history, states, count):
             return (j + 1, *self._step(level + 1, upsampled[:, j], (history, states, count), sampling))
@@ -460,3 +368,4 @@ class SampleRNN(keras.Model):
         logits = self.sample_tier.mlp(self.sample_tier.step_input(table, history[:, -window:]) + conditioning)
         code = draw_classes_tf(logits, uniform[count], temperature=temperature)
         return tf.concat([history[:, 1:], code[:, None]], axis=1)
+

@@ -43,21 +43,21 @@ class SampleRNNConfig:
     model: str = NAME
     seed: int = 0
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(batch_size=32, clip_norm=1.0))
-    frame_sizes: tuple[int, ...] = (16,)  # frame tiers, top first: (16,) 2-tier, (16, 4) 3-tier
-    dim: int = 256  # RNN and conditioning width of every tier
+    frame_sizes: tuple[int, ...] = (16,)   # frame tiers, top first: (16,) 2-tier, (16, 4) 3-tier
+    dim: int = 256                         # RNN and conditioning width of every tier
     cell: Literal["gru", "lstm"] = "gru"
     rnn_layers: int = 1
     q_levels: int = 256
     quantization: Literal["linear", "mu-law"] = "mu-law"
-    embed_dim: int = 64  # embedding of each quantized input sample
-    mlp_dims: tuple[int, ...] = (256,)  # hidden layers of the sample-tier MLP after its input layer
+    embed_dim: int = 64                    # embedding of each quantized input sample
+    mlp_dims: tuple[int, ...] = (256,)     # hidden layers of the sample-tier MLP after its input layer
     weight_norm: bool = True
-    sample_rate: int | None = None  # Hz the corpus is read at (resampled); None: the corpus rate
-    subseq_len: int = 1024  # samples per truncated-BPTT window
-    subseqs_per_stretch: int = 8  # windows per stretch of audio that carry RNN state
-    sample_seconds: float = 2.0  # length of the samples written during training
-    listen_seconds: float = 2.0  # sample scored against noise and the song at each evaluation; 0: none
-    listen_samples: int = 1  # samples per evaluation, each primed on another stored song window
+    sample_rate: int | None = None         # Hz the corpus is read at (resampled); None: the corpus rate
+    subseq_len: int = 1024                 # samples per truncated-BPTT window
+    subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
+    sample_seconds: float = 2.0            # length of the samples written during training
+    listen_seconds: float = 2.0            # sample scored against noise and the song at each evaluation; 0: none
+    listen_samples: int = 1                # samples per evaluation, each primed on another stored song window
     best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min": the best-sounding checkpoint
 
     def __post_init__(self) -> None:
@@ -65,9 +65,8 @@ class SampleRNNConfig:
             raise ConfigError(f"model must be '{NAME}', got '{self.model}'")
         sizes = self.frame_sizes
         if not sizes or min(sizes) < 1 or any(a % b or a == b for a, b in zip(sizes, sizes[1:])):
-            raise ConfigError(
-                f"frame_sizes must be positive, top first, each a multiple of the next, got {list(sizes)}"
-            )
+            raise ConfigError(f"frame_sizes must be positive, top first, each a multiple of the next, "
+                              f"got {list(sizes)}")
         if self.subseq_len % sizes[0]:
             raise ConfigError(f"subseq_len {self.subseq_len} must be a multiple of the top frame size {sizes[0]}")
         for name in ("dim", "rnn_layers", "embed_dim", "subseq_len", "subseqs_per_stretch", "listen_samples"):
@@ -90,16 +89,14 @@ class SampleRNNConfig:
 def quantized_split(corpus: Any, config: SampleRNNConfig, split: str) -> list[np.ndarray]:
     """Every audio chunk of ``split``, quantized: [n_samples] each, uint8 for up to 256 levels."""
     dtype = np.uint8 if config.q_levels <= 256 else np.int32
-    return [
-        quantize(chunk, levels=config.q_levels, method=config.quantization).astype(dtype)
-        for chunk in corpus.audio(split)
-    ]
+    return [quantize(chunk, levels=config.q_levels, method=config.quantization).astype(dtype)
+            for chunk in corpus.audio(split)]
 
 
 def cut_stretches(chunks: list[np.ndarray], config: SampleRNNConfig) -> np.ndarray:
     """Stretches [n, stretch_len] from each chunk; consecutive ones share the look-back samples."""
     size, hop = config.stretch_len, config.stretch_len - config.frame_sizes[0]
-    rows = [chunk[start : start + size] for chunk in chunks for start in range(0, len(chunk) - size + 1, hop)]
+    rows = [chunk[start:start + size] for chunk in chunks for start in range(0, len(chunk) - size + 1, hop)]
     return np.stack(rows) if rows else np.zeros((0, size), np.uint8 if config.q_levels <= 256 else np.int32)
 
 
@@ -114,7 +111,7 @@ def windows_dataset(stretches: np.ndarray, config: SampleRNNConfig, batches: tf.
 
     def split_windows(index: tf.Tensor, weight: tf.Tensor) -> dict:
         codes = tf.cast(tf.gather(table, index), tf.int32)  # [batch, stretch_len]
-        windows = tf.stack([codes[:, i * n : i * n + look + n] for i in range(count)])
+        windows = tf.stack([codes[:, i * n:i * n + look + n] for i in range(count)])
         return {"codes": windows, "reset": tf.range(count) == 0, "weight": tf.tile(weight[None], (count, 1))}
 
     return batches.map(split_windows).unbatch().prefetch(2)
@@ -137,61 +134,38 @@ class SampleRNNFamily:
         except CorpusError:
             pass  # every chunk is shorter than a primer: generate starts from silence, as it can
         eval_codes = quantized_split(corpus, config, "eval")
-        unigram = histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels) if eval_codes else None
-        return {
-            "sample_rate": int(corpus.sample_rate),
-            "q_levels": config.q_levels,
-            "run_dir": str(Path(run_dir).resolve()),
-            "quantization": config.quantization,
-            "eval_unigram_bits": unigram,
-        }
+        unigram = (histogram_entropy_bits(np.concatenate(eval_codes), levels=config.q_levels)
+                   if eval_codes else None)
+        return {"sample_rate": int(corpus.sample_rate), "q_levels": config.q_levels,
+                "run_dir": str(Path(run_dir).resolve()),
+                "quantization": config.quantization, "eval_unigram_bits": unigram}
 
     def build_model(self, config: SampleRNNConfig, meta: dict) -> SampleRNN:
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         if replicas > 1:  # each replica would need its own slice of the carried TBPTT state
-            raise ConfigError(
-                f"samplernn carries RNN state from batch to batch and trains on one replica, "
-                f"not {replicas}: use --strategy default"
-            )
+            raise ConfigError(f"samplernn carries RNN state from batch to batch and trains on one replica, "
+                              f"not {replicas}: use --strategy default")
         for key in ("q_levels", "quantization"):
             if meta.get(key) != getattr(config, key):
-                raise RunDirError(
-                    f"meta.json has {key}={meta.get(key)!r} but the config has "
-                    f"{getattr(config, key)!r} (config and run dir do not match)"
-                )
-        model = SampleRNN(
-            frame_sizes=config.frame_sizes,
-            dim=config.dim,
-            q_levels=config.q_levels,
-            embed_dim=config.embed_dim,
-            mlp_dims=config.mlp_dims,
-            cell=config.cell,
-            rnn_layers=config.rnn_layers,
-            weight_norm=config.weight_norm,
-            batch_size=config.train.batch_size,
-            silence=silence_level(levels=config.q_levels),
-        )
+                raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config has "
+                                  f"{getattr(config, key)!r} (config and run dir do not match)")
+        model = SampleRNN(frame_sizes=config.frame_sizes, dim=config.dim, q_levels=config.q_levels,
+                          embed_dim=config.embed_dim, mlp_dims=config.mlp_dims, cell=config.cell,
+                          rnn_layers=config.rnn_layers, weight_norm=config.weight_norm,
+                          batch_size=config.train.batch_size, silence=silence_level(levels=config.q_levels))
         model(tf.zeros((1, model.lookback + config.frame_sizes[0]), tf.int32))
         return model
 
-    def make_dataset(
-        self, corpus: Any, config: SampleRNNConfig, meta: dict, *, split: str, training: bool
-    ) -> tf.data.Dataset:
+    def make_dataset(self, corpus: Any, config: SampleRNNConfig, meta: dict, *, split: str,
+                     training: bool) -> tf.data.Dataset:
         stretches = cut_stretches(quantized_split(at_rate(corpus, config.sample_rate), config, split), config)
         if not len(stretches) and training:  # an empty eval set gives no batches; the harness reports that
-            raise CorpusError(
-                f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} audio chunk of at least "
-                f"{config.stretch_len} samples (lower subseq_len or subseqs_per_stretch, or add audio)"
-            )
+            raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} audio chunk of at least "
+                              f"{config.stretch_len} samples (lower subseq_len or subseqs_per_stretch, or add audio)")
         batch, n = config.train.batch_size, len(stretches)
         if training:
-            batches = (
-                tf.data.Dataset.range(n)
-                .shuffle(n, seed=config.seed)
-                .repeat()
-                .batch(batch, drop_remainder=True)
-                .map(lambda index: (index, tf.ones((batch,))))
-            )
+            batches = (tf.data.Dataset.range(n).shuffle(n, seed=config.seed).repeat().batch(batch, drop_remainder=True)
+                       .map(lambda index: (index, tf.ones((batch,)))))
         else:  # pad the last batch with weight-0 copies so every batch fills the carried state
             padded = -(-n // batch) * batch
             index = np.arange(padded) % n
@@ -203,26 +177,22 @@ class SampleRNNFamily:
         """Mean cross-entropy in nats per predicted sample (weight-0 rows left out)."""
         codes = batch["codes"]
         logits = model.forward_carried(codes, batch["reset"], mode="train" if training else "eval")
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes[:, model.lookback :], logits=logits)
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes[:, model.lookback:], logits=logits)
         weight = tf.cast(batch["weight"], nll.dtype)
         return tf.reduce_sum(tf.reduce_mean(nll, axis=1) * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
 
     def summarize(self, eval_loss: float, meta: dict) -> dict:
         """Bits per sample, next to the entropy of the eval data's own value histogram."""
-        return {
-            "eval_bits_per_sample": eval_loss * math.log2(math.e),
-            "baseline_bits_per_sample": {"unigram": meta.get("eval_unigram_bits")},
-        }
+        return {"eval_bits_per_sample": eval_loss * math.log2(math.e),
+                "baseline_bits_per_sample": {"unigram": meta.get("eval_unigram_bits")}}
 
-    def write_sample(
-        self, model: SampleRNN, config: SampleRNNConfig, meta: dict, out_dir: Path, *, step: int
-    ) -> list[Path]:
+    def write_sample(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, out_dir: Path, *,
+                     step: int) -> list[Path]:
         audio = sample_audio(model, meta, seconds=config.sample_seconds, seed=step)
         return write_generated(audio, meta["sample_rate"], sample_file(out_dir, step, ".wav"), warn=False)
 
-    def listen(
-        self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int, eval_loss: float
-    ) -> dict[str, float]:
+    def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
+               eval_loss: float) -> dict[str, float]:
         """Noise-to-song ratios of ``listen_samples`` samples of ``listen_seconds`` (composer.audio.listening).
 
         Every evaluation primes on the same stored song windows, so checkpoints are compared on equal terms.
@@ -234,16 +204,12 @@ class SampleRNNFamily:
         primer = load_npz(primers)["audio"] if primers.is_file() else None  # as generate starts
         if primer is not None:
             primer = primers_.choose(primer, config.listen_samples, seed=0)
-        audio = sample_audio(
-            model, meta, seconds=config.listen_seconds, seed=step, num=config.listen_samples, primer=primer
-        )
+        audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, num=config.listen_samples,
+                             primer=primer)
         unigram_bits = meta.get("eval_unigram_bits")
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
-        return listening.with_selection(
-            listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
-            config.best_by,
-            beats_baselines=beats,
-        )
+        return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),
+                                        config.best_by, beats_baselines=beats)
 
     def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
         """Eval bits per sample beside a value histogram fit on the train audio (the unigram) and
@@ -254,65 +220,33 @@ class SampleRNNFamily:
         unigram = unigram_bits_per_sample(
             reference_clips(corpus.audio("train"), sample_rate=sample_rate),
             reference_clips(corpus.audio("eval"), sample_rate=sample_rate),
-            levels=run.config.q_levels,
-            method=run.config.quantization,
-        )
+            levels=run.config.q_levels, method=run.config.quantization)
         baselines = {"unigram": unigram}
         if run.meta.get("eval_unigram_bits") is not None:
             baselines["unigram_eval_entropy"] = run.meta["eval_unigram_bits"]
         return {"eval_bits_per_sample": eval_loss(run, corpus) / math.log(2), "baseline_bits_per_sample": baselines}
 
-    def generate(
-        self,
-        run_dir: Path,
-        *,
-        out: Path,
-        seconds: float = 10.0,
-        temperature: float = 1.0,
-        seed: int | None = None,
-        num: int = 1,
-        primer: Path | None = None,
-        peak_db: float = PEAK_DB,
-    ) -> list[Path]:
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
+                 seed: int | None = None, num: int = 1, primer: Path | None = None,
+                 peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
-        return generate(
-            run_dir,
-            out=out,
-            seconds=seconds,
-            temperature=temperature,
-            seed=seed,
-            num=num,
-            primer=primer,
-            peak_db=peak_db,
-        )
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer,
+                        peak_db=peak_db)
 
 
 FAMILY = SampleRNNFamily()
 
 
-def sample_audio(
-    model: SampleRNN,
-    meta: dict,
-    *,
-    seconds: float,
-    temperature: float = 1.0,
-    seed: int = 0,
-    num: int = 1,
-    primer: np.ndarray | None = None,
-) -> np.ndarray:
+def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: float = 1.0, seed: int = 0,
+                 num: int = 1, primer: np.ndarray | None = None) -> np.ndarray:
     """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers,
     [n] shared by the batch or [num, n] one per sequence."""
     levels, method = meta["q_levels"], meta["quantization"]
     primer_codes = None if primer is None else quantize(primer, levels=levels, method=method)
     with seconds_bar(seconds) as bar:  # one sample at a time: long pieces take a while
-        codes = model.generate(
-            max(1, round(seconds * meta["sample_rate"])),
-            batch_size=num,
-            temperature=temperature,
-            seed=seed,
-            primer=primer_codes,
-            progress=bar and (lambda n_done: bar(n_done / meta["sample_rate"])),
-        )
+        codes = model.generate(max(1, round(seconds * meta["sample_rate"])), batch_size=num, temperature=temperature,
+                               seed=seed, primer=primer_codes,
+                               progress=bar and (lambda n_done: bar(n_done / meta["sample_rate"])))
     return dequantize(codes.numpy(), levels=levels, method=method)
 
 
@@ -328,17 +262,9 @@ def prefer_one_op_thread() -> None:
         pass  # TensorFlow is already running here (e.g. right after training): keep its pool
 
 
-def generate(
-    run_dir: str | Path,
-    *,
-    out: str | Path,
-    seconds: float = 10.0,
-    temperature: float = 1.0,
-    seed: int | None = None,
-    num: int = 1,
-    primer: str | Path | None = None,
-    peak_db: float = PEAK_DB,
-) -> list[Path]:
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float = 1.0,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             peak_db: float = PEAK_DB) -> list[Path]:
     """Sample ``num`` sequences in one batch from the SampleRNN of ``run_dir`` and write them as wavs.
 
     Args:
@@ -362,10 +288,9 @@ def generate(
     seed = resolve_seed(seed)
     primer_audio = None
     if primer is not None:
-        primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate) :]
+        primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]
     elif (Path(run_dir) / primers_.PRIMERS).is_file():  # runs trained before song primers start from silence
         primer_audio = primers_.choose(load_npz(Path(run_dir) / primers_.PRIMERS)["audio"], 1, seed)[0]
-    audio = sample_audio(
-        run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer_audio
-    )
+    audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num,
+                         primer=primer_audio)
     return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)

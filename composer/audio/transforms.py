@@ -50,10 +50,8 @@ class FrameSpec:
         if self.phase == "griffin_lim" and self.domain != "fft":
             raise ConfigError("phase 'griffin_lim' applies only to domain 'fft'")
         if self.dct_keep is not None and (self.domain != "dct" or not 0 < self.dct_keep <= self.frame_size):
-            raise ConfigError(
-                f"dct_keep must be in 1..frame_size ({self.frame_size}) with domain 'dct', "
-                f"got {self.dct_keep} with domain '{self.domain}'"
-            )
+            raise ConfigError(f"dct_keep must be in 1..frame_size ({self.frame_size}) with domain 'dct', "
+                              f"got {self.dct_keep} with domain '{self.domain}'")
         framing.check_cola(self.window, frame_size=self.frame_size, hop=self.hop)
 
     @property
@@ -68,7 +66,7 @@ def to_features(frames: np.ndarray, spec: FrameSpec) -> np.ndarray:
     """Windowed frames [..., frame_size] -> float32 features [..., feature_dim]."""
     if spec.domain == "dct":
         coefficients = scipy.fft.dct(frames, type=2, norm="ortho", axis=-1)
-        return coefficients[..., : spec.feature_dim].astype(np.float32)
+        return coefficients[..., :spec.feature_dim].astype(np.float32)
     spectrum = np.fft.rfft(frames, axis=-1)
     if spec.phase == "griffin_lim":
         return np.abs(spectrum).astype(np.float32)
@@ -82,12 +80,12 @@ def from_features(features: np.ndarray, spec: FrameSpec) -> np.ndarray:
     n = spec.frame_size
     if spec.domain == "dct":
         padded = np.zeros((*features.shape[:-1], n), np.float32)
-        padded[..., : features.shape[-1]] = features
+        padded[..., :features.shape[-1]] = features
         return scipy.fft.idct(padded, type=2, norm="ortho", axis=-1).astype(np.float32)
     half = n // 2
     imag = np.zeros((*features.shape[:-1], half + 1), np.float32)
-    imag[..., 1:-1] = features[..., half + 1 :]
-    return np.fft.irfft(features[..., : half + 1] + 1j * imag, n=n, axis=-1).astype(np.float32)
+    imag[..., 1:-1] = features[..., half + 1:]
+    return np.fft.irfft(features[..., :half + 1] + 1j * imag, n=n, axis=-1).astype(np.float32)
 
 
 def audio_to_features(audio: np.ndarray, spec: FrameSpec) -> np.ndarray:
@@ -95,9 +93,8 @@ def audio_to_features(audio: np.ndarray, spec: FrameSpec) -> np.ndarray:
     return to_features(framing.frame(audio, frame_size=spec.frame_size, hop=spec.hop, window=spec.window), spec)
 
 
-def features_to_audio(
-    features: np.ndarray, spec: FrameSpec, *, n_samples: int | None = None, griffin_lim_iters: int = 32, seed: int = 0
-) -> np.ndarray:
+def features_to_audio(features: np.ndarray, spec: FrameSpec, *, n_samples: int | None = None,
+                      griffin_lim_iters: int = 32, seed: int = 0) -> np.ndarray:
     """Features [..., n_frames, feature_dim] -> audio [..., n_samples] by inverse transform and overlap-add."""
     if spec.phase == "griffin_lim":
         flat = features.reshape(-1, *features.shape[-2:])
@@ -106,9 +103,8 @@ def features_to_audio(
     return framing.overlap_add(from_features(features, spec), hop=spec.hop, window=spec.window, n_samples=n_samples)
 
 
-def griffin_lim(
-    magnitude: np.ndarray, spec: FrameSpec, *, iters: int = 32, seed: int = 0, n_samples: int | None = None
-) -> np.ndarray:
+def griffin_lim(magnitude: np.ndarray, spec: FrameSpec, *, iters: int = 32, seed: int = 0,
+                n_samples: int | None = None) -> np.ndarray:
     """Audio whose framed spectrum magnitude approaches ``magnitude`` [n_frames, frame_size/2+1].
 
     Griffin & Lim (1984): alternate between imposing the target magnitude and projecting onto
@@ -120,9 +116,8 @@ def griffin_lim(
     phase = np.random.default_rng(seed).uniform(-np.pi, np.pi, magnitude.shape)
     kwargs = dict(hop=spec.hop, window=spec.window)
     for _ in range(iters):
-        audio = framing.overlap_add(
-            np.fft.irfft(magnitude * np.exp(1j * phase), n=spec.frame_size), **kwargs, n_samples=length
-        )
+        audio = framing.overlap_add(np.fft.irfft(magnitude * np.exp(1j * phase), n=spec.frame_size), **kwargs,
+                                    n_samples=length)
         frames = framing.frame(audio, frame_size=spec.frame_size, hop=spec.hop, window=spec.window)[:n_frames]
         phase = np.angle(np.fft.rfft(frames, axis=-1))
     frames = np.fft.irfft(magnitude * np.exp(1j * phase), n=spec.frame_size).astype(np.float32)
@@ -145,8 +140,8 @@ class Normalizer:
     def fit(cls, batches: Iterable[np.ndarray]) -> "Normalizer":
         """Statistics over every row of ``batches`` ([n_frames, feature_dim] each), in float64."""
         count = 0
-        total = squares = 0.0  # per-feature sums of x and x^2, [feature_dim] after the first batch
-        low = high = None  # per-feature extremes
+        total = squares = 0.0   # per-feature sums of x and x^2, [feature_dim] after the first batch
+        low = high = None       # per-feature extremes
         for features in batches:
             features = np.asarray(features, np.float64)
             count += len(features)
@@ -161,9 +156,8 @@ class Normalizer:
         std = np.maximum(std, 1e-4 * float(std.max()) + 1e-8)  # bands 80 dB below the loudest count as silent
         abs_max = np.maximum(np.abs(low - mean), np.abs(high - mean)) / std
         spread = np.maximum(np.sqrt(np.maximum(squares / count - np.square(mean), 0.0)) / std, 1e-6)
-        return cls(
-            mean.astype(np.float32), std.astype(np.float32), abs_max.astype(np.float32), spread.astype(np.float32)
-        )
+        return cls(mean.astype(np.float32), std.astype(np.float32), abs_max.astype(np.float32),
+                   spread.astype(np.float32))
 
     def apply(self, features: np.ndarray) -> np.ndarray:
         """Raw features [..., feature_dim] -> normalized (zero mean, unit std per feature)."""

@@ -60,32 +60,17 @@ def load_recipe(name: str) -> Recipe:
     unknown = set(raw) - _KEYS
     missing = {"package", "folder", "patterns"} - set(raw)
     if unknown or missing or not isinstance(raw.get("patterns"), list):
-        raise CorpusError(
-            f"{path}: needs package, folder and a list of patterns "
-            f"(unknown keys: {sorted(unknown)}, missing: {sorted(missing)})"
-        )
+        raise CorpusError(f"{path}: needs package, folder and a list of patterns "
+                          f"(unknown keys: {sorted(unknown)}, missing: {sorted(missing)})")
     settings = dict(raw.get("settings") or {})
     if unknown_settings := set(settings) - _SETTINGS:
         raise CorpusError(f"{path}: unknown settings {sorted(unknown_settings)} (allowed: {sorted(_SETTINGS)})")
-    return Recipe(
-        name=name,
-        description=str(raw.get("description", "")),
-        package=raw["package"],
-        folder=raw["folder"],
-        patterns=tuple(raw["patterns"]),
-        settings=settings,
-    )
+    return Recipe(name=name, description=str(raw.get("description", "")), package=raw["package"],
+                  folder=raw["folder"], patterns=tuple(raw["patterns"]), settings=settings)
 
 
-def build(
-    recipe: str,
-    name: str,
-    *,
-    root: str | os.PathLike | None = None,
-    limit: int | None = None,
-    jobs: int = 1,
-    progress: bool = False,
-) -> Corpus:
+def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limit: int | None = None,
+          jobs: int = 1, progress: bool = False) -> Corpus:
     """Build (or top up) the corpus ``name`` from the built-in ``recipe``.
 
     Args:

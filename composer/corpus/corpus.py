@@ -65,16 +65,8 @@ class Corpus:
         self.cache_dir.mkdir(exist_ok=True)
 
     @classmethod
-    def create(
-        cls,
-        name: str,
-        *,
-        root: str | os.PathLike | None = None,
-        sample_rate: int = 16000,
-        chunk_s: float = 30.0,
-        eval_ratio: float = 0.1,
-        split_unit: str = "chunk",
-    ) -> Corpus:
+    def create(cls, name: str, *, root: str | os.PathLike | None = None, sample_rate: int = 16000,
+               chunk_s: float = 30.0, eval_ratio: float = 0.1, split_unit: str = "chunk") -> Corpus:
         """Create the corpus ``name`` under the root, or open it if its settings agree.
 
         Raises:
@@ -85,9 +77,8 @@ class Corpus:
         path.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(manifest.connect(path / MANIFEST)) as conn:
             stored = manifest.init_settings(conn, wanted)
-        differ = [
-            f"{key}={stored.get(key)} (asked {value})" for key, value in wanted.items() if stored.get(key) != value
-        ]
+        differ = [f"{key}={stored.get(key)} (asked {value})"
+                  for key, value in wanted.items() if stored.get(key) != value]
         if differ:
             raise CorpusError(f"corpus '{name}' at {path} exists with other settings: {', '.join(differ)}")
         return cls(path, stored)
@@ -111,9 +102,8 @@ class Corpus:
         with contextlib.closing(manifest.connect(self.path / MANIFEST)) as conn:
             yield conn
 
-    def import_paths(
-        self, paths: Iterable[str | os.PathLike], *, jobs: int = 1, strict: bool = False, progress: bool = False
-    ) -> ImportSummary:
+    def import_paths(self, paths: Iterable[str | os.PathLike], *, jobs: int = 1, strict: bool = False,
+                     progress: bool = False) -> ImportSummary:
         """Import files and folders (recursively); bad files become error rows, never stop it.
 
         Args:
@@ -125,16 +115,8 @@ class Corpus:
         summary = ImportSummary()
         files = ingest.collect_files(paths, summary)
         with self.connect() as conn:
-            ingest.import_files(
-                conn,
-                files,
-                items_dir=self.items_dir,
-                sample_rate=self.sample_rate,
-                chunk_s=self.chunk_s,
-                jobs=jobs,
-                progress=progress,
-                summary=summary,
-            )
+            ingest.import_files(conn, files, items_dir=self.items_dir, sample_rate=self.sample_rate,
+                                chunk_s=self.chunk_s, jobs=jobs, progress=progress, summary=summary)
         if strict:
             summary.raise_if_errors()
         return summary
@@ -151,14 +133,8 @@ class Corpus:
     def chunks(self, row: dict, split: str) -> list[tuple[float, float]]:
         """(start_s, end_s) of the chunks of item ``row`` that belong to ``split``."""
         _check_split(split)
-        chunks = splits.split_chunks(
-            row["split_key"],
-            row["duration_s"],
-            chunk_s=self.chunk_s,
-            eval_ratio=self.eval_ratio,
-            split_unit=self.split_unit,
-            count=row["n_chunks"],
-        )
+        chunks = splits.split_chunks(row["split_key"], row["duration_s"], chunk_s=self.chunk_s,
+                                     eval_ratio=self.eval_ratio, split_unit=self.split_unit, count=row["n_chunks"])
         return [(chunk.start_s, chunk.end_s) for chunk in chunks if chunk.split == split]
 
     def sequences(self, split: str) -> Iterator[NoteSequence]:
@@ -213,12 +189,8 @@ class Corpus:
         rows = self.items()
         counts = self.chunk_counts()
         return {
-            "name": self.name,
-            "path": str(self.path),
-            "sample_rate": self.sample_rate,
-            "chunk_s": self.chunk_s,
-            "eval_ratio": self.eval_ratio,
-            "split_unit": self.split_unit,
+            "name": self.name, "path": str(self.path), "sample_rate": self.sample_rate, "chunk_s": self.chunk_s,
+            "eval_ratio": self.eval_ratio, "split_unit": self.split_unit,
             "items": {"total": len(rows), **{kind: sum(r["kind"] == kind for r in rows) for kind in KINDS}},
             "splits": {split: sum(counts[split].values()) for split in splits.SPLITS},
             "chunks": counts,
@@ -248,9 +220,5 @@ def _settings(*, sample_rate: int, chunk_s: float, eval_ratio: float, split_unit
     check_range("eval_ratio", eval_ratio, low=0.0, high=1.0, error=CorpusError)
     if split_unit not in splits.SPLIT_UNITS:
         raise CorpusError(f"split_unit must be one of {', '.join(splits.SPLIT_UNITS)}, got '{split_unit}'")
-    return {
-        "sample_rate": str(int(sample_rate)),
-        "chunk_s": repr(float(chunk_s)),
-        "eval_ratio": repr(float(eval_ratio)),
-        "split_unit": split_unit,
-    }
+    return {"sample_rate": str(int(sample_rate)), "chunk_s": repr(float(chunk_s)),
+            "eval_ratio": repr(float(eval_ratio)), "split_unit": split_unit}

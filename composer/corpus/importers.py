@@ -26,15 +26,8 @@ from composer.quiet import muted_stderr
 if TYPE_CHECKING:
     from note_seq import NoteSequence
 
-SYMBOLIC_FORMATS = {
-    ".mid": "midi",
-    ".midi": "midi",
-    ".kar": "midi",
-    ".xml": "musicxml",
-    ".mxl": "musicxml",
-    ".musicxml": "musicxml",
-    ".abc": "abc",
-}
+SYMBOLIC_FORMATS = {".mid": "midi", ".midi": "midi", ".kar": "midi",
+                    ".xml": "musicxml", ".mxl": "musicxml", ".musicxml": "musicxml", ".abc": "abc"}
 AUDIO_FORMATS = {ext: ext.lstrip(".") for ext in audio_io.AUDIO_EXTENSIONS}
 SUPPORTED = {**SYMBOLIC_FORMATS, **AUDIO_FORMATS}
 AUDIO_SUBTYPE = "PCM_24"  # lossless enough for any source bit depth up to 24
@@ -70,7 +63,8 @@ def run_task(task: Task) -> list[dict]:
             return _import_abc(task, base)
         if suffix in SYMBOLIC_FORMATS:
             sequence = _parse_symbolic(task.path, SYMBOLIC_FORMATS[suffix])
-            return [store_sequence(sequence, {**base, "id": task.file_sha, "format": SYMBOLIC_FORMATS[suffix]}, task)]
+            return [store_sequence(sequence, {**base, "id": task.file_sha, "format": SYMBOLIC_FORMATS[suffix]},
+                                   task)]
         return [_import_audio(task, {**base, "id": task.file_sha, "format": AUDIO_FORMATS[suffix]})]
     except Exception as exc:  # any parser failure is bad input, recorded, never fatal
         return [error_row({**base, "id": task.file_sha, "format": SUPPORTED.get(suffix)}, exc)]
@@ -81,7 +75,7 @@ def error_row(row: dict, exc: BaseException | str) -> dict:
     reason = exc if isinstance(exc, str) else (str(exc).strip() or type(exc).__name__)
     reason = reason.splitlines()[0] if reason else "unknown error"
     prefix = f"{row['source']}: "
-    reason = reason[len(prefix) :] if reason.startswith(prefix) else reason
+    reason = reason[len(prefix):] if reason.startswith(prefix) else reason
     return {**row, "status": "error", "error": reason[:300]}
 
 
@@ -96,11 +90,8 @@ def _parse_symbolic(path: str, fmt: str) -> NoteSequence:
         return note_seq.midi_file_to_note_sequence(path)
     except note_seq.MIDIConversionError as exc:  # its text is "Midi decoding error <class '...'>: detail"
         kind = re.search(r"<class '(?:\w+\.)*(\w+)'>:\s*(.*)", str(exc))
-        detail = (
-            kind.group(2) or ("the file ends early" if kind.group(1) == "EOFError" else kind.group(1))
-            if kind
-            else str(exc)
-        )
+        detail = (kind.group(2) or ("the file ends early" if kind.group(1) == "EOFError" else kind.group(1))
+                  if kind else str(exc))
         raise ValueError(f"not a readable MIDI file: truncated or corrupt ({detail})") from None
 
 
@@ -116,36 +107,22 @@ def store_sequence(sequence: NoteSequence, row: dict, task: Task) -> dict:
     pitches = [n.pitch for n in notes]
     velocities = [n.velocity for n in notes]
     write_records(Path(task.items_dir) / f"{row['id']}.tfrecord", [sequence.SerializeToString()])
-    return {
-        **row,
-        "kind": "symbolic",
-        "duration_s": sequence.total_time,
-        "status": "ok",
-        "n_chunks": splits.n_chunks(sequence.total_time, task.chunk_s),
-        "split_key": row.get("split_key") or row["id"],
-        "notes": len(notes),
-        "pitch_min": min(pitches),
-        "pitch_max": max(pitches),
-        "instruments": len({(n.instrument, n.program, n.is_drum) for n in notes}),
-        "velocity_min": min(velocities),
-        "velocity_max": max(velocities),
-    }
+    return {**row, "kind": "symbolic", "duration_s": sequence.total_time, "status": "ok",
+            "n_chunks": splits.n_chunks(sequence.total_time, task.chunk_s),
+            "split_key": row.get("split_key") or row["id"],
+            "notes": len(notes), "pitch_min": min(pitches), "pitch_max": max(pitches),
+            "instruments": len({(n.instrument, n.program, n.is_drum) for n in notes}),
+            "velocity_min": min(velocities), "velocity_max": max(velocities)}
 
 
 def store_audio(audio: np.ndarray, row: dict, task: Task) -> dict:
     """Write mono ``audio`` ([n_samples] at the corpus rate) as items/<id>.flac; return its row."""
     audio_io.write_audio(Path(task.items_dir) / f"{row['id']}.flac", audio, task.sample_rate, subtype=AUDIO_SUBTYPE)
     duration_s = len(audio) / task.sample_rate
-    return {
-        **row,
-        "kind": "audio",
-        "duration_s": duration_s,
-        "status": "ok",
-        "n_chunks": row.get("n_chunks") or splits.n_chunks(duration_s, task.chunk_s),
-        "split_key": row.get("split_key") or row["id"],
-        "peak": float(np.max(np.abs(audio))),
-        "rms": float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))),
-    }
+    return {**row, "kind": "audio", "duration_s": duration_s, "status": "ok",
+            "n_chunks": row.get("n_chunks") or splits.n_chunks(duration_s, task.chunk_s),
+            "split_key": row.get("split_key") or row["id"],
+            "peak": float(np.max(np.abs(audio))), "rms": float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))}
 
 
 def _import_audio(task: Task, row: dict) -> dict:
@@ -167,14 +144,12 @@ def _import_abc(task: Task, base: dict) -> list[dict]:
         return [error_row({**base, "id": task.file_sha, "format": "abc"}, "no ABC tunes (X: fields) found")]
     rows = []
     for index, lines in enumerate(tunes):
-        row = {
-            **base,
-            "id": f"{task.file_sha}-{index}",
-            "format": "abc",
-            "source": f"{task.path}#{abc.label(lines, index)}",
-        }
+        row = {**base, "id": f"{task.file_sha}-{index}", "format": "abc",
+               "source": f"{task.path}#{abc.label(lines, index)}"}
         try:
             rows.append(store_sequence(abc.tune_sequence(header + lines), row, task))
         except Exception as exc:  # bad input never raises: the tune becomes an error row
             rows.append(error_row(row, exc))
     return rows
+
+

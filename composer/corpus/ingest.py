@@ -51,9 +51,8 @@ class ImportSummary:
         """CorpusError naming the first failure, for ``strict`` imports."""
         if self.errors:
             first = self.errors[0]
-            raise CorpusError(
-                f"{len(self.errors)} import errors ({self.line()}); first: {first['source']}: {first['reason']}"
-            )
+            raise CorpusError(f"{len(self.errors)} import errors ({self.line()}); "
+                              f"first: {first['source']}: {first['reason']}")
 
 
 def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) -> list[Path]:
@@ -78,30 +77,19 @@ def collect_files(paths: Iterable[str | os.PathLike], summary: ImportSummary) ->
                     summary.ignored += 1
         elif path.suffix.lower() not in SUPPORTED:
             allowed = " ".join(sorted(SUPPORTED))
-            summary.errors.append(
-                {"source": str(path), "reason": f"unsupported extension '{path.suffix}' (allowed: {allowed})"}
-            )
+            summary.errors.append({"source": str(path),
+                                   "reason": f"unsupported extension '{path.suffix}' (allowed: {allowed})"})
         else:
             found.append(path)
     if not found:
         names = ", ".join(str(p) for p in paths)
-        raise CorpusError(
-            f"{names}: no MIDI, MusicXML, ABC or audio files to import (supported: {' '.join(sorted(SUPPORTED))})"
-        )
+        raise CorpusError(f"{names}: no MIDI, MusicXML, ABC or audio files to import "
+                          f"(supported: {' '.join(sorted(SUPPORTED))})")
     return list(dict.fromkeys(found))
 
 
-def import_files(
-    conn: sqlite3.Connection,
-    files: list[Path],
-    *,
-    items_dir: Path,
-    sample_rate: int,
-    chunk_s: float,
-    jobs: int,
-    progress: bool,
-    summary: ImportSummary,
-) -> ImportSummary:
+def import_files(conn: sqlite3.Connection, files: list[Path], *, items_dir: Path, sample_rate: int, chunk_s: float,
+                 jobs: int, progress: bool, summary: ImportSummary) -> ImportSummary:
     """Import ``files`` (already filtered to supported types) into the corpus behind ``conn``."""
     remove_stale_temps(items_dir)
     stored = manifest.stored_file_shas(conn)
@@ -117,10 +105,8 @@ def import_files(
         else:
             stored.add(sha)  # the same bytes under two names: import once
             tasks.append(Task(str(path), sha, str(items_dir), sample_rate, chunk_s))
-    with (
-        progress_bar(progress, len(tasks), "importing") as advance,
-        contextlib.closing(run_parallel(run_task, tasks, jobs)) as results,
-    ):  # Ctrl-C here stops the workers
+    with progress_bar(progress, len(tasks), "importing") as advance, \
+            contextlib.closing(run_parallel(run_task, tasks, jobs)) as results:  # Ctrl-C here stops the workers
         for rows in results:
             record_rows(conn, rows, summary)
             advance()
@@ -146,6 +132,7 @@ def record_rows(conn: sqlite3.Connection, rows: list[dict], summary: ImportSumma
             summary.imported += 1
         else:
             summary.errors.append({"source": row["source"], "reason": row["error"]})
+
 
 
 def run_parallel(function: Callable[[Any], list[dict]], tasks: list, jobs: int) -> Iterator[list[dict]]:

@@ -18,27 +18,9 @@ from composer.errors import CorpusError
 BUSY_TIMEOUT_S = 60.0
 
 ITEM_COLUMNS = (
-    "id",
-    "file_sha",
-    "source",
-    "kind",
-    "format",
-    "duration_s",
-    "n_chunks",
-    "split_key",
-    "source_id",
-    "notes",
-    "pitch_min",
-    "pitch_max",
-    "instruments",
-    "velocity_min",
-    "velocity_max",
-    "source_sample_rate",
-    "channels",
-    "peak",
-    "rms",
-    "status",
-    "error",
+    "id", "file_sha", "source", "kind", "format", "duration_s", "n_chunks", "split_key", "source_id",
+    "notes", "pitch_min", "pitch_max", "instruments", "velocity_min", "velocity_max",
+    "source_sample_rate", "channels", "peak", "rms", "status", "error",
 )
 
 _SCHEMA = """
@@ -112,18 +94,13 @@ def insert_items(conn: sqlite3.Connection, rows: list[dict]) -> list[bool]:
     sql = f"INSERT OR IGNORE INTO items ({', '.join(ITEM_COLUMNS)}) VALUES ({placeholders})"
     with transaction(conn):
         for row in rows:
-            conn.execute(
-                "DELETE FROM items WHERE status = 'error' AND (id = ? OR source = ?)", (row["id"], row["source"])
-            )
+            conn.execute("DELETE FROM items WHERE status = 'error' AND (id = ? OR source = ?)",
+                         (row["id"], row["source"]))
         return [conn.execute(sql, tuple(row.get(col) for col in ITEM_COLUMNS)).rowcount == 1 for row in rows]
 
 
 def stored_file_shas(conn: sqlite3.Connection) -> set[str]:
     """Files already imported without any error (a file that failed, even in part, is tried again)."""
     failed = "SELECT file_sha FROM items WHERE status = 'error' AND file_sha IS NOT NULL"
-    return {
-        row[0]
-        for row in conn.execute(
-            f"SELECT DISTINCT file_sha FROM items WHERE file_sha IS NOT NULL AND file_sha NOT IN ({failed})"
-        )
-    }
+    return {row[0] for row in conn.execute(f"SELECT DISTINCT file_sha FROM items WHERE file_sha IS NOT NULL "
+                                           f"AND file_sha NOT IN ({failed})")}

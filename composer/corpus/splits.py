@@ -25,9 +25,9 @@ from typing import NamedTuple
 SPLITS = ("train", "eval")
 SPLIT_UNITS = ("chunk", "item")
 MIN_CHUNKS_FOR_HASHED_CHUNKS = 3
-MIN_EVAL_S = 2.0  # a shorter held-out segment is too short to score; the item is split whole instead
-MIN_PIECE_S = 1.0  # a train piece this short beside the held-out segment joins it instead
-RULE_VERSION = 2  # enters the corpus fingerprint: caches made under another rule are stale
+MIN_EVAL_S = 2.0      # a shorter held-out segment is too short to score; the item is split whole instead
+MIN_PIECE_S = 1.0     # a train piece this short beside the held-out segment joins it instead
+RULE_VERSION = 2      # enters the corpus fingerprint: caches made under another rule are stale
 
 
 class Chunk(NamedTuple):
@@ -58,15 +58,8 @@ def unit_hash(text: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
-def split_chunks(
-    key: str,
-    duration_s: float,
-    *,
-    chunk_s: float,
-    eval_ratio: float,
-    split_unit: str = "chunk",
-    count: int | None = None,
-) -> list[Chunk]:
+def split_chunks(key: str, duration_s: float, *, chunk_s: float, eval_ratio: float, split_unit: str = "chunk",
+                 count: int | None = None) -> list[Chunk]:
     """Every chunk of the item with split key ``key``, in time order, with its split."""
     bounds = chunk_bounds(duration_s, chunk_s, count)
     if split_unit == "item" or eval_ratio <= 0:
@@ -94,9 +87,6 @@ def _carve(duration_s: float, eval_s: float, position: float) -> list[Chunk]:
         start = 0.0
     elif duration_s - (start + eval_s) < MIN_PIECE_S:
         start = duration_s - eval_s
-    pieces = [
-        Chunk(0.0, start, "train"),
-        Chunk(start, start + eval_s, "eval"),
-        Chunk(start + eval_s, duration_s, "train"),
-    ]
+    pieces = [Chunk(0.0, start, "train"), Chunk(start, start + eval_s, "eval"),
+              Chunk(start + eval_s, duration_s, "train")]
     return [piece for piece in pieces if piece.end_s > piece.start_s]

@@ -46,18 +46,15 @@ def read_records(path: str | os.PathLike) -> Iterator[bytes]:
     buffer = memoryview(path.read_bytes())
     offset = 0
     while offset < len(buffer):
-        header = bytes(buffer[offset : offset + 12])
+        header = bytes(buffer[offset:offset + 12])
         if len(header) < 12:
             raise CorpusError(f"{path}: truncated TFRecord header at byte {offset}")
         (length,) = struct.unpack("<Q", header[:8])
         (length_crc,) = struct.unpack("<I", header[8:])
-        data = bytes(buffer[offset + 12 : offset + 12 + length])
-        footer = bytes(buffer[offset + 12 + length : offset + 16 + length])
-        if (
-            length_crc != _masked_crc(header[:8])
-            or len(footer) < 4
-            or struct.unpack("<I", footer)[0] != _masked_crc(data)
-        ):
+        data = bytes(buffer[offset + 12:offset + 12 + length])
+        footer = bytes(buffer[offset + 12 + length:offset + 16 + length])
+        if length_crc != _masked_crc(header[:8]) or len(footer) < 4 \
+                or struct.unpack("<I", footer)[0] != _masked_crc(data):
             raise CorpusError(f"{path}: corrupt TFRecord (checksum mismatch at byte {offset})")
         yield data
         offset += 16 + length

@@ -24,7 +24,7 @@ DENSITY_TOLERANCE = 0.25
 
 def pitch_class_seconds(item: Any) -> np.ndarray:
     """Seconds each pitch class sounds in a NoteSequence or MIDI file, float64 [12]."""
-    notes = note_array(item)  # (n, [start, end, pitch, velocity])
+    notes = note_array(item)                                         # (n, [start, end, pitch, velocity])
     return np.bincount(notes[:, 2].astype(int) % 12, weights=notes[:, 1] - notes[:, 0], minlength=12)
 
 
@@ -40,32 +40,22 @@ def key_adherence(pieces: dict[str, Sequence[Any]]) -> dict:
             histogram = pitch_class_seconds(item)
             hits.append(estimate_key(histogram) == asked)
             correlations.append(key_correlation(histogram, *asked))
-    return {"key_hit_rate": float(np.mean(hits)), "key_correlation": float(np.mean(correlations)), "pieces": len(hits)}
+    return {"key_hit_rate": float(np.mean(hits)), "key_correlation": float(np.mean(correlations)),
+            "pieces": len(hits)}
 
 
 def density_adherence(pieces: dict[float, Sequence[Any]], *, seconds: float) -> dict:
     """Generated notes/s over ``seconds`` against the asked notes/s: ratio per density, share within 25%."""
-    ratios = {
-        density: [len(note_array(item)) / seconds / density for item in items] for density, items in pieces.items()
-    }
+    ratios = {density: [len(note_array(item)) / seconds / density for item in items]
+              for density, items in pieces.items()}
     every = np.concatenate([np.asarray(r) for r in ratios.values()])
-    return {
-        "density_ratio": {str(d): float(np.mean(r)) for d, r in ratios.items()},
-        "density_within_25pct": float(np.mean(np.abs(every - 1.0) <= DENSITY_TOLERANCE)),
-    }
+    return {"density_ratio": {str(d): float(np.mean(r)) for d, r in ratios.items()},
+            "density_within_25pct": float(np.mean(np.abs(every - 1.0) <= DENSITY_TOLERANCE))}
 
 
-def measure(
-    run_dir: Path,
-    config: Any,
-    *,
-    out: Path,
-    seconds: float,
-    seed: int = 0,
-    keys: Sequence[str] = KEYS,
-    densities: Sequence[float] | None = None,
-    guidance: float | None = None,
-) -> dict:
+def measure(run_dir: Path, config: Any, *, out: Path, seconds: float, seed: int = 0,
+            keys: Sequence[str] = KEYS, densities: Sequence[float] | None = None,
+            guidance: float | None = None) -> dict:
     """Generate one piece per asked key and density from a conditioned run (its ``config``) and measure adherence.
 
     The densities asked are by default the corpus's own 10th, 50th and 90th percentiles (in the
@@ -86,16 +76,12 @@ def measure(
     result: dict[str, Any] = {"seconds": seconds, **guided}
     if "pitch_histogram" in config.controls:
         other = {"density": [4.0], **guided} if held and "density" in config.controls else guided
-        made = {
-            key: generate(run_dir, out=out / f"key-{k:02d}.mid", key=[key], seconds=seconds, seed=seed + k, **other)
-            for k, key in enumerate(keys)
-        }
+        made = {key: generate(run_dir, out=out / f"key-{k:02d}.mid", key=[key], seconds=seconds, seed=seed + k,
+                              **other) for k, key in enumerate(keys)}
         result.update(key_adherence(made))
     if "density" in config.controls:
         other = {"key": ["C major"], **guided} if held and "pitch_histogram" in config.controls else guided
-        made = {
-            d: generate(run_dir, out=out / f"density-{k:02d}.mid", density=[d], seconds=seconds, seed=seed + k, **other)
-            for k, d in enumerate(densities)
-        }
+        made = {d: generate(run_dir, out=out / f"density-{k:02d}.mid", density=[d], seconds=seconds, seed=seed + k,
+                            **other) for k, d in enumerate(densities)}
         result.update(density_adherence(made, seconds=seconds))
     return result

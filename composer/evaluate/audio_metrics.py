@@ -17,10 +17,10 @@ from composer.evaluate import distributions
 N_FFT = 2048
 HOP = 512
 N_MELS = 64
-SILENCE_DB = -60.0  # frames quieter than this (RMS, dBFS) count as silent
-DB_FLOOR = -80.0  # log-mel floor (dBFS): quieter detail is leakage that shifts with frame alignment
+SILENCE_DB = -60.0      # frames quieter than this (RMS, dBFS) count as silent
+DB_FLOOR = -80.0       # log-mel floor (dBFS): quieter detail is leakage that shifts with frame alignment
 SPECTRAL_FEATURES = ("centroid", "flatness", "rolloff", "rms", "chroma")
-REFERENCE_S = 600.0  # audio per split measured against (its first clips): bounds time and memory
+REFERENCE_S = 600.0     # audio per split measured against (its first clips): bounds time and memory
 
 
 def _check_audio(audio: np.ndarray, name: str = "audio") -> np.ndarray:
@@ -50,7 +50,8 @@ def log_mel(audio: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """Log-mel power in absolute dB (not relative to the clip's peak). Shape [n_frames, N_MELS]."""
     import librosa
 
-    mel = librosa.feature.melspectrogram(y=_padded(audio), sr=sample_rate, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
+    mel = librosa.feature.melspectrogram(y=_padded(audio), sr=sample_rate, n_fft=N_FFT, hop_length=HOP,
+                                         n_mels=N_MELS)
     return np.maximum(10.0 * np.log10(np.maximum(mel, 1e-10)), DB_FLOOR).T.astype(np.float32)
 
 
@@ -81,16 +82,15 @@ def spectral_histograms(audios: Sequence[np.ndarray], *, sample_rate: int) -> di
         values["flatness"].append(librosa.feature.spectral_flatness(S=spec)[0])
         values["rolloff"].append(librosa.feature.spectral_rolloff(S=spec, sr=sample_rate)[0])
         values["rms"].append(frame_rms_db(y))
-        values["chroma"].append(librosa.feature.chroma_stft(S=spec**2, sr=sample_rate, tuning=0.0).sum(axis=1))
+        values["chroma"].append(librosa.feature.chroma_stft(S=spec ** 2, sr=sample_rate, tuning=0.0).sum(axis=1))
     bins = spectral_bins(sample_rate)
     result = {name: distributions.histogram(np.concatenate(values[name]), bins=bins[name]) for name in bins}
     result["chroma"] = distributions.normalize(np.sum(values["chroma"], axis=0))
     return result
 
 
-def compare_spectra(
-    generated: Sequence[np.ndarray], reference: Sequence[np.ndarray], *, sample_rate: int
-) -> dict[str, dict[str, float]]:
+def compare_spectra(generated: Sequence[np.ndarray], reference: Sequence[np.ndarray], *,
+                    sample_rate: int) -> dict[str, dict[str, float]]:
     """Per spectral feature {"overlap", "kl"} of the generated set against the reference set."""
     gen = spectral_histograms(generated, sample_rate=sample_rate)
     ref = spectral_histograms(reference, sample_rate=sample_rate)
@@ -101,14 +101,9 @@ def mfcc_frames(audios: Sequence[np.ndarray], *, sample_rate: int, n_mfcc: int =
     """MFCCs of every frame of a set. Shape [n_frames, n_mfcc]."""
     import librosa
 
-    return np.concatenate(
-        [
-            librosa.feature.mfcc(
-                y=_padded(a), sr=sample_rate, n_mfcc=n_mfcc, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS
-            ).T
-            for a in audios
-        ]
-    ).astype(np.float64)
+    return np.concatenate([
+        librosa.feature.mfcc(y=_padded(a), sr=sample_rate, n_mfcc=n_mfcc, n_fft=N_FFT, hop_length=HOP,
+                             n_mels=N_MELS).T for a in audios]).astype(np.float64)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -137,11 +132,11 @@ def _sqrtm(matrix: np.ndarray) -> np.ndarray:
     return np.real(root)
 
 
-def spectral_frechet(generated: Sequence[np.ndarray], reference: Sequence[np.ndarray], *, sample_rate: int) -> float:
+def spectral_frechet(generated: Sequence[np.ndarray], reference: Sequence[np.ndarray], *,
+                     sample_rate: int) -> float:
     """Frechet distance on MFCC statistics of generated vs reference audio (0 for the same set)."""
-    return frechet_distance(
-        mfcc_frames(generated, sample_rate=sample_rate), mfcc_frames(reference, sample_rate=sample_rate)
-    )
+    return frechet_distance(mfcc_frames(generated, sample_rate=sample_rate),
+                            mfcc_frames(reference, sample_rate=sample_rate))
 
 
 # ---------------------------------------------------------------- collapse checks
@@ -175,9 +170,8 @@ def loop_ratio(audio: np.ndarray, *, sample_rate: int, min_lag_s: float = 1.0, t
     return float(np.mean(best[sounding] >= threshold))
 
 
-def copy_rate(
-    audio: np.ndarray, reference: Sequence[np.ndarray], *, sample_rate: int, threshold_db: float = 1.0
-) -> float:
+def copy_rate(audio: np.ndarray, reference: Sequence[np.ndarray], *, sample_rate: int,
+              threshold_db: float = 1.0) -> float:
     """Share of sounding frames whose nearest reference frame (log-mel, RMS difference in dB over
     bands) lies within ``threshold_db``: a near-exact copy of the training audio."""
     mel = log_mel(audio, sample_rate=sample_rate)
@@ -189,26 +183,25 @@ def copy_rate(
     return float(np.mean(np.sqrt(nearest / N_MELS) <= threshold_db))
 
 
-def _best_match(
-    queries: np.ndarray, keys: np.ndarray, *, similarity: bool, min_lag: int = 0, block: int = 1024
-) -> np.ndarray:
+def _best_match(queries: np.ndarray, keys: np.ndarray, *, similarity: bool, min_lag: int = 0,
+                block: int = 1024) -> np.ndarray:
     """Per query row, the highest dot product (``similarity``) or the lowest squared distance to
     any key row, in blocks to bound memory. With ``min_lag``, key j is skipped for query i when
     |i - j| < min_lag (queries and keys are then the same frames). Shape [n_queries]."""
     queries, keys = queries.astype(np.float32), keys.astype(np.float32)
-    key_norms = (keys**2).sum(axis=1)
+    key_norms = (keys ** 2).sum(axis=1)
     out = np.empty(len(queries), np.float32)
     for lo in range(0, len(queries), block):
-        q = queries[lo : lo + block]
+        q = queries[lo:lo + block]
         dots = q @ keys.T
         if similarity:
             scores = dots
         else:
-            scores = -np.maximum((q**2).sum(axis=1)[:, None] + key_norms[None, :] - 2.0 * dots, 0.0)
+            scores = -np.maximum((q ** 2).sum(axis=1)[:, None] + key_norms[None, :] - 2.0 * dots, 0.0)
         if min_lag:
             rows = np.arange(lo, lo + len(q))[:, None]
             scores = np.where(np.abs(rows - np.arange(len(keys))[None, :]) < min_lag, -np.inf, scores)
-        out[lo : lo + block] = scores.max(axis=1) if len(keys) else -np.inf
+        out[lo:lo + block] = scores.max(axis=1) if len(keys) else -np.inf
     return out if similarity else -out
 
 
@@ -227,9 +220,8 @@ def reference_clips(clips: Iterable[np.ndarray], *, sample_rate: int, seconds: f
     return taken
 
 
-def unigram_bits_per_sample(
-    train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, levels: int = 256, method: str = "mu-law"
-) -> float:
+def unigram_bits_per_sample(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, levels: int = 256,
+                            method: str = "mu-law") -> float:
     """Held-out cross-entropy (bits per sample) of an add-one value histogram fit on ``train``:
     the score of a SampleRNN that learned only which sample values are common."""
     from composer.audio.quantize import quantize

@@ -29,8 +29,8 @@ import numpy as np
 from composer.evaluate import audio_metrics
 
 FLOAT_EPS = 1e-12
-LTAS_RANGE_DB = 80.0  # bins more than this below the loudest bin of the long-term spectrum are left out
-NOISE_FLAT = 0.45  # whitened flatness above which a frame counts as noise (noise ~0.56, music < 0.3)
+LTAS_RANGE_DB = 80.0     # bins more than this below the loudest bin of the long-term spectrum are left out
+NOISE_FLAT = 0.45        # whitened flatness above which a frame counts as noise (noise ~0.56, music < 0.3)
 FULL_SCALE_RMS_DB = -9.0  # frame RMS above which a frame counts as full scale (music peaking at 0 dBFS sits lower)
 NOISE_SEED = 1234
 RATIO_FIGURES = ("whitened_flatness", "spectral_frechet", "chroma_clarity", "loudness_distance")
@@ -107,7 +107,7 @@ def noise_like(audio: np.ndarray, *, colour: str, seed: int = NOISE_SEED) -> np.
     elif colour != "white":
         raise ValueError(f"colour must be 'white' or 'pink', got '{colour}'")
     rms = np.sqrt(np.mean(np.square(audio, dtype=np.float64)))
-    return (noise[: len(audio)] * rms / max(np.sqrt(np.mean(noise**2)), FLOAT_EPS)).astype(np.float32)
+    return (noise[: len(audio)] * rms / max(np.sqrt(np.mean(noise ** 2)), FLOAT_EPS)).astype(np.float32)
 
 
 def ratio(value: float, *, floor: float, ceiling: float) -> float | None:
@@ -118,29 +118,21 @@ def ratio(value: float, *, floor: float, ceiling: float) -> float | None:
     return float((value - floor) / span)
 
 
-def figures(
-    audios: Sequence[np.ndarray],
-    eval_: Sequence[np.ndarray],
-    *,
-    sample_rate: int,
-    eval_levels: np.ndarray | None = None,
-) -> dict[str, float]:
+def figures(audios: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, sample_rate: int,
+            eval_levels: np.ndarray | None = None) -> dict[str, float]:
     """The four raw figures of one set against the eval split (``eval_levels``: its cached ``relative_levels``)."""
     from scipy.stats import wasserstein_distance
 
     if eval_levels is None:
         eval_levels = relative_levels(eval_)
-    return {
-        "whitened_flatness": whitened_flatness(audios),
-        "spectral_frechet": audio_metrics.spectral_frechet(audios, eval_, sample_rate=sample_rate),
-        "chroma_clarity": chroma_clarity(audios, sample_rate=sample_rate),
-        "loudness_distance": float(wasserstein_distance(eval_levels, relative_levels(audios))),
-    }
+    return {"whitened_flatness": whitened_flatness(audios),
+            "spectral_frechet": audio_metrics.spectral_frechet(audios, eval_, sample_rate=sample_rate),
+            "chroma_clarity": chroma_clarity(audios, sample_rate=sample_rate),
+            "loudness_distance": float(wasserstein_distance(eval_levels, relative_levels(audios)))}
 
 
-def noise_to_song(
-    generated: Sequence[np.ndarray], train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, sample_rate: int
-) -> dict:
+def noise_to_song(generated: Sequence[np.ndarray], train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *,
+                  sample_rate: int) -> dict:
     """Ratios of the generated set between the noise floor and the train-vs-eval ceiling.
 
     Returns {"audio_ratios": {figure: ratio}, "audio_figures": {"generated", "white_noise",
@@ -153,12 +145,10 @@ def noise_to_song(
     def measure(audios: Sequence[np.ndarray]) -> dict[str, float]:
         return figures(audios, eval_, sample_rate=sample_rate, eval_levels=eval_levels)
 
-    values = {
-        "generated": measure(generated),
-        "white_noise": measure([noise_like(a, colour="white") for a in generated]),
-        "pink_noise": measure([noise_like(a, colour="pink") for a in generated]),
-        "ceiling": measure(train),
-    }
+    values = {"generated": measure(generated),
+              "white_noise": measure([noise_like(a, colour="white") for a in generated]),
+              "pink_noise": measure([noise_like(a, colour="pink") for a in generated]),
+              "ceiling": measure(train)}
     ratios, floors = {}, {}
     for name in RATIO_FIGURES:
         ceiling = values["ceiling"][name]
@@ -173,7 +163,5 @@ def collapse_shares(audio: np.ndarray) -> dict[str, float]:
     (whitened flatness above ``NOISE_FLAT``), of all frames and of sounding frames respectively."""
     rms_db = audio_metrics.frame_rms_db(audio)
     flat = frame_whitened_flatness(audio)
-    return {
-        "full_scale_share": float(np.mean(rms_db >= FULL_SCALE_RMS_DB)),
-        "noise_flat_share": float(np.mean(flat >= NOISE_FLAT)) if flat.size else 0.0,
-    }
+    return {"full_scale_share": float(np.mean(rms_db >= FULL_SCALE_RMS_DB)),
+            "noise_flat_share": float(np.mean(flat >= NOISE_FLAT)) if flat.size else 0.0}

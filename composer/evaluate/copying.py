@@ -22,14 +22,14 @@ NGRAM_NOTES = 8
 
 def intervals(item: Any) -> np.ndarray:
     """Pitch intervals (semitones) between successive notes of a NoteSequence or MIDI file, int8 [n_notes - 1]."""
-    notes = note_array(item)  # (n, [start, end, pitch, velocity])
+    notes = note_array(item)                                         # (n, [start, end, pitch, velocity])
     pitches = notes[np.lexsort((notes[:, 2], notes[:, 0])), 2]
     return np.diff(pitches).astype(np.int8)
 
 
 def _grams(values: np.ndarray, length: int) -> list[bytes]:
     """Every run of ``length`` consecutive values, as bytes (hashable)."""
-    return [values[i : i + length].tobytes() for i in range(len(values) - length + 1)]
+    return [values[i:i + length].tobytes() for i in range(len(values) - length + 1)]
 
 
 class TrainGrams:
@@ -57,7 +57,7 @@ class TrainGrams:
 
         Binary search on the number of intervals k: a run of k found means every shorter one is.
         """
-        low, high = 0, len(piece)  # low: a length known found, high: an upper bound
+        low, high = 0, len(piece)          # low: a length known found, high: an upper bound
         while low < high:
             k = (low + high + 1) // 2
             if self.grams(k).isdisjoint(_grams(piece, k)):
@@ -73,9 +73,6 @@ def copy_measures(pieces: Sequence[Any], grams: TrainGrams) -> dict:
     seqs = [intervals(p) for p in pieces]
     shares = [s for s in (grams.share_found(q) for q in seqs) if s is not None]
     runs = [grams.longest_run(q) for q in seqs]
-    return {
-        "ngram_share_in_train": float(np.mean(shares)) if shares else None,
-        "longest_run_notes_mean": float(np.mean(runs)) if runs else None,
-        "longest_run_notes_max": int(max(runs)) if runs else None,
-        "pieces": len(seqs),
-    }
+    return {"ngram_share_in_train": float(np.mean(shares)) if shares else None,
+            "longest_run_notes_mean": float(np.mean(runs)) if runs else None,
+            "longest_run_notes_max": int(max(runs)) if runs else None, "pieces": len(seqs)}

@@ -25,13 +25,10 @@ def baseline_figures(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *
     base = ngram_baselines(train, eval_, vocab_size=vocab_size, orders=NGRAM_ORDERS)
     order = base["ngram_order"]
     by_position = ngram_nll_by_position(train, eval_, order=order, vocab_size=vocab_size)
-    return {
-        "baseline_nll_per_event": {"unigram": base["unigram"], "ngram": base["ngram"]},
-        "ngram_order": order,
-        "ngram_nll_by_order": base["ngram_by_order"],
-        "events": {"train": int(sum(map(len, train))), "eval": int(sum(map(len, eval_)))},
-        "nll_by_position": {f"Kneser-Ney {order}-gram": by_position},
-    }
+    return {"baseline_nll_per_event": {"unigram": base["unigram"], "ngram": base["ngram"]},
+            "ngram_order": order, "ngram_nll_by_order": base["ngram_by_order"],
+            "events": {"train": int(sum(map(len, train))), "eval": int(sum(map(len, eval_)))},
+            "nll_by_position": {f"Kneser-Ney {order}-gram": by_position}}
 
 
 def add_model_figures(result: dict, *, nll_per_event: float, nll: np.ndarray, positions: np.ndarray) -> dict[str, Any]:
@@ -42,9 +39,5 @@ def add_model_figures(result: dict, *, nll_per_event: float, nll: np.ndarray, po
       nll, positions: per-event NLL [n] and each event's index in its eval window [n].
     """
     best = min(result["baseline_nll_per_event"].values())
-    return {
-        **result,
-        "eval_nll_per_event": nll_per_event,
-        "gain_over_best_baseline_nats": best - nll_per_event,
-        "nll_by_position": {"model": by_band(nll, positions), **result["nll_by_position"]},
-    }
+    return {**result, "eval_nll_per_event": nll_per_event, "gain_over_best_baseline_nats": best - nll_per_event,
+            "nll_by_position": {"model": by_band(nll, positions), **result["nll_by_position"]}}

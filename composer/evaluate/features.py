@@ -24,16 +24,16 @@ from composer.evaluate import distributions
 
 # Bin edges per feature: units in the comments; values outside go to the end bins.
 FEATURE_BINS: dict[str, np.ndarray] = {
-    "pitch_class": np.arange(13) - 0.5,  # pitch class 0..11
-    "pitch_range": np.arange(0, 92, 4.0),  # semitones per window
-    "pitch_count": np.arange(0, 62, 2.0),  # distinct pitches per window
-    "note_density": np.arange(0, 20.5, 0.5),  # note onsets per second
-    "inter_onset_interval": np.geomspace(0.01, 4.0, 25),  # seconds between distinct onsets
-    "note_duration": np.geomspace(0.01, 8.0, 25),  # seconds
-    "velocity": np.arange(0.5, 137, 8.0),  # MIDI velocity; edges between Magenta's
-    # 4-wide velocity bins, so a velocity and
-    # its decoded bin value share a histogram bin
-    "polyphony": np.arange(17) + 0.5,  # notes sounding at an onset, 1..16
+    "pitch_class": np.arange(13) - 0.5,                      # pitch class 0..11
+    "pitch_range": np.arange(0, 92, 4.0),                    # semitones per window
+    "pitch_count": np.arange(0, 62, 2.0),                    # distinct pitches per window
+    "note_density": np.arange(0, 20.5, 0.5),                 # note onsets per second
+    "inter_onset_interval": np.geomspace(0.01, 4.0, 25),     # seconds between distinct onsets
+    "note_duration": np.geomspace(0.01, 8.0, 25),            # seconds
+    "velocity": np.arange(0.5, 137, 8.0),                    # MIDI velocity; edges between Magenta's
+                                                             # 4-wide velocity bins, so a velocity and
+                                                             # its decoded bin value share a histogram bin
+    "polyphony": np.arange(17) + 0.5,                        # notes sounding at an onset, 1..16
 }
 FEATURES = tuple(FEATURE_BINS)
 MIDI_EXTENSIONS = (".mid", ".midi")
@@ -47,15 +47,13 @@ def note_array(item: Any) -> np.ndarray:
     if isinstance(item, (str, os.PathLike)):
         item = _read_midi(Path(item))
     if hasattr(item, "instruments"):  # PrettyMIDI
-        rows = [
-            (n.start, n.end, n.pitch, n.velocity) for inst in item.instruments if not inst.is_drum for n in inst.notes
-        ]
-    elif hasattr(item, "notes"):  # NoteSequence
+        rows = [(n.start, n.end, n.pitch, n.velocity) for inst in item.instruments if not inst.is_drum
+                for n in inst.notes]
+    elif hasattr(item, "notes"):      # NoteSequence
         rows = [(n.start_time, n.end_time, n.pitch, n.velocity) for n in item.notes if not n.is_drum]
     else:
-        raise ComposerError(
-            f"cannot read notes from a {type(item).__name__} (give a NoteSequence, PrettyMIDI or .mid path)"
-        )
+        raise ComposerError(f"cannot read notes from a {type(item).__name__} (give a NoteSequence, "
+                            "PrettyMIDI or .mid path)")
     notes = np.array(rows, dtype=np.float64).reshape(-1, 4)
     return notes[np.argsort(notes[:, 0], kind="stable")]
 
@@ -95,9 +93,8 @@ def window_features(notes: np.ndarray, *, duration_s: float) -> dict[str, np.nda
     """Feature values contributed by one window of notes [n >= 1, 4] lasting ``duration_s``."""
     start, end, pitch, velocity = notes.T
     onsets = np.unique(start)
-    sounding = np.searchsorted(np.sort(start), onsets, side="right") - np.searchsorted(
-        np.sort(end), onsets, side="right"
-    )
+    sounding = (np.searchsorted(np.sort(start), onsets, side="right")
+                - np.searchsorted(np.sort(end), onsets, side="right"))
     return {
         "pitch_class": np.mod(pitch, 12),
         "pitch_range": np.array([pitch.max() - pitch.min()]),
@@ -131,9 +128,8 @@ def compare_sets(generated: dict[str, np.ndarray], reference: dict[str, np.ndarr
     return {name: distributions.compare(ref[name], gen[name]) for name in FEATURES}
 
 
-def feature_summary(
-    generated: dict[str, np.ndarray], eval_: dict[str, np.ndarray], train: dict[str, np.ndarray]
-) -> dict[str, Any]:
+def feature_summary(generated: dict[str, np.ndarray], eval_: dict[str, np.ndarray],
+                    train: dict[str, np.ndarray]) -> dict[str, Any]:
     """The metrics.json keys for symbolic features.
 
     ``feature_overlap_ratio`` is the mean generated-vs-eval overlap over the mean train-vs-eval

@@ -24,63 +24,35 @@ def _likelihood(m: dict) -> list[str]:
         rows = [["model", m["eval_nll_per_event"]]] if "eval_nll_per_event" in m else []
         rows += [["unigram (add-one)", m["baseline_nll_per_event"]["unigram"]]]
         rows += [[f"Kneser-Ney {k}-gram", v] for k, v in m["ngram_nll_by_order"].items()]
-        lines += [
-            "Nats per event on the eval split (lower is better); n-grams are interpolated modified "
-            "Kneser-Ney fit on the train split.",
-            "",
-        ] + _table(["predictor", "nats/event"], rows)
+        lines += ["Nats per event on the eval split (lower is better); n-grams are interpolated modified "
+                  "Kneser-Ney fit on the train split.", ""] + _table(["predictor", "nats/event"], rows)
         if "gain_over_best_baseline_nats" in m:
-            lines += [
-                f"Gain of the model over the best baseline: **{m['gain_over_best_baseline_nats']:.3f} "
-                "nats/event** (positive: the model predicts better).",
-                "",
-            ]
+            lines += [f"Gain of the model over the best baseline: **{m['gain_over_best_baseline_nats']:.3f} "
+                      "nats/event** (positive: the model predicts better).", ""]
     if "nll_by_position" in m:
         rows = [[name, *bands.values()] for name, bands in m["nll_by_position"].items()]
         bands = list(next(iter(m["nll_by_position"].values())))
-        lines += [
-            "Nats per event by the position of the predicted event in its eval window: a model that "
-            "uses long context gets better further in.",
-            "",
-        ] + _table(["predictor", *bands], rows)
+        lines += ["Nats per event by the position of the predicted event in its eval window: a model that "
+                  "uses long context gets better further in.", ""] + _table(["predictor", *bands], rows)
     if "eval_bits_per_sample" in m:
-        lines += _table(
-            ["predictor", "bits/sample"],
-            [["model", m["eval_bits_per_sample"]], ["unigram", m["baseline_bits_per_sample"]["unigram"]]],
-        )
+        lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
+                                                        ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
     if "eval_loss" in m:
-        lines += _table(
-            ["predictor", "eval loss (nats/frame)"],
-            [["model", m["eval_loss"]]]
-            + [[name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()],
-        )
+        lines += _table(["predictor", "eval loss (nats/frame)"], [["model", m["eval_loss"]]] + [
+            [name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()])
     return lines
 
 
 def _features(m: dict) -> list[str]:
     if "feature_overlap" not in m:
         return []
-    rows = [
-        [
-            name,
-            m["feature_overlap"][name],
-            m["feature_overlap_ceiling"][name],
-            m["feature_kl"][name],
-            m["feature_kl_ceiling"][name],
-        ]
-        for name in m["feature_overlap"]
-    ]
-    return (
-        [
-            "## Symbolic features (Yang & Lerch 2019)",
-            "",
+    rows = [[name, m["feature_overlap"][name], m["feature_overlap_ceiling"][name], m["feature_kl"][name],
+             m["feature_kl_ceiling"][name]] for name in m["feature_overlap"]]
+    return ["## Symbolic features (Yang & Lerch 2019)", "",
             "Overlap area of histograms (1 = identical) and KL(eval || set) in nats; the train split "
-            "against the eval split is the ceiling.",
-            "",
-        ]
-        + _table(["feature", "overlap generated", "overlap train (ceiling)", "KL generated", "KL train"], rows)
-        + [f"Overlap ratio generated/ceiling: **{m['feature_overlap_ratio']:.3f}**", ""]
-    )
+            "against the eval split is the ceiling.", ""] + _table(
+        ["feature", "overlap generated", "overlap train (ceiling)", "KL generated", "KL train"], rows) + [
+        f"Overlap ratio generated/ceiling: **{m['feature_overlap_ratio']:.3f}**", ""]
 
 
 def _copying(m: dict) -> list[str]:
@@ -88,13 +60,10 @@ def _copying(m: dict) -> list[str]:
         return []
     keys = ("ngram_share_in_train", "longest_run_notes_mean", "longest_run_notes_max", "pieces")
     rows = [[name, *(row[k] for k in keys)] for name, row in m["copying"].items()]
-    return [
-        "## Copying",
-        "",
-        "Pitch-interval 8-note n-grams found verbatim in the train split, and the longest verbatim run "
-        "(notes); the eval split is what fresh music from the corpus shows.",
-        "",
-    ] + _table(["set", "8-gram share in train", "longest run (mean)", "longest run (max)", "pieces"], rows)
+    return ["## Copying", "",
+            "Pitch-interval 8-note n-grams found verbatim in the train split, and the longest verbatim run "
+            "(notes); the eval split is what fresh music from the corpus shows.", ""] + _table(
+        ["set", "8-gram share in train", "longest run (mean)", "longest run (max)", "pieces"], rows)
 
 
 def _controls(m: dict) -> list[str]:
@@ -103,11 +72,8 @@ def _controls(m: dict) -> list[str]:
     a = m["control_adherence"]
     lines = ["## Controls", ""]
     if "key_hit_rate" in a:
-        lines += [
-            f"Asked key estimated (Krumhansl-Kessler) in **{a['key_hit_rate']:.0%}** of {a['pieces']} pieces; "
-            f"mean correlation with the asked key's profile {a['key_correlation']:.3f}.",
-            "",
-        ]
+        lines += [f"Asked key estimated (Krumhansl-Kessler) in **{a['key_hit_rate']:.0%}** of {a['pieces']} pieces; "
+                  f"mean correlation with the asked key's profile {a['key_correlation']:.3f}.", ""]
     if "density_ratio" in a:
         lines += _table(["asked notes/s", "generated / asked"], [[d, r] for d, r in a["density_ratio"].items()])
         lines += [f"Within 25% of the asked density: **{a['density_within_25pct']:.0%}** of pieces.", ""]
@@ -121,22 +87,14 @@ def _audio(m: dict) -> list[str]:
     checks = ("full_scale_share", "noise_flat_share", "silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate")
     rows = [[name] + [row[c] for c in checks] for name, row in m["collapse_per_file"].items()]
     rows += [["**mean generated**"] + [m[c] for c in checks], ["eval split (reference)"] + [ref[c] for c in checks]]
-    spectral = [
-        [name, m["spectral_overlap"][name], m["spectral_overlap_ceiling"][name], m["spectral_kl"][name]]
-        for name in m["spectral_overlap"]
-    ]
-    return (
-        ["## Audio", ""]
-        + _ratios(m)
-        + [
+    spectral = [[name, m["spectral_overlap"][name], m["spectral_overlap_ceiling"][name], m["spectral_kl"][name]]
+                for name in m["spectral_overlap"]]
+    return ["## Audio", ""] + _ratios(m) + [
             f"Frechet distance on MFCC statistics vs the eval split: **{m['spectral_frechet']:.4g}** "
-            f"(train split: {m['spectral_frechet_ceiling']:.4g}).",
-            "",
-        ]
-        + _table(["spectral feature", "overlap generated", "overlap train (ceiling)", "KL generated"], spectral)
-        + ["Collapse checks (share of frames or samples; compare with the eval split's own clips):", ""]
-        + _table(["clip"] + list(checks), rows)
-    )
+            f"(train split: {m['spectral_frechet_ceiling']:.4g}).", ""] + _table(
+        ["spectral feature", "overlap generated", "overlap train (ceiling)", "KL generated"], spectral) + [
+        "Collapse checks (share of frames or samples; compare with the eval split's own clips):", ""] + _table(
+        ["clip"] + list(checks), rows)
 
 
 def _ratios(m: dict) -> list[str]:
@@ -144,22 +102,11 @@ def _ratios(m: dict) -> list[str]:
     if "audio_ratios" not in m:
         return []
     values = m["audio_figures"]
-    rows = [
-        [
-            name,
-            values["generated"][name],
-            values[m["audio_floor"][name]][name],
-            m["audio_floor"][name],
-            values["ceiling"][name],
-            m["audio_ratios"][name],
-        ]
-        for name in m["audio_ratios"]
-    ]
-    return [
-        "From noise to the song: 0 = as far from the eval split as noise at the generated loudness, "
-        "1 = as close as the train split.",
-        "",
-    ] + _table(["figure", "generated", "noise floor", "floor noise", "train (ceiling)", "ratio"], rows)
+    rows = [[name, values["generated"][name], values[m["audio_floor"][name]][name], m["audio_floor"][name],
+             values["ceiling"][name], m["audio_ratios"][name]] for name in m["audio_ratios"]]
+    return ["From noise to the song: 0 = as far from the eval split as noise at the generated loudness, "
+            "1 = as close as the train split.", ""] + _table(
+        ["figure", "generated", "noise floor", "floor noise", "train (ceiling)", "ratio"], rows)
 
 
 def render_report(metrics: dict) -> str:

@@ -29,11 +29,11 @@ MAX_ORDER = 10
 class _OrderTable:
     """Statistics of one order k (k-grams, and k-grams used as contexts of order k+1)."""
 
-    keys: np.ndarray  # int64 [n_k] sorted: suffix_id * (V + 1) + first token
-    counts: np.ndarray  # float64 [n_k] raw (top order) or continuation counts
-    discounts: np.ndarray  # float64 [4]: D(0)=0, D(1), D(2), D(3+)
-    ctx_total: np.ndarray  # float64 [n_k] sum of order-(k+1) counts following this k-gram
-    ctx_gamma: np.ndarray  # float64 [n_k] interpolation mass numerator D1*N1 + D2*N2 + D3*N3+
+    keys: np.ndarray         # int64 [n_k] sorted: suffix_id * (V + 1) + first token
+    counts: np.ndarray       # float64 [n_k] raw (top order) or continuation counts
+    discounts: np.ndarray    # float64 [4]: D(0)=0, D(1), D(2), D(3+)
+    ctx_total: np.ndarray    # float64 [n_k] sum of order-(k+1) counts following this k-gram
+    ctx_gamma: np.ndarray    # float64 [n_k] interpolation mass numerator D1*N1 + D2*N2 + D3*N3+
 
 
 def _check_sequences(sequences: Iterable[Sequence[int]], vocab_size: int) -> list[np.ndarray]:
@@ -41,8 +41,7 @@ def _check_sequences(sequences: Iterable[Sequence[int]], vocab_size: int) -> lis
     for i, arr in enumerate(arrays):
         if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
             raise ComposerError(
-                f"sequence {i}: event ids must lie in [0, {vocab_size}), got [{arr.min()}, {arr.max()}]"
-            )
+                f"sequence {i}: event ids must lie in [0, {vocab_size}), got [{arr.min()}, {arr.max()}]")
     return arrays
 
 
@@ -52,11 +51,8 @@ def _padded(arrays: list[np.ndarray], pad: int, bos: int) -> tuple[np.ndarray, n
     Returns (tokens [T], local_index [T]) where local_index counts from each padded start.
     """
     lengths = np.array([a.size + pad for a in arrays], dtype=np.int64)
-    tokens = (
-        np.concatenate([np.concatenate([np.full(pad, bos, np.int64), a]) for a in arrays])
-        if arrays
-        else np.zeros(0, np.int64)
-    )
+    tokens = np.concatenate([np.concatenate([np.full(pad, bos, np.int64), a]) for a in arrays]) \
+        if arrays else np.zeros(0, np.int64)
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     return tokens, np.arange(tokens.size, dtype=np.int64) - starts
 
@@ -105,7 +101,7 @@ class KneserNey:
         tokens, local = _padded(arrays, n - 1, self.vocab_size)
         predicted = local >= n - 1
         ids = [np.zeros(tokens.size, np.int64)]  # ids[k][t]: id of the k-gram ending at t, -1 if none
-        keys = [np.zeros(1, np.int64)]  # order 0: the empty context, id 0
+        keys = [np.zeros(1, np.int64)]            # order 0: the empty context, id 0
         for k in range(1, n + 1):
             key, valid = self._keys(k, tokens, local, ids[k - 1])
             unique, inverse = np.unique(key[valid], return_inverse=True)
@@ -121,9 +117,8 @@ class KneserNey:
                 prefix = self._prefixes(k + 1, ids, keys[k + 1].size)
                 child = counts[k + 1]
                 total = np.bincount(prefix, weights=child, minlength=keys[k].size)
-                gamma = np.bincount(
-                    prefix, weights=discounts[k + 1][np.minimum(child, 3).astype(np.int64)], minlength=keys[k].size
-                )
+                gamma = np.bincount(prefix, weights=discounts[k + 1][np.minimum(child, 3).astype(np.int64)],
+                                    minlength=keys[k].size)
             self._tables.append(_OrderTable(keys[k], counts[k], discounts[k], total, gamma))
         return self
 
@@ -134,7 +129,7 @@ class KneserNey:
         padded sequence or its suffix is unknown.
         """
         valid = (local >= k - 1) & (suffix_ids >= 0)
-        first = np.roll(tokens, k - 1)  # the token k-1 steps back
+        first = np.roll(tokens, k - 1)            # the token k-1 steps back
         return np.where(valid, suffix_ids * (self.vocab_size + 1) + first, -1), valid
 
     def _counts(self, k: int, ids: list[np.ndarray], keys: list[np.ndarray], predicted: np.ndarray) -> np.ndarray:
@@ -206,9 +201,8 @@ class Unigram:
 
     def fit(self, sequences: Iterable[Sequence[int]]) -> "Unigram":
         arrays = _check_sequences(sequences, self.vocab_size)
-        counts = (
-            np.bincount(np.concatenate(arrays) if arrays else np.zeros(0, np.int64), minlength=self.vocab_size) + 1.0
-        )
+        counts = np.bincount(np.concatenate(arrays) if arrays else np.zeros(0, np.int64),
+                             minlength=self.vocab_size) + 1.0
         self.log_p = np.log(counts / counts.sum())
         return self
 
@@ -222,22 +216,13 @@ class Unigram:
         return float(-self.log_p[np.concatenate(arrays)].mean())
 
 
-def ngram_baselines(
-    train: Sequence[Sequence[int]],
-    eval_: Sequence[Sequence[int]],
-    *,
-    vocab_size: int,
-    orders: Sequence[int] = (3, 5, 7, 10),
-) -> dict:
+def ngram_baselines(train: Sequence[Sequence[int]], eval_: Sequence[Sequence[int]], *, vocab_size: int,
+                    orders: Sequence[int] = (3, 5, 7, 10)) -> dict:
     """Held-out nats per event of the unigram and of KN n-grams of each order.
 
     Returns {"unigram", "ngram" (best order's), "ngram_order", "ngram_by_order": {"3": ...}}.
     """
     by_order = {str(k): KneserNey(k, vocab_size=vocab_size).fit(train).nll_per_event(eval_) for k in orders}
     best = min(by_order, key=by_order.get)
-    return {
-        "unigram": Unigram(vocab_size=vocab_size).fit(train).nll_per_event(eval_),
-        "ngram": by_order[best],
-        "ngram_order": int(best),
-        "ngram_by_order": by_order,
-    }
+    return {"unigram": Unigram(vocab_size=vocab_size).fit(train).nll_per_event(eval_),
+            "ngram": by_order[best], "ngram_order": int(best), "ngram_by_order": by_order}

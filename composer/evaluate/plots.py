@@ -51,18 +51,14 @@ def plot_by_position(rows: dict[str, dict[str, float | None]], *, out: Path) -> 
         labels = list(bands)
         ax.plot(range(len(labels)), [np.nan if v is None else v for v in bands.values()], "o-", label=name)
     ax.set_xticks(range(len(labels)), labels)
-    ax.set(
-        xlabel="position of the predicted event in its window",
-        ylabel="eval NLL (nats/event)",
-        title="Held-out likelihood by position",
-    )
+    ax.set(xlabel="position of the predicted event in its window", ylabel="eval NLL (nats/event)",
+           title="Held-out likelihood by position")
     ax.legend()
     return _save(fig, out)
 
 
-def plot_distributions(
-    sets: dict[str, dict[str, np.ndarray]], bins: dict[str, np.ndarray], *, title: str, out: Path
-) -> Path:
+def plot_distributions(sets: dict[str, dict[str, np.ndarray]], bins: dict[str, np.ndarray], *,
+                       title: str, out: Path) -> Path:
     """One panel per feature: the binned distribution of each set (label -> feature -> probs).
 
     Features without bins (categorical, e.g. chroma) are drawn over their index.
@@ -80,9 +76,10 @@ def plot_distributions(
         if name in bins and bins[name][0] > 0 and bins[name][-1] / bins[name][0] > 100:
             ax.set_xscale("log")
         if name == "pitch_class":  # names, not 0, 2.5, 5.0
-            ax.set_xticks(range(12), [pretty_midi.note_number_to_name(60 + k)[:-1] for k in range(12)], fontsize=7)
+            ax.set_xticks(range(12), [pretty_midi.note_number_to_name(60 + k)[:-1] for k in range(12)],
+                          fontsize=7)
         ax.set_title(name, fontsize=9)
-    for ax in list(axes.flat)[len(names) :]:
+    for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(title)

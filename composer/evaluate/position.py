@@ -31,12 +31,12 @@ def by_band(nll: np.ndarray, positions: np.ndarray, *, bands: Sequence[tuple[int
     return result
 
 
-def ngram_nll_by_position(
-    train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, order: int, vocab_size: int, window: int = BANDS[-1][1]
-) -> dict:
+def ngram_nll_by_position(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, order: int,
+                          vocab_size: int, window: int = BANDS[-1][1]) -> dict:
     """The KN n-gram of ``order``'s eval NLL by band; event i of a chunk is at position i % ``window``."""
     model = KneserNey(order, vocab_size=vocab_size).fit(train)
     chunks = [chunk for chunk in eval_ if len(chunk)]
     nll = -np.concatenate([model.log_probs(chunk) for chunk in chunks])
     positions = np.concatenate([np.arange(len(chunk)) % window for chunk in chunks])
     return by_band(nll, positions)
+

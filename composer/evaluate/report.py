@@ -30,19 +30,11 @@ from composer.evaluate import (
 from composer.evaluate.markdown import render_report
 from composer.train.family import SUFFIXES, ModelFamily, get_family
 
-ADHERENCE_S = 20.0  # length of each piece generated to test a control
+ADHERENCE_S = 20.0        # length of each piece generated to test a control
 
 
-def evaluate(
-    run_dir: str | Path | None = None,
-    *,
-    corpus: Any = None,
-    generated: Sequence[str | Path] = (),
-    out: str | Path,
-    num: int = 4,
-    seconds: float | None = None,
-    root: str | Path | None = None,
-) -> dict:
+def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated: Sequence[str | Path] = (),
+             out: str | Path, num: int = 4, seconds: float | None = None, root: str | Path | None = None) -> dict:
     """Measure a run and/or generated files against a corpus; write metrics.json and report.md.
 
     Args:
@@ -62,12 +54,8 @@ def evaluate(
     files = _generated_files(run_dir, family, generated, out=out, num=num, seconds=seconds)
     midi = [p for p in files if p.suffix.lower() in features.MIDI_EXTENSIONS]
     audio = [p for p in files if p.suffix.lower() in AUDIO_EXTENSIONS]
-    metrics: dict[str, Any] = {
-        "corpus": corpus.name,
-        "model": family.name if family else None,
-        "run_dir": str(run_dir) if run_dir else None,
-        "generated": [str(p) for p in files],
-    }
+    metrics: dict[str, Any] = {"corpus": corpus.name, "model": family.name if family else None,
+                               "run_dir": str(run_dir) if run_dir else None, "generated": [str(p) for p in files]}
     if run_dir:
         from composer.train.run import load_run
 
@@ -117,15 +105,8 @@ def _open_corpus(corpus: Any, run_dir: Path | None, root: str | Path | None) -> 
     return Corpus.open(name, root=root)
 
 
-def _generated_files(
-    run_dir: Path | None,
-    family: ModelFamily | None,
-    generated: Sequence[str | Path],
-    *,
-    out: Path,
-    num: int,
-    seconds: float | None,
-) -> list[Path]:
+def _generated_files(run_dir: Path | None, family: ModelFamily | None, generated: Sequence[str | Path], *, out: Path,
+                     num: int, seconds: float | None) -> list[Path]:
     """The files to measure: the given ones (folders expanded), else a fresh set from the run."""
     known = features.MIDI_EXTENSIONS + AUDIO_EXTENSIONS
     files: list[Path] = []
@@ -156,45 +137,27 @@ def likelihood_plots(metrics: dict, out: Path) -> dict[str, str]:
     """Plots of the event likelihoods in ``metrics`` (NLL by position, by n-gram order), if it has them."""
     figures = {}
     if "nll_by_position" in metrics:
-        figures["nll_by_position"] = str(
-            plots.plot_by_position(metrics["nll_by_position"], out=out / "plots" / "nll_by_position.png").relative_to(
-                out
-            )
-        )
+        figures["nll_by_position"] = str(plots.plot_by_position(
+            metrics["nll_by_position"], out=out / "plots" / "nll_by_position.png").relative_to(out))
     if "ngram_nll_by_order" in metrics:
-        figures["likelihood"] = str(
-            plots.plot_ngram(
-                metrics["ngram_nll_by_order"],
-                unigram=metrics["baseline_nll_per_event"]["unigram"],
-                model=metrics.get("eval_nll_per_event"),
-                out=out / "plots" / "likelihood.png",
-            ).relative_to(out)
-        )
+        figures["likelihood"] = str(plots.plot_ngram(
+            metrics["ngram_nll_by_order"], unigram=metrics["baseline_nll_per_event"]["unigram"],
+            model=metrics.get("eval_nll_per_event"), out=out / "plots" / "likelihood.png").relative_to(out))
     return figures
 
 
 def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
     """Feature distributions (Yang & Lerch) of the generated MIDI vs the eval split, and the ceiling."""
-    sets = {
-        "generated": features.set_features(midi),
-        "eval": features.set_features(corpus.sequences("eval")),
-        "train": features.set_features(corpus.sequences("train")),
-    }
+    sets = {"generated": features.set_features(midi), "eval": features.set_features(corpus.sequences("eval")),
+            "train": features.set_features(corpus.sequences("train"))}
     if not sets["eval"]["velocity"].size:
         raise CorpusError(f"corpus '{corpus.name}' has no symbolic eval chunks to compare MIDI with")
-    figures["features"] = str(
-        plots.plot_distributions(
-            {label: features.histograms(values) for label, values in sets.items()},
-            features.FEATURE_BINS,
-            title="Symbolic features (share per bin)",
-            out=out / "plots" / "features.png",
-        ).relative_to(out)
-    )
+    figures["features"] = str(plots.plot_distributions(
+        {label: features.histograms(values) for label, values in sets.items()}, features.FEATURE_BINS,
+        title="Symbolic features (share per bin)", out=out / "plots" / "features.png").relative_to(out))
     grams = copying.TrainGrams(copying.intervals(s) for s in corpus.sequences("train"))
-    copies = {
-        "generated": copying.copy_measures(midi, grams),
-        "eval (reference)": copying.copy_measures(list(corpus.sequences("eval")), grams),
-    }
+    copies = {"generated": copying.copy_measures(midi, grams),
+              "eval (reference)": copying.copy_measures(list(corpus.sequences("eval")), grams)}
     return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies}
 
 
@@ -205,22 +168,19 @@ def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds:
     config = read_config(run_dir, family)
     if not config.controls:
         return {}
-    return {
-        "control_adherence": adherence.measure(run_dir, config, out=out / "adherence", seconds=seconds or ADHERENCE_S)
-    }
+    return {"control_adherence": adherence.measure(run_dir, config, out=out / "adherence",
+                                                   seconds=seconds or ADHERENCE_S)}
 
 
 # ---------------------------------------------------------------- audio
 
 
 def _collapse(audio: np.ndarray, train: list[np.ndarray], sample_rate: int) -> dict[str, float]:
-    return {
-        **audio_reference.collapse_shares(audio),
-        "silence_ratio": audio_metrics.silence_ratio(audio),
-        "clipping_ratio": audio_metrics.clipping_ratio(audio),
-        "loop_ratio": audio_metrics.loop_ratio(audio, sample_rate=sample_rate),
-        "copy_rate": audio_metrics.copy_rate(audio, train, sample_rate=sample_rate),
-    }
+    return {**audio_reference.collapse_shares(audio),
+            "silence_ratio": audio_metrics.silence_ratio(audio),
+            "clipping_ratio": audio_metrics.clipping_ratio(audio),
+            "loop_ratio": audio_metrics.loop_ratio(audio, sample_rate=sample_rate),
+            "copy_rate": audio_metrics.copy_rate(audio, train, sample_rate=sample_rate)}
 
 
 def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
@@ -234,47 +194,33 @@ def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict)
     train = audio_metrics.reference_clips(corpus.audio("train"), sample_rate=sr)
     eval_ = audio_metrics.reference_clips(corpus.audio("eval"), sample_rate=sr)
     if not train or not eval_:
-        raise CorpusError(
-            f"corpus '{corpus.name}' needs audio in both splits to compare audio with "
-            f"(for a MIDI corpus run `composer corpus render-audio {corpus.name}`)"
-        )
+        raise CorpusError(f"corpus '{corpus.name}' needs audio in both splits to compare audio with "
+                          f"(for a MIDI corpus run `composer corpus render-audio {corpus.name}`)")
     generated = [read_audio(p, sample_rate=sr)[0] for p in paths]
     per_file = {p.name: _collapse(a, train, sr) for p, a in zip(paths, generated)}
     reference = [_collapse(a, train, sr) for a in eval_]
-    hists = {
-        "generated": audio_metrics.spectral_histograms(generated, sample_rate=sr),
-        "eval": audio_metrics.spectral_histograms(eval_, sample_rate=sr),
-        "train": audio_metrics.spectral_histograms(train, sample_rate=sr),
-    }
-    against = {
-        label: {k: distributions.compare(hists["eval"][k], hists[label][k]) for k in hists["eval"]}
-        for label in ("generated", "train")
-    }
-    result: dict[str, Any] = {
-        key: float(np.mean([row[key] for row in per_file.values()])) for key in next(iter(per_file.values()))
-    }
-    result.update(
-        {
-            "spectral_overlap": {k: v["overlap"] for k, v in against["generated"].items()},
-            "spectral_overlap_ceiling": {k: v["overlap"] for k, v in against["train"].items()},
-            "spectral_kl": {k: v["kl"] for k, v in against["generated"].items()},
-            "audio_reference_s": {"train": sum(map(len, train)) / sr, "eval": sum(map(len, eval_)) / sr},
-            "collapse_per_file": per_file,
-            "collapse_reference": {k: float(np.mean([row[k] for row in reference])) for k in reference[0]},
-        }
-    )
+    hists = {"generated": audio_metrics.spectral_histograms(generated, sample_rate=sr),
+             "eval": audio_metrics.spectral_histograms(eval_, sample_rate=sr),
+             "train": audio_metrics.spectral_histograms(train, sample_rate=sr)}
+    against = {label: {k: distributions.compare(hists["eval"][k], hists[label][k]) for k in hists["eval"]}
+               for label in ("generated", "train")}
+    result: dict[str, Any] = {key: float(np.mean([row[key] for row in per_file.values()]))
+                              for key in next(iter(per_file.values()))}
+    result.update({
+        "spectral_overlap": {k: v["overlap"] for k, v in against["generated"].items()},
+        "spectral_overlap_ceiling": {k: v["overlap"] for k, v in against["train"].items()},
+        "spectral_kl": {k: v["kl"] for k, v in against["generated"].items()},
+        "audio_reference_s": {"train": sum(map(len, train)) / sr, "eval": sum(map(len, eval_)) / sr},
+        "collapse_per_file": per_file,
+        "collapse_reference": {k: float(np.mean([row[k] for row in reference])) for k in reference[0]},
+    })
     result.update(audio_reference.noise_to_song(generated, train, eval_, sample_rate=sr))
     figures_ = result["audio_figures"]
     result["spectral_frechet"] = figures_["generated"]["spectral_frechet"]
     result["spectral_frechet_ceiling"] = figures_["ceiling"]["spectral_frechet"]
-    figures["spectra"] = str(
-        plots.plot_distributions(
-            hists,
-            audio_metrics.spectral_bins(sr),
-            title="Spectral features (share per bin)",
-            out=out / "plots" / "spectra.png",
-        ).relative_to(out)
-    )
+    figures["spectra"] = str(plots.plot_distributions(
+        hists, audio_metrics.spectral_bins(sr), title="Spectral features (share per bin)",
+        out=out / "plots" / "spectra.png").relative_to(out))
     rows = dict(per_file, **{"eval (reference)": result["collapse_reference"]})
     figures["collapse"] = str(plots.plot_collapse(rows, out=out / "plots" / "collapse.png").relative_to(out))
     return result

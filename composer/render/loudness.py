@@ -106,7 +106,7 @@ def true_peak(audio: np.ndarray, sample_rate: int, *, above: float = 0.0) -> flo
         lo, hi = max(0, start - TRUE_PEAK_CONTEXT), min(len(stretches), start + piece + TRUE_PEAK_CONTEXT)
         up = soxr.resample(stretches[lo:hi], sample_rate, rate, quality="HQ")
         rows = np.zeros(hi - lo, dtype=bool)  # input sample i owns oversampled rows 4i .. 4i+3
-        rows[start - lo : start - lo + piece] = searched[start : start + piece]
+        rows[start - lo:start - lo + piece] = searched[start:start + piece]
         highest = max(highest, peak(up.reshape(hi - lo, -1)[rows]))
     return highest
 
@@ -117,7 +117,7 @@ def _widen(mask: np.ndarray, reach: int) -> np.ndarray:
     count = np.zeros(len(mask) + 1, dtype=np.int32)
     np.cumsum(mask, out=count[1:])  # count[i]: true samples before i
     count = np.pad(count, reach, mode="edge")
-    return count[2 * reach + 1 :] > count[: len(mask)]
+    return count[2 * reach + 1:] > count[:len(mask)]
 
 
 def limit(audio: np.ndarray, sample_rate: int, *, ceiling: float) -> np.ndarray:

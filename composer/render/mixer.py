@@ -38,9 +38,8 @@ class PlacedStem:
     name: str
 
 
-def mix(
-    spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | None = None, stems: bool | None = None
-) -> dict:
+def mix(spec: dict | str | os.PathLike, *, out: str | os.PathLike, plot: bool | None = None,
+        stems: bool | None = None) -> dict:
     """Render a mix spec to ``out`` (.wav or .flac), with ``stems/`` and ``mix.json`` beside it.
 
     Args:
@@ -70,18 +69,12 @@ def mix(
         levels = [pool.submit(_measure, stem, rate) for stem in placed]  # while the bus is mastered
         bus, gain_db, lufs = _master(_sum(placed, n_samples), master)
         gain = np.float32(loudness.db_to_gain(gain_db))
-        writes = [
-            pool.submit(_write_stem, stem, gain, n_samples, master, out.parent / "stems", seed=i + 1)
-            if master.stems
-            else None
-            for i, stem in enumerate(placed)
-        ]
+        writes = [pool.submit(_write_stem, stem, gain, n_samples, master, out.parent / "stems", seed=i + 1)
+                  if master.stems else None for i, stem in enumerate(placed)]
         audio = loudness.quantize_16bit(bus, seed=0) if master.bit_depth == 16 else bus  # int16 stored as is
         write_audio(out, audio, rate, subtype=master.subtype)
-        stems = [
-            _describe(stem, level.result(), gain, write and write.result(), master)
-            for stem, level, write in zip(placed, levels, writes)
-        ]
+        stems = [_describe(stem, level.result(), gain, write and write.result(), master)
+                 for stem, level, write in zip(placed, levels, writes)]
     report = _report(audio, stems, gain_db, lufs, master, out)
     write_text_atomic(out.parent / "mix.json", json.dumps(report, indent=2) + "\n")
     if plot if plot is not None else master.plot:
@@ -198,7 +191,7 @@ def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
     if fade_in:
         audio[:fade_in] *= np.linspace(0.0, 1.0, fade_in, endpoint=False, dtype=np.float32)[:, None]
     if fade_out:
-        audio[len(audio) - fade_out :] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)[:, None]
+        audio[len(audio) - fade_out:] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)[:, None]
 
 
 def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, float | None]:
@@ -234,7 +227,7 @@ def _sum(placed: list[PlacedStem], n_samples: int) -> np.ndarray:
     """The master bus: every stem added at its offset, float32 [n_samples, 2]."""
     bus = np.zeros((n_samples, 2), dtype=np.float32)
     for stem in placed:
-        bus[stem.offset : stem.offset + len(stem.audio)] += stem.audio
+        bus[stem.offset:stem.offset + len(stem.audio)] += stem.audio
     return bus
 
 
@@ -244,9 +237,8 @@ def _measure(stem: PlacedStem, sample_rate: int) -> tuple[np.ndarray, float]:
     return loudness.block_powers(stem.audio, sample_rate), loudness.peak(stem.audio)
 
 
-def _write_stem(
-    stem: PlacedStem, gain: np.float32, n_samples: int, master: MasterSpec, folder: Path, *, seed: int
-) -> Path:
+def _write_stem(stem: PlacedStem, gain: np.float32, n_samples: int, master: MasterSpec, folder: Path, *,
+                seed: int) -> Path:
     """Write the stem with the master gain, full mix length, to ``folder`` at the master's bit
     depth (16-bit dithered with its own ``seed``, so the stems' dither is independent).
 
@@ -256,45 +248,31 @@ def _write_stem(
     return write_audio(folder / f"{stem.name}.wav", audio, master.sample_rate, subtype=master.subtype, sync=False)
 
 
-def _describe(
-    stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path | None, master: MasterSpec
-) -> dict:
+def _describe(stem: PlacedStem, level: tuple[np.ndarray, float], gain: np.float32, path: Path | None,
+              master: MasterSpec) -> dict:
     """The stem's mix.json entry; its levels are measured before the master gain, scaled by it."""
     powers, peak = level
-    return {
-        "source": str(stem.spec.source),
-        "gain_db": stem.spec.gain_db,
-        "pan": stem.spec.pan,
-        "start_s": stem.offset / master.sample_rate,
-        "lufs": _rounded(loudness.gated_lufs(powers * float(gain) ** 2)),
-        "peak_db": _rounded(loudness.gain_to_db(peak * float(gain))),
-        "path": None if path is None else str(path),
-        "subtype": None if path is None else master.subtype,
-    }
+    return {"source": str(stem.spec.source), "gain_db": stem.spec.gain_db, "pan": stem.spec.pan,
+            "start_s": stem.offset / master.sample_rate,
+            "lufs": _rounded(loudness.gated_lufs(powers * float(gain) ** 2)),
+            "peak_db": _rounded(loudness.gain_to_db(peak * float(gain))),
+            "path": None if path is None else str(path), "subtype": None if path is None else master.subtype}
 
 
-def _report(
-    audio: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec, out: Path
-) -> dict:
+def _report(audio: np.ndarray, stems: list[dict], gain_db: float, lufs: float | None, master: MasterSpec,
+            out: Path) -> dict:
     """The mix.json content; ``audio`` is the mix as written (float, or int16 on the 32767 grid)."""
     peak = loudness.peak(audio) / (32767.0 if audio.dtype == np.int16 else 1.0)
-    return {
-        "sample_rate": master.sample_rate,
-        "length_s": len(audio) / master.sample_rate,
-        "lufs": _rounded(lufs),
-        "peak_db": _rounded(loudness.gain_to_db(peak)),
-        "master_gain_db": round(gain_db, 3),
-        "bit_depth": master.bit_depth,
-        "path": str(out),
-        "stems": stems,
-    }
+    return {"sample_rate": master.sample_rate, "length_s": len(audio) / master.sample_rate, "lufs": _rounded(lufs),
+            "peak_db": _rounded(loudness.gain_to_db(peak)), "master_gain_db": round(gain_db, 3),
+            "bit_depth": master.bit_depth, "path": str(out), "stems": stems}
 
 
 def _padded(stem: PlacedStem, n_samples: int, *, gain: np.float32, pcm16_seed: int | None = None) -> np.ndarray:
     """The stem times ``gain`` at its place in a full-length [n_samples, 2] buffer, so stems line up
     in a DAW: float32, or dithered int16 with ``pcm16_seed`` (the silence around it stays silent)."""
     full = np.zeros((n_samples, 2), dtype=np.float32 if pcm16_seed is None else np.int16)
-    span = full[stem.offset : stem.offset + len(stem.audio)]
+    span = full[stem.offset:stem.offset + len(stem.audio)]
     if pcm16_seed is None:
         np.multiply(stem.audio, gain, out=span)
     else:

@@ -29,32 +29,10 @@ from composer.errors import RenderError
 MIDI_EXTENSIONS = (".mid", ".midi")
 BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24", "float": "FLOAT"}
 MAX_LENGTH_S = 3600.0  # mixes are held in memory: each stereo float32 buffer of an hour at 44.1 kHz is 1.3 GB
-_MASTER_KEYS = {
-    "sample_rate",
-    "length",
-    "target_lufs",
-    "ceiling_db",
-    "bit_depth",
-    "tempo",
-    "beats_per_bar",
-    "plot",
-    "stems",
-}
-_STEM_KEYS = {
-    "source",
-    "lufs",
-    "gain_db",
-    "pan",
-    "start",
-    "trim",
-    "loop",
-    "fade_in",
-    "fade_out",
-    "pitch_shift",
-    "time_stretch",
-    "program",
-    "soundfont",
-}
+_MASTER_KEYS = {"sample_rate", "length", "target_lufs", "ceiling_db", "bit_depth", "tempo", "beats_per_bar", "plot",
+                "stems"}
+_STEM_KEYS = {"source", "lufs", "gain_db", "pan", "start", "trim", "loop", "fade_in", "fade_out", "pitch_shift",
+              "time_stretch", "program", "soundfont"}
 _MIDI_ONLY = ("program", "soundfont")
 
 
@@ -229,9 +207,8 @@ def _existing(value: Any, base: Path, where: str, extensions: tuple[str, ...]) -
     return path
 
 
-def _number(
-    value: Any, key: str, where: str, *, low: float = -math.inf, high: float = math.inf, strict: bool = False
-) -> float:
+def _number(value: Any, key: str, where: str, *, low: float = -math.inf, high: float = math.inf,
+            strict: bool = False) -> float:
     """A finite number in [low, high] (or (low, high] when ``strict``); RenderError otherwise."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok and (value > low if strict else value >= low) and value <= high:

@@ -49,14 +49,8 @@ def piano_roll_figure(path: Path) -> plt.Figure:
 
     pm = as_pretty_midi(path)
     has_drums = any(inst.is_drum and inst.notes for inst in pm.instruments)
-    fig, axes = plt.subplots(
-        2 if has_drums else 1,
-        1,
-        figsize=(12, 6 if has_drums else 5),
-        sharex=True,
-        squeeze=False,
-        height_ratios=(3, 1) if has_drums else None,
-    )
+    fig, axes = plt.subplots(2 if has_drums else 1, 1, figsize=(12, 6 if has_drums else 5), sharex=True,
+                             squeeze=False, height_ratios=(3, 1) if has_drums else None)
     pitch_ax, drum_ax = axes[0, 0], axes[-1, 0]
     colours = plt.get_cmap("tab10")
     for i, inst in enumerate(pm.instruments):
@@ -65,41 +59,22 @@ def piano_roll_figure(path: Path) -> plt.Figure:
         rgba = np.tile(colours(i % 10), (len(inst.notes), 1))
         rgba[:, 3] = 0.3 + 0.7 * np.array([n.velocity for n in inst.notes]) / 127  # louder is darker
         ax = drum_ax if inst.is_drum else pitch_ax
-        ax.barh(
-            [n.pitch for n in inst.notes],
-            [n.end - n.start for n in inst.notes],
-            height=0.8,
-            left=[n.start for n in inst.notes],
-            color=rgba,
-            label=f"{'drums' if inst.is_drum else f'program {inst.program}'} {inst.name}".strip(),
-        )
-    _label_notes(
-        pitch_ax,
-        {n.pitch for inst in pm.instruments if not inst.is_drum for n in inst.notes},
-        pretty_midi.note_number_to_name,
-        every_c=True,
-    )
+        ax.barh([n.pitch for n in inst.notes], [n.end - n.start for n in inst.notes], height=0.8,
+                left=[n.start for n in inst.notes], color=rgba,
+                label=f"{'drums' if inst.is_drum else f'program {inst.program}'} {inst.name}".strip())
+    _label_notes(pitch_ax, {n.pitch for inst in pm.instruments if not inst.is_drum for n in inst.notes},
+                 pretty_midi.note_number_to_name, every_c=True)
     pitch_ax.set(ylabel="note", title=path.name)
     if has_drums:
-        _label_notes(
-            drum_ax,
-            {n.pitch for inst in pm.instruments if inst.is_drum for n in inst.notes},
-            pretty_midi.note_number_to_drum_name,
-            every_c=False,
-        )
+        _label_notes(drum_ax, {n.pitch for inst in pm.instruments if inst.is_drum for n in inst.notes},
+                     pretty_midi.note_number_to_drum_name, every_c=False)
         drum_ax.set(ylabel="drums")
     drum_ax.set(xlabel="time (s)")
     for event in (e for e in pm.text_events if e.time > 0):
         for ax in axes[:, 0]:
             ax.axvline(event.time, color="black", linestyle="--", linewidth=1)
-        pitch_ax.annotate(
-            event.text,
-            (event.time, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(3, -12),
-            textcoords="offset points",
-            fontsize="small",
-        )
+        pitch_ax.annotate(event.text, (event.time, 1.0), xycoords=("data", "axes fraction"),
+                          xytext=(3, -12), textcoords="offset points", fontsize="small")
     for ax in axes[:, 0]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper right", fontsize="small")
@@ -138,9 +113,8 @@ def audio_figure(path: Path) -> plt.Figure:
     return fig
 
 
-def plot_timeline(
-    stems: list[tuple[str, int, np.ndarray]], mix: np.ndarray, sample_rate: int, *, out: str | os.PathLike
-) -> Path:
+def plot_timeline(stems: list[tuple[str, int, np.ndarray]], mix: np.ndarray, sample_rate: int, *,
+                  out: str | os.PathLike) -> Path:
     """Every stem's envelope at its place on the mix's time line, the mix below.
 
     Args:
@@ -163,7 +137,7 @@ def plot_timeline(
 def _envelope(offset: int, audio: np.ndarray, n_samples: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """Peak envelope of a stem placed at ``offset`` in a mix of ``n_samples``: (times_s, peaks)."""
     level = np.zeros(n_samples, dtype=np.float32)
-    level[offset : offset + len(audio)] = frame_peaks(audio)[: n_samples - offset]
+    level[offset:offset + len(audio)] = frame_peaks(audio)[: n_samples - offset]
     hop = max(1, n_samples // _ENVELOPE_POINTS)
     peaks = level[: len(level) // hop * hop].reshape(-1, hop).max(axis=1)
     return np.arange(len(peaks)) * hop / sample_rate, peaks

@@ -102,7 +102,7 @@ def remove_dc(audio: np.ndarray, *, sample_rate: int, cutoff_hz: float = 20.0) -
     sos = scipy.signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
     state = np.zeros((sos.shape[0], 2, audio.shape[1]))
     for begin in range(0, audio.shape[0], _DC_BLOCK):  # blocks keep peak memory near the output's size
-        block = audio[begin : begin + _DC_BLOCK]
+        block = audio[begin:begin + _DC_BLOCK]
         block[:], state = scipy.signal.sosfilt(sos, block, axis=0, zi=state)
     return audio
 
@@ -132,10 +132,8 @@ def _assign_channels(pm: pretty_midi.PrettyMIDI, program: int | None) -> list[_C
 
     Past fluidsynth's 256 channels an instrument shares the channel of one with the same sound.
     """
-    free = {
-        True: [n for n in range(MAX_CHANNELS) if n % 16 == DRUM_CHANNEL],
-        False: [n for n in range(MAX_CHANNELS) if n % 16 != DRUM_CHANNEL],
-    }
+    free = {True: [n for n in range(MAX_CHANNELS) if n % 16 == DRUM_CHANNEL],
+            False: [n for n in range(MAX_CHANNELS) if n % 16 != DRUM_CHANNEL]}
     by_sound: dict[tuple[bool, int, int], int] = {}
     channels = []
     for inst in pm.instruments:

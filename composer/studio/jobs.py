@@ -44,15 +44,8 @@ class Job:
 
     def view(self) -> dict[str, Any]:
         with self.lock:
-            return {
-                "id": self.id,
-                "kind": self.kind,
-                "status": self.status,
-                "stage": self.stage,
-                "progress": round(self.progress, 3),
-                "result": self.result,
-                "error": self.error,
-            }
+            return {"id": self.id, "kind": self.kind, "status": self.status, "stage": self.stage,
+                    "progress": round(self.progress, 3), "result": self.result, "error": self.error}
 
 
 class Jobs:

@@ -30,14 +30,8 @@ def mix_spec(workspace: Workspace, request: MixRequest) -> tuple[Path, dict[str,
         source = kept / check_name(track.source, f"track {index} source")
         if not source.is_file():
             raise StudioError(f"track {index}: '{track.source}' is not a kept take of this session", status=404)
-        stem = {
-            "source": os.path.relpath(source, folder),
-            "gain_db": track.gain_db,
-            "pan": track.pan,
-            "start": track.start,
-            "fade_in": track.fade_in,
-            "fade_out": track.fade_out,
-        }
+        stem = {"source": os.path.relpath(source, folder), "gain_db": track.gain_db, "pan": track.pan,
+                "start": track.start, "fade_in": track.fade_in, "fade_out": track.fade_out}
         if track.lufs is not None:
             stem["lufs"] = track.lufs
         stems.append(stem)
@@ -57,10 +51,5 @@ def render_mix(folder: Path, spec: dict[str, Any], workspace: Workspace, job: Jo
     job.report(f"mixing {len(spec['stems'])} stems", 0.1)
     report = mix(spec_path, out=folder / "mix.wav")
     files = {"spec": spec_path, "wav": folder / "mix.wav", "report": folder / "mix.json", "plot": folder / "mix.png"}
-    return {
-        "name": folder.name,
-        "length_s": report["length_s"],
-        "lufs": report["lufs"],
-        "peak_db": report["peak_db"],
-        "files": {kind: workspace.url(path) for kind, path in files.items() if path.is_file()},
-    }
+    return {"name": folder.name, "length_s": report["length_s"], "lufs": report["lufs"], "peak_db": report["peak_db"],
+            "files": {kind: workspace.url(path) for kind, path in files.items() if path.is_file()}}

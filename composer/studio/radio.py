@@ -28,7 +28,7 @@ from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, Texture, 
 from composer.studio.workspace import StudioError, Workspace
 
 LEAD_TARGET_S = 15.0  # make a new segment once less than this is buffered (margin for a busy CPU)
-PREBUFFER_S = 2.0  # the stream runs this far ahead of real time (the browser's buffer)
+PREBUFFER_S = 2.0     # the stream runs this far ahead of real time (the browser's buffer)
 BLOCK_S = 0.1
 STARTUP_SEGMENTS = 2  # a listener's stream starts once this many segments are made
 _BYTES_PER_FRAME = 4  # 16-bit stereo
@@ -40,14 +40,8 @@ log = logging.getLogger(__name__)
 def wav_header(sample_rate: int = SAMPLE_RATE) -> bytes:
     """A 16-bit stereo WAV header whose sizes say "unknown/endless" (0xFFFFFFFF), as live streams do."""
     byte_rate = sample_rate * _BYTES_PER_FRAME
-    return (
-        b"RIFF"
-        + struct.pack("<I", 0xFFFFFFFF)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 2, sample_rate, byte_rate, _BYTES_PER_FRAME, 16)
-        + b"data"
-        + struct.pack("<I", 0xFFFFFFFF)
-    )
+    return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 2, sample_rate,
+            byte_rate, _BYTES_PER_FRAME, 16) + b"data" + struct.pack("<I", 0xFFFFFFFF))
 
 
 class Radio:
@@ -98,27 +92,17 @@ class Radio:
             made = self._segments[1:]  # the first one also loads the model, and arrives to an empty buffer
             settings = self._settings
             return {
-                "running": self._running,
-                "error": self._error,
-                "segments": len(self._segments),
-                "generated_s": round(self._made_s, 2),
-                "played_s": round(self._played_s, 2),
+                "running": self._running, "error": self._error, "segments": len(self._segments),
+                "generated_s": round(self._made_s, 2), "played_s": round(self._played_s, 2),
                 "lead_s": round(self._made_s - self._played_s, 2),
                 "min_lead_s": min((s["lead_at_arrival_s"] for s in made), default=None),
                 "realtime_factor": _speed(made),
-                "underrun_s": round(self._underrun_s, 2),
-                "segment_s": SEGMENT_S,
+                "underrun_s": round(self._underrun_s, 2), "segment_s": SEGMENT_S,
                 "joins_s": [s["starts_at_s"] for s in self._segments[1:]],
-                "settings": None
-                if settings is None
-                else {
-                    "run": _name(settings.run_dir, self.workspace),
-                    "temperature": settings.temperature,
-                    "key": settings.key,
-                    "density": settings.density,
-                    "texture_db": settings.texture_db,
-                    "texture": settings.texture_dir and _name(settings.texture_dir, self.workspace),
-                },
+                "settings": None if settings is None else {
+                    "run": _name(settings.run_dir, self.workspace), "temperature": settings.temperature,
+                    "key": settings.key, "density": settings.density, "texture_db": settings.texture_db,
+                    "texture": settings.texture_dir and _name(settings.texture_dir, self.workspace)},
                 "recent": self._segments[-_RECENT:],
             }
 
@@ -171,18 +155,11 @@ class Radio:
             pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
             with self._cond:
                 lead = self._made_s - self._played_s
-                self._segments.append(
-                    {
-                        "index": index,
-                        "starts_at_s": round(self._made_s, 3),
-                        "make_s": round(time.perf_counter() - began, 3),
-                        "lead_at_arrival_s": round(lead, 3),
-                        "key": settings.key,
-                        "density": settings.density,
-                        "temperature": settings.temperature,
-                        "texture": settings.texture_dir is not None,
-                    }
-                )
+                self._segments.append({"index": index, "starts_at_s": round(self._made_s, 3),
+                                       "make_s": round(time.perf_counter() - began, 3),
+                                       "lead_at_arrival_s": round(lead, 3), "key": settings.key,
+                                       "density": settings.density, "temperature": settings.temperature,
+                                       "texture": settings.texture_dir is not None})
                 self._pcm += pcm
                 self._made_s += len(audio) / SAMPLE_RATE
                 self._cond.notify_all()
@@ -208,22 +185,16 @@ class Radio:
         yield wav_header()
         block = int(BLOCK_S * SAMPLE_RATE) * _BYTES_PER_FRAME
         with self._cond:  # start with two segments in hand: the second is made while the first plays
-            self._cond.wait_for(
-                lambda: (
-                    self._listener != me
-                    or not self._running
-                    or len(self._pcm) >= STARTUP_SEGMENTS * SEGMENT_S * SAMPLE_RATE * _BYTES_PER_FRAME
-                ),
-                timeout=120,
-            )
+            self._cond.wait_for(lambda: self._listener != me or not self._running
+                                or len(self._pcm) >= STARTUP_SEGMENTS * SEGMENT_S * SAMPLE_RATE * _BYTES_PER_FRAME,
+                                timeout=120)
         clock: float | None = None
         sent_s = 0.0
         while True:
             waited = time.monotonic()
             with self._cond:
                 ready = self._cond.wait_for(
-                    lambda: self._listener != me or len(self._pcm) >= block or not self._running, timeout=60
-                )
+                    lambda: self._listener != me or len(self._pcm) >= block or not self._running, timeout=60)
                 if not ready or self._listener != me or len(self._pcm) < block:
                     return
                 data = bytes(self._pcm[:block])
@@ -245,11 +216,8 @@ class Radio:
     def _default_settings(self) -> Settings:
         symbolic = [run["name"] for run in list_runs(self.workspace) if run.get("output") == ".mid"]
         if not symbolic:
-            raise StudioError(
-                f"the radio needs a Performance RNN run under {self.workspace.runs} "
-                "(train one with `composer train performance-rnn ...`)",
-                status=404,
-            )
+            raise StudioError(f"the radio needs a Performance RNN run under {self.workspace.runs} "
+                              "(train one with `composer train performance-rnn ...`)", status=404)
         return Settings(run_dir=find_run(self.workspace, symbolic[0]))
 
 
@@ -270,10 +238,8 @@ def _check(settings: Settings, workspace: Workspace) -> None:
         raise StudioError(f"run '{name}' makes audio; the radio plays a Performance RNN run")
     texture = settings.texture_dir and run_summary(workspace, _name(settings.texture_dir, workspace))
     if texture and texture["output"] != ".wav":
-        raise StudioError(
-            f"texture run '{_name(settings.texture_dir, workspace)}' makes MIDI; "
-            "a texture comes from an audio run (LSTM+VAE)"
-        )
+        raise StudioError(f"texture run '{_name(settings.texture_dir, workspace)}' makes MIDI; "
+                          "a texture comes from an audio run (LSTM+VAE)")
     for control, value in (("density", settings.density), ("pitch_histogram", settings.key)):
         if value and control not in run["controls"]:
             raise StudioError(f"run '{name}' was not trained with the {control} control")

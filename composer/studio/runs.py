@@ -63,10 +63,8 @@ def _summary(workspace: Workspace, run_dir: Path) -> dict[str, Any]:
     except (RunDirError, ConfigError) as exc:
         return {"name": run_dir.relative_to(workspace.runs).as_posix(), "error": str(exc)}
     metrics = _json(run_dir / METRICS)
-    score = next(
-        ((key, metrics[key]) for key in _SCORES if isinstance(metrics.get(key), (int, float))),
-        ("eval_loss", (metrics.get("best") or {}).get("eval_loss")),
-    )
+    score = next(((key, metrics[key]) for key in _SCORES if isinstance(metrics.get(key), (int, float))),
+                 ("eval_loss", (metrics.get("best") or {}).get("eval_loss")))
     samples = sorted(p for p in (run_dir / SAMPLES).glob("*") if p.suffix in (".mid", ".wav"))
     return {
         "name": run_dir.relative_to(workspace.runs).as_posix(),

@@ -25,9 +25,9 @@ from composer.studio.jobs import GENERATE_LOCK
 from composer.symbolic.midi import PRIMER_MARKER
 
 SAMPLE_RATE = 44100
-SEGMENT_S = 6.0  # new material per segment
-PRIMER_S = 4.0  # tail of the previous segment the model continues
-CROSSFADE_S = 1.0  # the previous segment's release tail fades out under the new one
+SEGMENT_S = 6.0     # new material per segment
+PRIMER_S = 4.0      # tail of the previous segment the model continues
+CROSSFADE_S = 1.0   # the previous segment's release tail fades out under the new one
 TEXTURE_BLOCK_S = 60.0  # texture made per call
 
 
@@ -89,11 +89,8 @@ def write_primer(midi: Path, out: Path) -> Path:
     primer = pretty_midi.PrettyMIDI(initial_tempo=120.0)
     track = pretty_midi.Instrument(program=0)
     for inst in source.instruments:
-        track.notes.extend(
-            pretty_midi.Note(n.velocity, n.pitch, n.start - begin, min(n.end, end) - begin)
-            for n in inst.notes
-            if begin <= n.start < end
-        )
+        track.notes.extend(pretty_midi.Note(n.velocity, n.pitch, n.start - begin, min(n.end, end) - begin)
+                           for n in inst.notes if begin <= n.start < end)
     if not track.notes:  # a silent tail: give the model one soft note to continue from
         track.notes.append(pretty_midi.Note(60, 60, 0.0, 0.5))
     primer.instruments.append(track)
@@ -122,7 +119,7 @@ class Texture:
         """``music`` [n, 2] with the next n frames of texture added, its RMS ``level_db`` relative to the music."""
         while len(self._audio) < len(music):
             self._audio = np.concatenate([self._audio, self._block()])
-        layer, self._audio = self._audio[: len(music)], self._audio[len(music) :]
+        layer, self._audio = self._audio[:len(music)], self._audio[len(music):]
         return music + _level(np.repeat(layer[:, None], 2, axis=1), _rms(music) * 10 ** (level_db / 20))
 
     def _block(self) -> np.ndarray:
@@ -152,5 +149,5 @@ def _level(audio: np.ndarray, rms: float) -> np.ndarray:
 def _fit(audio: np.ndarray, n: int) -> np.ndarray:
     """``audio`` [m, 2] cut or zero-padded to exactly n frames (float32)."""
     out = np.zeros((n, 2), np.float32)
-    out[: min(n, len(audio))] = audio[:n]
+    out[:min(n, len(audio))] = audio[:n]
     return out

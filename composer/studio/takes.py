@@ -33,12 +33,8 @@ SETTINGS = "settings.json"
 
 def generation_options(request: GenerateRequest, primer: Path | None) -> dict[str, Any]:
     """The keyword arguments of ``composer.generate.generate`` for this request (unset ones left out)."""
-    options: dict[str, Any] = {
-        "seconds": request.seconds,
-        "temperature": request.temperature,
-        "num": request.num,
-        "seed": request.seed,
-    }
+    options: dict[str, Any] = {"seconds": request.seconds, "temperature": request.temperature,
+                               "num": request.num, "seed": request.seed}
     if request.top_p is not None:
         options["top_p"] = request.top_p
     if request.key:
@@ -86,10 +82,8 @@ def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, 
     summary = run_summary(workspace, request.run)
     for control, value in (("density", request.density), ("pitch_histogram", request.key)):
         if value and control not in summary["controls"]:
-            raise StudioError(
-                f"run '{request.run}' was not trained with the {control} control "
-                f"(it takes: {', '.join(summary['controls']) or 'none'})"
-            )
+            raise StudioError(f"run '{request.run}' was not trained with the {control} control "
+                              f"(it takes: {', '.join(summary['controls']) or 'none'})")
     if request.key:
         from composer.symbolic.keys import parse_key
 
@@ -97,9 +91,8 @@ def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, 
     return workspace.runs / summary["name"], primer_path(workspace, request.primer)
 
 
-def generate_takes(
-    workspace: Workspace, request: GenerateRequest, run_dir: Path, primer: Path | None, job: Job
-) -> dict[str, Any]:
+def generate_takes(workspace: Workspace, request: GenerateRequest, run_dir: Path, primer: Path | None,
+                   job: Job) -> dict[str, Any]:
     """The job body: generate, render and draw ``request.num`` takes into ``scratch/<job>/``."""
     folder = workspace.scratch / job.id
     settings = request.model_dump()
@@ -117,14 +110,8 @@ def generate_takes(
     for k in range(1, request.num + 1):
         job.report(f"rendering take {k} of {request.num}", 0.5 + 0.5 * (k - 1) / request.num)
         takes.append(_finish_take(workspace, folder / f"take-{k}{summary['output']}", is_midi))
-    record = {
-        "run": request.run,
-        "run_dir": str(run_dir),
-        "model": summary["model"],
-        "settings": settings,
-        "primer": str(primer) if primer else None,
-        "command": _command(run_dir, settings, primer, is_midi),
-    }
+    record = {"run": request.run, "run_dir": str(run_dir), "model": summary["model"], "settings": settings,
+              "primer": str(primer) if primer else None, "command": _command(run_dir, settings, primer, is_midi)}
     _write_json(folder / SETTINGS, record)
     return {"job": job.id, "settings": settings, "takes": takes}
 
@@ -134,24 +121,17 @@ def _finish_take(workspace: Workspace, path: Path, is_midi: bool) -> dict[str, A
     files = {"midi": path} if is_midi else {"wav": path}
     if is_midi:
         files["quantized"] = path.with_name(f"{path.stem}.q{QUANTIZE}.mid")
-        files["wav"] = write_audio(
-            path.with_suffix(".wav"),
-            render_midi(path, sample_rate=SAMPLE_RATE),
-            SAMPLE_RATE,
-            subtype="PCM_16",
-            sync=False,
-        )
+        files["wav"] = write_audio(path.with_suffix(".wav"), render_midi(path, sample_rate=SAMPLE_RATE),
+                                   SAMPLE_RATE, subtype="PCM_16", sync=False)
     files["plot"] = plot_file(path, out=path.with_suffix(".png"))
     return {"take": int(path.stem.rsplit("-", 1)[1]), "files": {k: workspace.url(v) for k, v in files.items()}}
 
 
 def _command(run_dir: Path, settings: dict, primer: Path | None, is_midi: bool) -> str:
     """The ``composer generate`` command line that regenerates these takes (file take-K is variation K)."""
-    parts = [
-        f"composer generate {run_dir} --out take{'.mid' if is_midi else '.wav'}",
-        f"--seconds {settings['seconds']:g} --temperature {settings['temperature']:g}",
-        f"--num {settings['num']} --seed {settings['seed']}",
-    ]
+    parts = [f"composer generate {run_dir} --out take{'.mid' if is_midi else '.wav'}",
+             f"--seconds {settings['seconds']:g} --temperature {settings['temperature']:g}",
+             f"--num {settings['num']} --seed {settings['seed']}"]
     if settings.get("top_p") is not None:
         parts.append(f"--top-p {settings['top_p']:g}")
     if settings.get("key"):
@@ -199,16 +179,9 @@ def kept_entry(workspace: Workspace, sidecar: Path) -> dict[str, Any]:
     record = json.loads(sidecar.read_text())
     urls = {kind: workspace.url(sidecar.parent / name) for kind, name in record["files"].items()}
     stem = record["files"].get("mid") or record["files"]["wav"]
-    return {
-        "name": record["name"],
-        "stem": stem,
-        "settings": record["settings"],
-        "run": record["run"],
-        "command": record["command"],
-        "sidecar": workspace.url(sidecar),
-        "files": urls,
-        "musicxml": f"/api/kept/{record['name']}/musicxml" if "q16.mid" in record["files"] else None,
-    }
+    return {"name": record["name"], "stem": stem, "settings": record["settings"], "run": record["run"],
+            "command": record["command"], "sidecar": workspace.url(sidecar), "files": urls,
+            "musicxml": f"/api/kept/{record['name']}/musicxml" if "q16.mid" in record["files"] else None}
 
 
 def musicxml(workspace: Workspace, name: str) -> Path:

@@ -37,7 +37,8 @@ class Workspace:
     def create(cls, root: Path, runs: Path) -> Workspace:
         """Folders under ``root``; today's session is ``root/sessions/YYYY-MM-DD``."""
         workspace = cls(Path(root).resolve(), Path(runs).resolve(), time.strftime("%Y-%m-%d"))
-        for folder in (workspace.session / "kept", workspace.session / "mixes", workspace.scratch, workspace.uploads):
+        for folder in (workspace.session / "kept", workspace.session / "mixes", workspace.scratch,
+                       workspace.uploads):
             folder.mkdir(parents=True, exist_ok=True)
         return workspace
 

@@ -31,7 +31,7 @@ def skew(rel_logits: tf.Tensor) -> tf.Tensor:
     Entries with k > i are left-over values and must be masked by the caller.
     """
     batch, heads, length = tf.shape(rel_logits)[0], tf.shape(rel_logits)[1], tf.shape(rel_logits)[2]
-    padded = tf.pad(rel_logits, [[0, 0], [0, 0], [0, 0], [1, 0]])  # (B, H, T, T+1)
+    padded = tf.pad(rel_logits, [[0, 0], [0, 0], [0, 0], [1, 0]])             # (B, H, T, T+1)
     return tf.reshape(padded, [batch, heads, length + 1, length])[:, :, 1:, :]  # (B, H, T, T)
 
 
@@ -62,11 +62,8 @@ class RelativeSelfAttention(keras.layers.Layer):
     def build(self, input_shape) -> None:
         self.qkv.build(input_shape)
         self.out.build((*input_shape[:-1], self.heads * self.key_dim))
-        self.relative = self.add_weight(
-            name="relative",
-            shape=(self.heads, self.span, self.key_dim),
-            initializer=keras.initializers.RandomNormal(stddev=self.key_dim**-0.5),
-        )
+        self.relative = self.add_weight(name="relative", shape=(self.heads, self.span, self.key_dim),
+                                        initializer=keras.initializers.RandomNormal(stddev=self.key_dim ** -0.5))
 
     def _split_heads(self, x: tf.Tensor) -> list[tf.Tensor]:
         """(..., 3 H D_h) -> q, k, v each (..., H, D_h)."""
@@ -79,11 +76,11 @@ class RelativeSelfAttention(keras.layers.Layer):
         length = tf.shape(x)[1]
         distances = tf.minimum(tf.range(length - 1, -1, -1), self.span - 1)  # column j: distance T-1-j
         embeddings = tf.gather(tf.cast(self.relative, q.dtype), distances, axis=1)  # (H, T, D_h)
-        rel = skew(tf.einsum("bhid,hjd->bhij", q, embeddings))  # (B, H, T, T)
+        rel = skew(tf.einsum("bhid,hjd->bhij", q, embeddings))                    # (B, H, T, T)
         logits = (tf.matmul(q, k, transpose_b=True) + rel) / math.sqrt(self.key_dim)
         logits = tf.where(band_mask(length, self.span), logits, logits.dtype.min)
         weights = self.dropout(tf.nn.softmax(logits, axis=-1), training=training)
-        y = tf.transpose(tf.matmul(weights, v), [0, 2, 1, 3])  # (B, T, H, D_h)
+        y = tf.transpose(tf.matmul(weights, v), [0, 2, 1, 3])                      # (B, T, H, D_h)
         return self.out(tf.reshape(y, [tf.shape(x)[0], length, self.heads * self.key_dim]))
 
     def empty_cache(self, batch: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -97,16 +94,16 @@ class RelativeSelfAttention(keras.layers.Layer):
         Position p lives in slot p % span of the ring buffer, so slot s holds the key at distance
         (p - s) % span; slots not yet written (distance > p) are masked.
         """
-        q, k, v = self._split_heads(self.qkv(x))  # (B, H, D_h) each
+        q, k, v = self._split_heads(self.qkv(x))                                  # (B, H, D_h) each
         batch = tf.shape(x)[0]
         rows = tf.stack(tf.meshgrid(tf.range(batch), tf.range(self.heads), indexing="ij"), -1)  # (B, H, 2)
         slots = tf.broadcast_to((position % self.span)[:, None, None], [batch, self.heads, 1])
-        where = tf.concat([rows, slots], -1)  # (B, H, 3)
-        keys = tf.tensor_scatter_nd_update(cache[0], where, k)  # (B, H, S, D_h)
+        where = tf.concat([rows, slots], -1)                                       # (B, H, 3)
+        keys = tf.tensor_scatter_nd_update(cache[0], where, k)                    # (B, H, S, D_h)
         values = tf.tensor_scatter_nd_update(cache[1], where, v)
         distance = (position[:, None] - tf.range(self.span)[None, :]) % self.span  # (B, S)
-        rel = tf.einsum("bhd,hsd->bhs", q, tf.cast(self.relative, q.dtype))  # (B, H, S) by distance
-        rel = tf.gather(rel, distance, axis=2, batch_dims=1)  # (B, H, S) by slot
+        rel = tf.einsum("bhd,hsd->bhs", q, tf.cast(self.relative, q.dtype))        # (B, H, S) by distance
+        rel = tf.gather(rel, distance, axis=2, batch_dims=1)                       # (B, H, S) by slot
         logits = (tf.squeeze(tf.matmul(keys, q[..., None]), -1) + rel) / math.sqrt(self.key_dim)
         logits = tf.where((distance <= position[:, None])[:, None, :], logits, logits.dtype.min)
         y = tf.squeeze(tf.matmul(tf.nn.softmax(logits, axis=-1)[:, :, None, :], values), 2)  # (B, H, D_h)

@@ -34,7 +34,8 @@ def check_controls(names: tuple[str, ...]) -> None:
 
 def control_widths(names: tuple[str, ...]) -> list[int]:
     """Width of each control's block, in CONTROL_NAMES order: density 15, histogram 12."""
-    return [{"density": len(DENSITY_CENTERS), "pitch_histogram": 12}[name] for name in CONTROL_NAMES if name in names]
+    return [{"density": len(DENSITY_CENTERS), "pitch_histogram": 12}[name] for name in CONTROL_NAMES
+            if name in names]
 
 
 def control_dim(names: tuple[str, ...]) -> int:
@@ -138,9 +139,8 @@ def control_vectors(events: np.ndarray, encoding: PerformanceEncoding, names: tu
     return np.concatenate(parts, axis=1)
 
 
-def user_controls(
-    names: tuple[str, ...], *, density: list[float] | None = None, histograms: list[np.ndarray] | None = None
-) -> np.ndarray:
+def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,
+                  histograms: list[np.ndarray] | None = None) -> np.ndarray:
     """Controls a user asked for, float32 [n_segments, control_dim]; segments spread over the piece.
 
     A control not given is zeroed with its 'absent' flag set, as ``control_dropout`` trains.
@@ -170,7 +170,7 @@ def hidden(rows: np.ndarray, names: tuple[str, ...], name: str) -> np.ndarray:
     order = [n for n in CONTROL_NAMES if n in names]
     k = order.index(name)
     rows = np.array(rows, np.float32)
-    rows[:, sum(widths[:k]) : sum(widths[: k + 1])] = 0.0
+    rows[:, sum(widths[:k]):sum(widths[:k + 1])] = 0.0
     rows[:, sum(widths) + k] = 1.0
     return rows
 

@@ -33,23 +33,17 @@ class Layout:
     starts: np.ndarray
 
 
-def layout(
-    chunks: list[np.ndarray],
-    encoding: PerformanceEncoding,
-    *,
-    example_events: int,
-    hop: int | None,
-    controls: tuple[str, ...] = (),
-) -> Layout:
+def layout(chunks: list[np.ndarray], encoding: PerformanceEncoding, *, example_events: int, hop: int | None,
+           controls: tuple[str, ...] = ()) -> Layout:
     """Pad and concatenate ``chunks``; windows every ``hop`` events (None: back to back, covering all)."""
     length = example_events
-    events: list[np.ndarray] = []  # per chunk, padded: int32 [windows * L + 1]
+    events: list[np.ndarray] = []   # per chunk, padded: int32 [windows * L + 1]
     weights: list[np.ndarray] = []  # 1 for a real event, 0 for padding
-    ctrls: list[np.ndarray] = []  # control vectors per event, when the model takes controls
-    starts: list[np.ndarray] = []  # window starts in the concatenation
+    ctrls: list[np.ndarray] = []    # control vectors per event, when the model takes controls
+    starts: list[np.ndarray] = []   # window starts in the concatenation
     offset = 0
     for chunk in (c for c in chunks if len(c) >= 2):
-        windows = -(-(len(chunk) - 1) // length)  # ceil((n - 1) / L)
+        windows = -(-(len(chunk) - 1) // length)                  # ceil((n - 1) / L)
         pad = windows * length + 1 - len(chunk)
         events.append(np.pad(chunk, (0, pad)).astype(np.int32))
         weights.append(np.pad(np.ones(len(chunk), np.float32), (0, pad)))
@@ -61,23 +55,15 @@ def layout(
         offset += len(chunk) + pad
     if not events:
         return Layout(np.zeros(0, np.int32), np.zeros(0, np.float32), None, np.zeros(0, np.int64))
-    return Layout(
-        np.concatenate(events),
-        np.concatenate(weights),
-        np.concatenate(ctrls) if controls else None,
-        np.concatenate(starts),
-    )
+    return Layout(np.concatenate(events), np.concatenate(weights),
+                  np.concatenate(ctrls) if controls else None, np.concatenate(starts))
 
 
-def stretched(
-    chunks: list[np.ndarray], encoding: PerformanceEncoding, *, low: float, high: float, count: int
-) -> list[np.ndarray]:
+def stretched(chunks: list[np.ndarray], encoding: PerformanceEncoding, *, low: float, high: float,
+              count: int) -> list[np.ndarray]:
     """Every chunk at ``count`` tempo factors in [low, high] (integer re-timing, no re-encoding)."""
-    return [
-        time_stretch(chunk, factor, encoding) if factor != 1.0 else chunk
-        for factor in stretch_factors(low, high, count)
-        for chunk in chunks
-    ]
+    return [time_stretch(chunk, factor, encoding) if factor != 1.0 else chunk
+            for factor in stretch_factors(low, high, count) for chunk in chunks]
 
 
 def check_tokens(chunks: list[np.ndarray], num_classes: int, *, corpus: str, split: str) -> None:
@@ -89,24 +75,13 @@ def check_tokens(chunks: list[np.ndarray], num_classes: int, *, corpus: str, spl
     for index, chunk in enumerate(chunks):
         if len(chunk) and (chunk.min() < 0 or chunk.max() >= num_classes):
             bad = int(chunk.min()) if chunk.min() < 0 else int(chunk.max())
-            raise CorpusError(
-                f"corpus '{corpus}' {split} chunk {index}: event {bad} is outside "
-                f"0..{num_classes - 1} (re-encode the corpus cache: delete {corpus}/cache)"
-            )
+            raise CorpusError(f"corpus '{corpus}' {split} chunk {index}: event {bad} is outside "
+                              f"0..{num_classes - 1} (re-encode the corpus cache: delete {corpus}/cache)")
 
 
-def windows_dataset(
-    data: Layout,
-    *,
-    example_events: int,
-    batch_size: int,
-    training: bool,
-    seed: int,
-    num_classes: int,
-    controls: tuple[str, ...] = (),
-    transpose: int = 0,
-    control_dropout: float = 0.0,
-) -> tf.data.Dataset:
+def windows_dataset(data: Layout, *, example_events: int, batch_size: int, training: bool, seed: int,
+                    num_classes: int, controls: tuple[str, ...] = (), transpose: int = 0,
+                    control_dropout: float = 0.0) -> tf.data.Dataset:
     """Batches of windows; training: shuffled, augmented (seeded per window), repeated forever.
 
     Each window's events are asserted to lie in 0..num_classes-1 after augmentation, so a bug
@@ -117,9 +92,9 @@ def windows_dataset(
     length = example_events
 
     def window(index: tf.Tensor, start: tf.Tensor) -> dict:
-        ev = events[start : start + length + 1]
-        w = weights[start : start + length + 1]
-        c = ctrl[start + 1 : start + length + 1] if ctrl is not None else None
+        ev = events[start:start + length + 1]
+        w = weights[start:start + length + 1]
+        c = ctrl[start + 1:start + length + 1] if ctrl is not None else None
         if training:
             rng = tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
             ev, c = _augment(ev, w, c, rng, names=controls, transpose=transpose, control_dropout=control_dropout)
@@ -143,16 +118,8 @@ def _checked(events: tf.Tensor, start: tf.Tensor, num_classes: int) -> tf.Tensor
         return tf.identity(events)
 
 
-def _augment(
-    events: tf.Tensor,
-    weights: tf.Tensor,
-    controls: tf.Tensor | None,
-    rng: tf.Tensor,
-    *,
-    names: tuple[str, ...],
-    transpose: int,
-    control_dropout: float,
-) -> tuple:
+def _augment(events: tf.Tensor, weights: tf.Tensor, controls: tf.Tensor | None, rng: tf.Tensor, *,
+             names: tuple[str, ...], transpose: int, control_dropout: float) -> tuple:
     """Transpose a window [L + 1] by a random shift in range, rotate its histograms to match,
     and drop each control group (zeros, flag 1) with probability ``control_dropout``."""
     low, high = transposition_range(events, weights, transpose)
@@ -164,11 +131,11 @@ def _augment(
     blocks, flags, offset = [], [], 0
     widths = control_widths(names)
     for k, (name, width) in enumerate(zip((n for n in CONTROL_NAMES if n in names), widths)):
-        block = controls[:, offset : offset + width]
+        block = controls[:, offset:offset + width]
         if name == "pitch_histogram":
             block = tf.roll(block, shift=semitones, axis=1)
         drop = tf.cast(draw[1 + k] < control_dropout, tf.float32)
         blocks.append(block * (1.0 - drop))
-        flags.append(tf.maximum(controls[:, sum(widths) + k : sum(widths) + k + 1], drop))
+        flags.append(tf.maximum(controls[:, sum(widths) + k:sum(widths) + k + 1], drop))
         offset += width
     return events, tf.concat(blocks + flags, axis=1)

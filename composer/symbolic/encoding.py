@@ -119,7 +119,8 @@ class PerformanceEncoding:
         """
         if self.sustain:
             sequence = sequences_lib.apply_sustain_control_changes(sequence)
-        kept = [n for n in sequence.notes if not n.is_drum and (self.program is None or n.program == self.program)]
+        kept = [n for n in sequence.notes
+                if not n.is_drum and (self.program is None or n.program == self.program)]
         if not kept:
             return np.zeros((0, 4), np.int64)
         raw = np.array([(n.start_time, n.end_time, n.pitch, n.velocity) for n in kept])
@@ -194,11 +195,9 @@ class PerformanceEncoding:
         step = np.cumsum(shift) - shift
         is_vel = events >= self.velocity_offset
         vel_source = np.maximum.accumulate(np.where(is_vel, np.arange(len(events)), -1))
-        velocity = np.where(
-            vel_source >= 0,
-            1 + (events[np.maximum(vel_source, 0)] - self.velocity_offset) * self.velocity_bin_size,
-            DEFAULT_VELOCITY,
-        )
+        velocity = np.where(vel_source >= 0,
+                            1 + (events[np.maximum(vel_source, 0)] - self.velocity_offset) * self.velocity_bin_size,
+                            DEFAULT_VELOCITY)
         end_step = int(step[-1] + shift[-1]) if len(events) else 0
         open_notes: dict[int, list[tuple[int, int]]] = {}
         notes = []
@@ -216,19 +215,12 @@ class PerformanceEncoding:
             notes[:, 1] = np.minimum(notes[:, 1], notes[:, 0] + int(round(max_note_s * STEPS_PER_SECOND)))
         return notes
 
-    def decode(
-        self, events: np.ndarray, *, max_note_s: float | None = None, program: int = 0, instrument: int = 0
-    ) -> music_pb2.NoteSequence:
+    def decode(self, events: np.ndarray, *, max_note_s: float | None = None, program: int = 0,
+               instrument: int = 0) -> music_pb2.NoteSequence:
         """int events -> NoteSequence (times in seconds, 10 ms steps)."""
         sequence = music_pb2.NoteSequence(ticks_per_quarter=220)
         for start, end, pitch, velocity in self.decode_notes(events, max_note_s=max_note_s):
-            sequence.notes.add(
-                start_time=start / STEPS_PER_SECOND,
-                end_time=end / STEPS_PER_SECOND,
-                pitch=int(pitch),
-                velocity=int(velocity),
-                program=program,
-                instrument=instrument,
-            )
+            sequence.notes.add(start_time=start / STEPS_PER_SECOND, end_time=end / STEPS_PER_SECOND,
+                               pitch=int(pitch), velocity=int(velocity), program=program, instrument=instrument)
         sequence.total_time = max((n.end_time for n in sequence.notes), default=0.0)
         return sequence

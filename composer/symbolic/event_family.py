@@ -37,22 +37,22 @@ class EventConfig:
     model: str = ""
     seed: int = 0
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(batch_size=64))
-    velocity_bins: int = 32  # 0: no velocity events (356 classes)
-    program: int | None = None  # None: merge every non-drum instrument
-    sustain: bool = True  # apply the sustain pedal to note lengths
+    velocity_bins: int = 32             # 0: no velocity events (356 classes)
+    program: int | None = None          # None: merge every non-drum instrument
+    sustain: bool = True                # apply the sustain pedal to note lengths
     dropout: float = 0.0
-    controls: tuple[str, ...] = ()  # "density", "pitch_histogram"
-    control_dropout: float = 0.0  # chance each control is hidden in a training window
-    example_events: int = 512  # window length L (events per training example)
-    example_hop: int = 64  # spacing of training windows within a chunk
-    eval_window: int = 2048  # eval windows: a chunk up to this many events is scored whole
-    transpose: int = 3  # train-time transposition, -k..+k semitones
+    controls: tuple[str, ...] = ()      # "density", "pitch_histogram"
+    control_dropout: float = 0.0        # chance each control is hidden in a training window
+    example_events: int = 512           # window length L (events per training example)
+    example_hop: int = 64               # spacing of training windows within a chunk
+    eval_window: int = 2048             # eval windows: a chunk up to this many events is scored whole
+    transpose: int = 3                  # train-time transposition, -k..+k semitones
     stretch: tuple[float, ...] = (0.95, 1.05)
-    stretch_variants: int = 3  # tempo factors spread over `stretch` (1: no stretch)
-    max_note_s: float = 5.0  # generated notes never sound longer
-    sample_seconds: float = 10.0  # length of the samples written during training
-    temperature: float = 1.0  # generate's default sampling temperature
-    guidance: float | None = None  # generate's default guidance scale when a key is asked
+    stretch_variants: int = 3           # tempo factors spread over `stretch` (1: no stretch)
+    max_note_s: float = 5.0             # generated notes never sound longer
+    sample_seconds: float = 10.0        # length of the samples written during training
+    temperature: float = 1.0            # generate's default sampling temperature
+    guidance: float | None = None       # generate's default guidance scale when a key is asked
 
     def __post_init__(self) -> None:
         if self.model != self.NAME:
@@ -108,18 +108,12 @@ def key_profiles(chunks: list[np.ndarray], encoding: Any, *, every: int = 32) ->
 
 def check_meta(config: EventConfig, meta: dict) -> None:
     """A RunDirError when meta.json (what was trained) does not fit the config."""
-    expected = {
-        "num_classes": config.encoding.num_classes,
-        "controls": list(config.controls),
-        "control_dim": control_dim(config.controls),
-    }
+    expected = {"num_classes": config.encoding.num_classes, "controls": list(config.controls),
+                "control_dim": control_dim(config.controls)}
     for key, value in expected.items():
         if meta.get(key) != value:
-            why = (
-                "the run was trained with an older control encoding: train it again"
-                if key == "control_dim"
-                else "config and run dir do not match"
-            )
+            why = ("the run was trained with an older control encoding: train it again" if key == "control_dim"
+                   else "config and run dir do not match")
             raise RunDirError(f"meta.json has {key}={meta.get(key)!r} but the config needs {value!r} ({why})")
 
 
@@ -151,59 +145,40 @@ class EventFamily:
         evaluation = encoded_split(corpus, "eval", config.encoding)
         if not train:
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no symbolic training chunks")
-        return {
-            "num_classes": config.encoding.num_classes,
-            "velocity_bins": config.velocity_bins,
-            "encoding": config.encoding.fingerprint(),
-            "controls": list(config.controls),
-            "control_dim": control_dim(config.controls),
-            "train_chunks": len(train),
-            "eval_chunks": len(evaluation),
-            "train_events": int(sum(map(len, train))),
-            "eval_events": int(sum(map(len, evaluation))),
-            "opening_velocity_event": modal_velocity_event(train, config.encoding),
-            **(
-                {"density_quantiles": density_quantiles(train, config.encoding)} if "density" in config.controls else {}
-            ),
-            **({"key_profiles": key_profiles(train, config.encoding)} if "pitch_histogram" in config.controls else {}),
-        }
+        return {"num_classes": config.encoding.num_classes, "velocity_bins": config.velocity_bins,
+                "encoding": config.encoding.fingerprint(), "controls": list(config.controls),
+                "control_dim": control_dim(config.controls), "train_chunks": len(train),
+                "eval_chunks": len(evaluation), "train_events": int(sum(map(len, train))),
+                "eval_events": int(sum(map(len, evaluation))),
+                "opening_velocity_event": modal_velocity_event(train, config.encoding),
+                **({"density_quantiles": density_quantiles(train, config.encoding)} if "density" in config.controls
+                   else {}),
+                **({"key_profiles": key_profiles(train, config.encoding)} if "pitch_histogram" in config.controls
+                   else {})}
 
     def eval_batch_size(self, config: EventConfig, window: int) -> int:
         """Batch size of eval windows of ``window`` events (a model may need fewer at long windows)."""
         return config.train.batch_size
 
-    def make_dataset(
-        self, corpus: Any, config: EventConfig, meta: dict, *, split: str, training: bool
-    ) -> tf.data.Dataset:
+    def make_dataset(self, corpus: Any, config: EventConfig, meta: dict, *, split: str,
+                     training: bool) -> tf.data.Dataset:
         """Windows of ``example_events``; the train split is time-stretched and transposed when training."""
         chunks = encoded_split(corpus, split, config.encoding)
         check_tokens(chunks, meta["num_classes"], corpus=getattr(corpus, "name", str(corpus)), split=split)
         if training:
-            chunks = stretched(
-                chunks, config.encoding, low=config.stretch[0], high=config.stretch[1], count=config.stretch_variants
-            )
+            chunks = stretched(chunks, config.encoding, low=config.stretch[0], high=config.stretch[1],
+                               count=config.stretch_variants)
         length = config.example_events if training else eval_window(chunks, config.eval_window)
-        data = layout(
-            chunks,
-            config.encoding,
-            example_events=length,
-            hop=config.example_hop if training else None,
-            controls=config.controls,
-        )
+        data = layout(chunks, config.encoding, example_events=length,
+                      hop=config.example_hop if training else None, controls=config.controls)
         if training and not len(data.starts):
             raise CorpusError(f"corpus '{getattr(corpus, 'name', corpus)}' has no {split} chunks of 2+ events")
         batch_size = config.train.batch_size if training else self.eval_batch_size(config, length)
-        return windows_dataset(
-            data,
-            example_events=length,
-            batch_size=batch_size,
-            num_classes=meta["num_classes"],
-            training=training,
-            seed=config.seed,
-            controls=config.controls,
-            transpose=config.transpose if training else 0,
-            control_dropout=config.control_dropout if training else 0.0,
-        )
+        return windows_dataset(data, example_events=length, batch_size=batch_size,
+                               num_classes=meta["num_classes"], training=training, seed=config.seed,
+                               controls=config.controls,
+                               transpose=config.transpose if training else 0,
+                               control_dropout=config.control_dropout if training else 0.0)
 
     def compute_loss(self, model: Any, batch: dict, *, training: bool) -> tf.Tensor:
         """Mean negative log-likelihood per real target event (nats)."""
@@ -216,11 +191,11 @@ class EventFamily:
         """The eval loss as nats and bits per event."""
         return {"eval_nll_per_event": eval_loss, "eval_bits_per_event": eval_loss / math.log(2)}
 
-    def write_sample(self, model: Any, config: EventConfig, meta: dict, out_dir: Path, *, step: int) -> list[Path]:
+    def write_sample(self, model: Any, config: EventConfig, meta: dict, out_dir: Path, *,
+                     step: int) -> list[Path]:
         """A short unconditioned sample (controls absent) so a user hears progress."""
-        return sampling.sample_to_midi(
-            model, config, out=sample_file(out_dir, step, ".mid"), seconds=config.sample_seconds, seed=step
-        )
+        return sampling.sample_to_midi(model, config, out=sample_file(out_dir, step, ".mid"),
+                                       seconds=config.sample_seconds, seed=step)
 
     def heldout_likelihood(self, run: Any, corpus: Any) -> dict:
         """Nats per event beside the n-gram baselines, and by position in the eval window (``heldout``)."""

@@ -26,7 +26,7 @@ class PerformanceRNNConfig(EventConfig):
     NAME = NAME
     model: str = NAME
     layers: tuple[int, ...] = (512, 512, 512)
-    embedding_dim: int = 0  # 0: one-hot inputs, as Magenta
+    embedding_dim: int = 0              # 0: one-hot inputs, as Magenta
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -45,13 +45,8 @@ class PerformanceRNNFamily(EventFamily):
     def build_model(self, config: PerformanceRNNConfig, meta: dict) -> PerformanceRNN:
         """The model with its variables created (one forward pass on a dummy batch)."""
         check_meta(config, meta)
-        model = PerformanceRNN(
-            meta["num_classes"],
-            layer_sizes=config.layers,
-            control_dim=meta["control_dim"],
-            embedding_dim=config.embedding_dim,
-            dropout=config.dropout,
-        )
+        model = PerformanceRNN(meta["num_classes"], layer_sizes=config.layers, control_dim=meta["control_dim"],
+                               embedding_dim=config.embedding_dim, dropout=config.dropout)
         dummy = {"events": tf.zeros([1, 2], tf.int32)}
         if meta["control_dim"]:
             dummy["controls"] = tf.zeros([1, 2, meta["control_dim"]])

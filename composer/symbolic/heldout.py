@@ -43,7 +43,7 @@ def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
 
     nll, positions = [], []
     for batch in dataset:
-        real = batch["weights"].numpy() > 0  # (B, L)
+        real = batch["weights"].numpy() > 0                                        # (B, L)
         nll.append(nll_of(batch).numpy()[real])
         positions.append(np.broadcast_to(np.arange(1, real.shape[1] + 1), real.shape)[real])
     return np.concatenate(nll), np.concatenate(positions)
@@ -52,9 +52,5 @@ def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
 def heldout_likelihood(run: Any, corpus: Any) -> dict:
     """``ModelFamily.heldout_likelihood`` of the event families: the baselines plus the model's figures."""
     nll, positions = per_event_nll(run, corpus)
-    return add_model_figures(
-        corpus_baselines(corpus, run.config.encoding),
-        nll_per_event=float(eval_loss(run, corpus)),
-        nll=nll,
-        positions=positions,
-    )
+    return add_model_figures(corpus_baselines(corpus, run.config.encoding),
+                             nll_per_event=float(eval_loss(run, corpus)), nll=nll, positions=positions)

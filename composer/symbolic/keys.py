@@ -71,7 +71,8 @@ def corpus_key_profiles(histograms: np.ndarray) -> dict[str, list[float]]:
         tonic, mode = estimate_key(histogram)
         sums[mode] += np.roll(histogram, -tonic)
         counts[mode] += 1
-    return {mode: np.round(sums[mode] / sums[mode].sum(), 5).tolist() for mode in MODES if counts[mode] >= MIN_PASSAGES}
+    return {mode: np.round(sums[mode] / sums[mode].sum(), 5).tolist() for mode in MODES
+            if counts[mode] >= MIN_PASSAGES}
 
 
 def key_histogram(key: str, profiles: dict[str, list[float]] | None = None) -> np.ndarray:

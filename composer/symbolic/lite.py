@@ -54,7 +54,7 @@ class PerformanceStep:
         if self.control_dim:
             inputs["controls"] = controls
         out = self.lite(**inputs)
-        return out[:, : -self.state_width], out[:, -self.state_width :]
+        return out[:, :-self.state_width], out[:, -self.state_width:]
 
     def reorder(self, state: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return state[rows]

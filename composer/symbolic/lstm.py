@@ -47,19 +47,12 @@ def lstm_recurrence(xw: tf.Tensor, recurrent_kernel: tf.Tensor):
             tanh_c = tf.tanh(cs[t])
             dh = dh_out.read(t) + dh_next
             dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
-            dz = tf.concat(
-                [
-                    dc * g * i * (1.0 - i),
-                    dc * c_prev_all[t] * f * (1.0 - f),
-                    dc * i * (1.0 - g * g),
-                    dh * tanh_c * o * (1.0 - o),
-                ],
-                axis=-1,
-            )
+            dz = tf.concat([dc * g * i * (1.0 - i), dc * c_prev_all[t] * f * (1.0 - f),
+                            dc * i * (1.0 - g * g), dh * tanh_c * o * (1.0 - o)], axis=-1)
             return t - 1, tf.matmul(dz, recurrent_kernel, transpose_b=True), dc * f, dzs.write(t, dz)
 
         *_, dzs = tf.while_loop(lambda t, *_: t >= 0, backward, [steps - 1, zeros, zeros, dzs])
-        dz = dzs.stack()  # [T, B, 4H]
+        dz = dzs.stack()                                               # [T, B, 4H]
         h_prev = tf.reshape(tf.concat([zeros[None], hs[:-1]], axis=0), [-1, units])
         d_recurrent = tf.matmul(h_prev, tf.reshape(dz, [-1, 4 * units]), transpose_a=True)
         return dz, d_recurrent
@@ -87,12 +80,10 @@ class FastLSTM(keras.layers.Layer):
 
     def build(self, dense_shape) -> None:
         dense_dim = int(dense_shape[-1]) if dense_shape is not None else 0
-        self.kernel = self.add_weight(
-            name="kernel", shape=(self.num_classes + dense_dim, 4 * self.units), initializer="glorot_uniform"
-        )
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(self.units, 4 * self.units), initializer="orthogonal"
-        )
+        self.kernel = self.add_weight(name="kernel", shape=(self.num_classes + dense_dim, 4 * self.units),
+                                      initializer="glorot_uniform")
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(self.units, 4 * self.units),
+                                                initializer="orthogonal")
         self.bias = self.add_weight(name="bias", shape=(4 * self.units,), initializer=_unit_forget_bias)
 
     def project(self, dense: tf.Tensor | None, classes: tf.Tensor | None) -> tf.Tensor:
@@ -100,14 +91,14 @@ class FastLSTM(keras.layers.Layer):
         kernel = tf.convert_to_tensor(self.kernel)
         z = tf.convert_to_tensor(self.bias)
         if classes is not None:
-            z = z + tf.gather(kernel, classes)  # the one-hot rows come first
+            z = z + tf.gather(kernel, classes)               # the one-hot rows come first
         if dense is not None:  # slice only when there is a one-hot part (XLA may copy a slice per step)
-            z = z + tf.tensordot(dense, kernel[self.num_classes :] if self.num_classes else kernel, axes=1)
+            z = z + tf.tensordot(dense, kernel[self.num_classes:] if self.num_classes else kernel, axes=1)
         return z
 
     def call(self, dense: tf.Tensor | None, classes: tf.Tensor | None = None) -> tf.Tensor:
         """[B, T, D] (and classes [B, T]) -> hidden states [B, T, H], from a zero state."""
-        xw = self.project(dense, classes)  # [B, T, 4H]
+        xw = self.project(dense, classes)                             # [B, T, 4H]
         hs = lstm_recurrence(tf.transpose(xw, [1, 0, 2]), tf.convert_to_tensor(self.recurrent_kernel))
         return tf.transpose(hs, [1, 0, 2])
 

@@ -35,11 +35,9 @@ def meter_of(sequence: music_pb2.NoteSequence) -> Meter:
     """The first tempo, time signature and pitched program a sequence (e.g. a primer) carries."""
     pitched = [n.program for n in sequence.notes if not n.is_drum]
     signature = sequence.time_signatures[0] if sequence.time_signatures else None
-    return Meter(
-        qpm=sequence.tempos[0].qpm if sequence.tempos else None,
-        time_signature=(signature.numerator, signature.denominator) if signature else (4, 4),
-        program=max(set(pitched), key=pitched.count) if pitched else None,
-    )
+    return Meter(qpm=sequence.tempos[0].qpm if sequence.tempos else None,
+                 time_signature=(signature.numerator, signature.denominator) if signature else (4, 4),
+                 program=max(set(pitched), key=pitched.count) if pitched else None)
 
 
 def check_grid(grid: int) -> int:
@@ -79,43 +77,26 @@ def quantized(sequence: music_pb2.NoteSequence, *, grid: int, qpm: float) -> mus
     return out
 
 
-def _pretty_midi(
-    sequence: music_pb2.NoteSequence,
-    *,
-    qpm: float,
-    program: int,
-    markers: tuple[tuple[float, str], ...] = (),
-    time_signature: tuple[int, int] = (4, 4),
-) -> pretty_midi.PrettyMIDI:
+def _pretty_midi(sequence: music_pb2.NoteSequence, *, qpm: float, program: int,
+                 markers: tuple[tuple[float, str], ...] = (),
+                 time_signature: tuple[int, int] = (4, 4)) -> pretty_midi.PrettyMIDI:
     """One track (the stem) with tempo, time signature and program set; velocities as in ``sequence``."""
     pm = pretty_midi.PrettyMIDI(initial_tempo=qpm)
     pm.time_signature_changes.append(pretty_midi.TimeSignature(*time_signature, 0.0))
     track = pretty_midi.Instrument(program=program, name=pretty_midi.program_to_instrument_name(program))
     for note in sorted(sequence.notes, key=lambda n: (n.start_time, n.pitch)):
-        track.notes.append(
-            pretty_midi.Note(
-                velocity=int(note.velocity),
-                pitch=int(note.pitch),
-                start=float(note.start_time),
-                end=float(note.end_time),
-            )
-        )
+        track.notes.append(pretty_midi.Note(velocity=int(note.velocity), pitch=int(note.pitch),
+                                            start=float(note.start_time), end=float(note.end_time)))
     pm.instruments.append(track)
     pm.text_events.extend(pretty_midi.Text(text, float(time)) for time, text in markers)
     return pm
 
 
-def write_midi(
-    sequence: music_pb2.NoteSequence,
-    path: Path,
-    *,
-    program: int = 0,
-    qpm: float | None = None,
-    markers: tuple[tuple[float, str], ...] = (),
-    time_signature: tuple[int, int] = (4, 4),
-) -> Path:
+def write_midi(sequence: music_pb2.NoteSequence, path: Path, *, program: int = 0, qpm: float | None = None,
+               markers: tuple[tuple[float, str], ...] = (), time_signature: tuple[int, int] = (4, 4)) -> Path:
     """Write ``sequence`` as a one-track MIDI file atomically; ``markers``: (time_s, text) events."""
-    pm = _pretty_midi(sequence, qpm=qpm or DEFAULT_QPM, program=program, markers=markers, time_signature=time_signature)
+    pm = _pretty_midi(sequence, qpm=qpm or DEFAULT_QPM, program=program, markers=markers,
+                      time_signature=time_signature)
     path = Path(path)
     with atomic_file(path) as handle:
         pm.write(handle)

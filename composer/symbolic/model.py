@@ -26,23 +26,13 @@ class PerformanceRNN(keras.Model):
       dropout: dropout between LSTM layers during training.
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        *,
-        layer_sizes: tuple[int, ...] = (512, 512, 512),
-        control_dim: int = 0,
-        embedding_dim: int = 0,
-        dropout: float = 0.0,
-        **kwargs,
-    ) -> None:
+    def __init__(self, num_classes: int, *, layer_sizes: tuple[int, ...] = (512, 512, 512), control_dim: int = 0,
+                 embedding_dim: int = 0, dropout: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_classes, self.control_dim = num_classes, control_dim
         self.embedding = keras.layers.Embedding(num_classes, embedding_dim) if embedding_dim else None
-        self.lstms = [
-            FastLSTM(size, num_classes=num_classes if (i == 0 and not embedding_dim) else 0)
-            for i, size in enumerate(layer_sizes)
-        ]
+        self.lstms = [FastLSTM(size, num_classes=num_classes if (i == 0 and not embedding_dim) else 0)
+                      for i, size in enumerate(layer_sizes)]
         self.dropout = keras.layers.Dropout(dropout) if dropout else None
         self.logits = keras.layers.Dense(num_classes)
 
@@ -57,10 +47,10 @@ class PerformanceRNN(keras.Model):
         """inputs: {"events": [B, T] int32, "controls": [B, T, C] float32 if conditioned}."""
         x, classes = self._first_inputs(inputs["events"], inputs.get("controls"))
         for lstm in self.lstms:
-            x, classes = lstm(x, classes), None  # [B, T, H]
+            x, classes = lstm(x, classes), None                      # [B, T, H]
             if self.dropout is not None:
                 x = self.dropout(x, training=training)
-        return self.logits(x)  # [B, T, V]
+        return self.logits(x)                                        # [B, T, V]
 
     def initial_state(self, batch: int) -> list[tuple[tf.Tensor, tf.Tensor]]:
         """Zero (h, c) per layer, each [batch, H]."""

@@ -60,26 +60,14 @@ class MusicTransformer(keras.Model):
       dropout: on attention weights and on each residual branch, in training.
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        *,
-        layers: int = 4,
-        width: int = 256,
-        heads: int = 4,
-        ff_dim: int = 1024,
-        span: int = 1024,
-        control_dim: int = 0,
-        dropout: float = 0.0,
-        **kwargs,
-    ) -> None:
+    def __init__(self, num_classes: int, *, layers: int = 4, width: int = 256, heads: int = 4, ff_dim: int = 1024,
+                 span: int = 1024, control_dim: int = 0, dropout: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_classes, self.control_dim, self.span = num_classes, control_dim, span
         self.embedding = keras.layers.Embedding(num_classes, width)
         self.control_projection = keras.layers.Dense(width, use_bias=False) if control_dim else None
-        self.blocks = [
-            DecoderBlock(width, heads, ff_dim, span, dropout=dropout, name=f"block_{i}") for i in range(layers)
-        ]
+        self.blocks = [DecoderBlock(width, heads, ff_dim, span, dropout=dropout, name=f"block_{i}")
+                       for i in range(layers)]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5)
         self.logits = keras.layers.Dense(num_classes)
 
@@ -90,21 +78,19 @@ class MusicTransformer(keras.Model):
 
     def call(self, inputs: dict, training: bool = False) -> tf.Tensor:
         """inputs: {"events": [B, T] int32, "controls": [B, T, C] float32 if conditioned}."""
-        x = self._embed(inputs["events"], inputs.get("controls"))  # (B, T, D)
+        x = self._embed(inputs["events"], inputs.get("controls"))                  # (B, T, D)
         for block in self.blocks:
-            x = block(x, training=training)  # (B, T, D)
-        return self.logits(self.final_norm(x))  # (B, T, V)
+            x = block(x, training=training)                                         # (B, T, D)
+        return self.logits(self.final_norm(x))                                      # (B, T, V)
 
     def initial_state(self, batch: int) -> dict:
         """Sampling state: the next position (B,) and each block's empty key/value ring buffer."""
-        return {
-            "position": tf.zeros([batch], tf.int32),
-            "caches": [block.attention.empty_cache(batch) for block in self.blocks],
-        }
+        return {"position": tf.zeros([batch], tf.int32),
+                "caches": [block.attention.empty_cache(batch) for block in self.blocks]}
 
     def step(self, events: tf.Tensor, controls: tf.Tensor | None, state: dict) -> tuple:
         """One sampling step: events [B], controls [B, C] -> logits [B, V], new state."""
-        x = self._embed(events, controls)  # (B, D)
+        x = self._embed(events, controls)                                           # (B, D)
         caches = []
         for block, cache in zip(self.blocks, state["caches"]):
             x, cache = block.step(x, cache, state["position"])

@@ -23,11 +23,11 @@ class MusicTransformerConfig(EventConfig):
 
     NAME = NAME
     model: str = NAME
-    layers: int = 4  # decoder blocks
-    width: int = 256  # model width D
+    layers: int = 4                     # decoder blocks
+    width: int = 256                    # model width D
     heads: int = 4
-    ff_dim: int = 1024  # feed-forward hidden size
-    span: int = 1024  # events each position attends to (learned relative distances)
+    ff_dim: int = 1024                  # feed-forward hidden size
+    span: int = 1024                    # events each position attends to (learned relative distances)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,16 +47,9 @@ class MusicTransformerFamily(EventFamily):
     def build_model(self, config: MusicTransformerConfig, meta: dict) -> MusicTransformer:
         """The model with its variables created (one forward pass on a dummy batch)."""
         check_meta(config, meta)
-        model = MusicTransformer(
-            meta["num_classes"],
-            layers=config.layers,
-            width=config.width,
-            heads=config.heads,
-            ff_dim=config.ff_dim,
-            span=config.span,
-            control_dim=meta["control_dim"],
-            dropout=config.dropout,
-        )
+        model = MusicTransformer(meta["num_classes"], layers=config.layers, width=config.width, heads=config.heads,
+                                 ff_dim=config.ff_dim, span=config.span, control_dim=meta["control_dim"],
+                                 dropout=config.dropout)
         dummy = {"events": tf.zeros([1, 2], tf.int32)}
         if meta["control_dim"]:
             dummy["controls"] = tf.zeros([1, 2, meta["control_dim"]])

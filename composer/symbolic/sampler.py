@@ -30,9 +30,9 @@ from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.engines import Engine, TFEngine, engine_for
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
-PROGRESS_EVERY = 256  # events between progress reports
-CHUNK = 128  # events per compiled call; the loop's state is carried between calls
-PRIMER_BUCKET = 64  # primers are padded to a multiple of this (fewer shapes to compile)
+PROGRESS_EVERY = 256         # events between progress reports
+CHUNK = 128                  # events per compiled call; the loop's state is carried between calls
+PRIMER_BUCKET = 64           # primers are padded to a multiple of this (fewer shapes to compile)
 
 
 def _draw_rows_tf(mass: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
@@ -49,64 +49,37 @@ def _top_k_np(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 # The array operations _advance uses, in numpy and in TensorFlow (same names, same meaning).
 NUMPY = SimpleNamespace(
-    where=np.where,
-    minimum=np.minimum,
-    maximum=np.maximum,
-    concat=np.concatenate,
-    reshape=np.reshape,
-    arange=np.arange,
-    rows=len,
-    take=lambda a, i: a[i],
-    take_along=lambda a, i: np.take_along_axis(a, i, axis=1),
-    log_softmax=lambda x: scipy.special.log_softmax(x, axis=1),
-    sum_rows=lambda x: x.sum(axis=1, keepdims=True),
-    log=np.log,
-    top_k=_top_k_np,
-    mass=draws.class_mass,
-    draw=draws.draw_classes,
-    draw_rows=draws.inverse_cdf,
-    flag=np.bool_,
-)
+    where=np.where, minimum=np.minimum, maximum=np.maximum, concat=np.concatenate, reshape=np.reshape,
+    arange=np.arange, rows=len, take=lambda a, i: a[i], take_along=lambda a, i: np.take_along_axis(a, i, axis=1),
+    log_softmax=lambda x: scipy.special.log_softmax(x, axis=1), sum_rows=lambda x: x.sum(axis=1, keepdims=True),
+    log=np.log, top_k=_top_k_np, mass=draws.class_mass, draw=draws.draw_classes, draw_rows=draws.inverse_cdf,
+    flag=np.bool_)
 TENSORFLOW = SimpleNamespace(
-    where=tf.where,
-    minimum=tf.minimum,
-    maximum=tf.maximum,
-    concat=tf.concat,
-    reshape=tf.reshape,
-    arange=tf.range,
-    rows=lambda a: tf.shape(a)[0],
-    take=tf.gather,
-    take_along=lambda a, i: tf.gather(a, i, batch_dims=1),
-    log_softmax=tf.nn.log_softmax,
-    sum_rows=lambda x: tf.reduce_sum(x, axis=1, keepdims=True),
-    log=tf.math.log,
-    top_k=tf.math.top_k,
-    mass=draws.class_mass_tf,
-    draw=draws.draw_classes_tf,
-    draw_rows=_draw_rows_tf,
-    flag=lambda x: x,
-)
+    where=tf.where, minimum=tf.minimum, maximum=tf.maximum, concat=tf.concat, reshape=tf.reshape,
+    arange=tf.range, rows=lambda a: tf.shape(a)[0], take=tf.gather,
+    take_along=lambda a, i: tf.gather(a, i, batch_dims=1), log_softmax=tf.nn.log_softmax,
+    sum_rows=lambda x: tf.reduce_sum(x, axis=1, keepdims=True), log=tf.math.log, top_k=tf.math.top_k,
+    mass=draws.class_mass_tf, draw=draws.draw_classes_tf, draw_rows=_draw_rows_tf, flag=lambda x: x)
 
 
 @dataclasses.dataclass(frozen=True)
 class _Plan:
     """What every step of one sampling run reads: numpy values, or tensors inside the compiled loop."""
 
-    primer: Any  # int32 [P'] (P' >= P: padded in the compiled loop)
-    primer_len: Any  # P
-    controls: Any  # float32 [K, C], or [K, 2, C] with guidance (asked, every control absent)
-    total: Any  # time steps of new material per row
+    primer: Any                  # int32 [P'] (P' >= P: padded in the compiled loop)
+    primer_len: Any              # P
+    controls: Any                # float32 [K, C], or [K, 2, C] with guidance (asked, every control absent)
+    total: Any                   # time steps of new material per row
     temperature: Any
-    top_p: Any  # None: no nucleus
-    guidance: Any  # None: no guidance
-    width: int  # hypotheses per piece
+    top_p: Any                   # None: no nucleus
+    guidance: Any                # None: no guidance
+    width: int                   # hypotheses per piece
     conditioned: bool
-    shifts: tuple[int, int]  # [first, end) of the time-shift events
+    shifts: tuple[int, int]      # [first, end) of the time-shift events
 
 
-def _advance(
-    ops: SimpleNamespace, plan: _Plan, i: Any, carry: tuple, *, step: Callable, reorder: Callable, uniform: Callable
-) -> tuple[tuple, Any, Any]:
+def _advance(ops: SimpleNamespace, plan: _Plan, i: Any, carry: tuple, *, step: Callable, reorder: Callable,
+             uniform: Callable) -> tuple[tuple, Any, Any]:
     """One event of every row. carry: (event [R], state, time [R], done [R], score [R]); R = pieces x width.
 
     Returns the new carry, the tokens [R] (-1 for a finished row) and the parent rows [R] (beam search) or None.
@@ -126,9 +99,9 @@ def _advance(
     parent = None
     if width > 1:  # keep the `width` best of the width x width sampled extensions of each piece
         mass = ops.mass(logits, temperature=plan.temperature, top_p=plan.top_p)
-        logp = ops.log(mass / ops.sum_rows(mass))  # -inf outside the nucleus
-        drawn = ops.draw_rows(mass, uniform((rows, width)))  # [R, width]
-        first_only = np.r_[0.0, np.full(width - 1, -np.inf)].astype(np.float32)  # a finished row extends once
+        logp = ops.log(mass / ops.sum_rows(mass))                                  # -inf outside the nucleus
+        drawn = ops.draw_rows(mass, uniform((rows, width)))                        # [R, width]
+        first_only = np.r_[0.0, np.full(width - 1, -np.inf)].astype(np.float32)    # a finished row extends once
         gain = ops.where(done[:, None], first_only, ops.take_along(logp, drawn))
         best, pick = ops.top_k(ops.reshape(score[:, None] + gain, [-1, width * width]), width)
         parent = ops.reshape(pick // width + ops.arange(ops.rows(pick))[:, None] * width, [-1])
@@ -147,23 +120,11 @@ def _advance(
     return (ops.maximum(token, 0), state, time, done, score), token, parent
 
 
-def sample_events(
-    model: Any,
-    encoding: PerformanceEncoding,
-    *,
-    num: int = 1,
-    seconds: float = 30.0,
-    temperature: float = 1.0,
-    seed: int | None = None,
-    primer: np.ndarray | None = None,
-    controls: np.ndarray | None = None,
-    top_p: float | None = None,
-    beam: int | None = None,
-    guidance: float | None = None,
-    unconditional: np.ndarray | None = None,
-    engine: str | Engine = "tf",
-    progress: Callable[[float], None] | None = None,
-) -> list[np.ndarray]:
+def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, seconds: float = 30.0,
+                  temperature: float = 1.0, seed: int | None = None, primer: np.ndarray | None = None,
+                  controls: np.ndarray | None = None, top_p: float | None = None, beam: int | None = None,
+                  guidance: float | None = None, unconditional: np.ndarray | None = None,
+                  engine: str | Engine = "tf", progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """Sample ``num`` event arrays (int32, primer first) running ``seconds`` past the primer.
 
     Args:
@@ -185,52 +146,32 @@ def sample_events(
     controls = np.zeros((1, engine.control_dim), np.float32) if controls is None else controls
     if guided:
         controls = np.stack([controls, np.broadcast_to(unconditional, controls.shape)], axis=1)  # [K, 2, C]
-    plan = _Plan(
-        primer=primer,
-        primer_len=len(primer),
-        controls=controls.astype(np.float32),
-        total=int(round(seconds * STEPS_PER_SECOND)),
-        temperature=float(temperature),
-        top_p=top_p if top_p is not None and top_p < 1 else None,
-        guidance=guidance if guided else None,
-        width=width,
-        conditioned=engine.control_dim > 0,
-        shifts=(encoding.shift_offset, encoding.velocity_offset),
-    )
+    plan = _Plan(primer=primer, primer_len=len(primer), controls=controls.astype(np.float32),
+                 total=int(round(seconds * STEPS_PER_SECOND)), temperature=float(temperature),
+                 top_p=top_p if top_p is not None and top_p < 1 else None, guidance=guidance if guided else None,
+                 width=width, conditioned=engine.control_dim > 0,
+                 shifts=(encoding.shift_offset, encoding.velocity_offset))
     alive = np.tile(np.r_[0.0, np.full(width - 1, -np.inf)], num).astype(np.float32)  # one live hypothesis
-    carry = (
-        np.full(rows, primer[0], np.int32),
-        engine.initial_state(2 * rows if guided else rows),
-        np.zeros(rows, np.int32),
-        np.zeros(rows, bool),
-        alive,
-    )
+    carry = (np.full(rows, primer[0], np.int32), engine.initial_state(2 * rows if guided else rows),
+             np.zeros(rows, np.int32), np.zeros(rows, bool), alive)
     run = _run_compiled if isinstance(engine, TFEngine) else _run_stepwise
-    tokens, parents, score = run(
-        engine,
-        plan,
-        carry,
-        seed=resolve_seed(seed),
-        limit=len(primer) + seconds * MAX_EVENTS_PER_SECOND,
-        progress=progress,
-    )
+    tokens, parents, score = run(engine, plan, carry, seed=resolve_seed(seed),
+                                 limit=len(primer) + seconds * MAX_EVENTS_PER_SECOND, progress=progress)
     if width == 1:
         return [np.concatenate([primer[:1], row[row >= 0]]).astype(np.int32) for row in tokens.T]
     return [_backtrack(primer, tokens, parents, score, first=piece * width, width=width) for piece in range(num)]
 
 
-def _run_stepwise(
-    engine: Engine, plan: _Plan, carry: tuple, *, seed: int, limit: float, progress: Callable[[float], None] | None
-) -> tuple:
+def _run_stepwise(engine: Engine, plan: _Plan, carry: tuple, *, seed: int, limit: float,
+                  progress: Callable[[float], None] | None) -> tuple:
     """The loop in numpy, one engine call per event: tokens and parents [T, R], final scores [R]."""
     rng = np.random.default_rng(seed)
     tokens, parents = [], []
     i = 0
     with np.errstate(divide="ignore"):  # log 0 = -inf outside the nucleus
         while i + 1 < plan.primer_len or not carry[3].all() and i < limit:
-            carry, token, parent = _advance(
-                NUMPY, plan, i, carry, step=engine.step, reorder=engine.reorder, uniform=rng.random
-            )
+            carry, token, parent = _advance(NUMPY, plan, i, carry, step=engine.step, reorder=engine.reorder,
+                                            uniform=rng.random)
             tokens.append(token)
             parents.append(parent)
             i += 1
@@ -239,21 +180,14 @@ def _run_stepwise(
     return np.stack(tokens), (np.stack(parents) if plan.width > 1 else None), carry[4]
 
 
-def _run_compiled(
-    engine: TFEngine, plan: _Plan, carry: tuple, *, seed: int, limit: float, progress: Callable[[float], None] | None
-) -> tuple:
+def _run_compiled(engine: TFEngine, plan: _Plan, carry: tuple, *, seed: int, limit: float,
+                  progress: Callable[[float], None] | None) -> tuple:
     """The loop compiled, CHUNK events per call: tokens and parents [T, R], final scores [R]."""
     loop = _chunk_loop(engine, plan)
-    args = (
-        tf.constant(np.pad(plan.primer, (0, -plan.primer_len % PRIMER_BUCKET))),
-        tf.constant(plan.primer_len),
-        tf.constant(plan.controls),
-        tf.constant(plan.total),
-        tf.constant(plan.temperature),
-        tf.constant(plan.top_p or 1.0, tf.float32),
-        tf.constant(plan.guidance or 1.0, tf.float32),
-        tf.constant([seed, 0], tf.int64),
-    )
+    args = (tf.constant(np.pad(plan.primer, (0, -plan.primer_len % PRIMER_BUCKET))), tf.constant(plan.primer_len),
+            tf.constant(plan.controls), tf.constant(plan.total), tf.constant(plan.temperature),
+            tf.constant(plan.top_p or 1.0, tf.float32), tf.constant(plan.guidance or 1.0, tf.float32),
+            tf.constant([seed, 0], tf.int64))
     carry = [tf.constant(0), *tf.nest.map_structure(tf.convert_to_tensor, carry)]  # a list, as the loop returns
     tokens, parents = [], []
     while int(carry[0]) + 1 < plan.primer_len or not bool(tf.reduce_all(carry[4])) and int(carry[0]) < limit:
@@ -284,16 +218,9 @@ def _chunk_loop(engine: TFEngine, plan: _Plan) -> Any:
     def run(carry, primer, primer_len, controls, total, temperature, top_p, guidance, seed):
         """carry: (i, event, state, time, done, score); returns it after CHUNK more events, with
         the tokens (and beam parents) of those events, [CHUNK, R]."""
-        traced = dataclasses.replace(
-            plan,
-            primer=primer,
-            primer_len=primer_len,
-            controls=controls,
-            total=total,
-            temperature=temperature,
-            top_p=top_p if nucleus else None,
-            guidance=guidance if guided else None,
-        )
+        traced = dataclasses.replace(plan, primer=primer, primer_len=primer_len, controls=controls, total=total,
+                                     temperature=temperature, top_p=top_p if nucleus else None,
+                                     guidance=guidance if guided else None)
 
         def body(k, i, *rest):
             before, arrays = tuple(rest[:5]), rest[5:]
@@ -301,9 +228,8 @@ def _chunk_loop(engine: TFEngine, plan: _Plan) -> Any:
             def uniform(shape):
                 return tf.random.stateless_uniform(shape, seed + tf.cast([0, i], tf.int64))
 
-            after, token, parent = _advance(
-                TENSORFLOW, traced, i, before, step=model.step, reorder=reorder, uniform=uniform
-            )
+            after, token, parent = _advance(TENSORFLOW, traced, i, before, step=model.step, reorder=reorder,
+                                            uniform=uniform)
             after = tf.nest.map_structure(lambda new, old: tf.ensure_shape(new, old.shape), after, before)
             written = [arrays[0].write(k, token)] + ([arrays[1].write(k, parent)] if width > 1 else [])
             return (k + 1, i + 1, *after, *written)
@@ -316,11 +242,10 @@ def _chunk_loop(engine: TFEngine, plan: _Plan) -> Any:
     return run
 
 
-def _backtrack(
-    primer: np.ndarray, tokens: np.ndarray, parents: np.ndarray, score: np.ndarray, *, first: int, width: int
-) -> np.ndarray:
+def _backtrack(primer: np.ndarray, tokens: np.ndarray, parents: np.ndarray, score: np.ndarray, *, first: int,
+               width: int) -> np.ndarray:
     """The best hypothesis of one piece, followed back through the parent rows: int32 [n]."""
-    row = first + int(np.argmax(score[first : first + width]))
+    row = first + int(np.argmax(score[first:first + width]))
     path = np.empty(len(tokens), np.int32)
     for t in range(len(tokens) - 1, -1, -1):
         path[t] = tokens[t, row]

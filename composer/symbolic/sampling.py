@@ -36,15 +36,8 @@ from composer.train.run import checkpoint_path, load_run, model_name
 MIDI_SUFFIXES = (".mid", ".midi")
 
 
-def _controls(
-    config: Any,
-    run_dir: Path,
-    *,
-    density: list[float] | None,
-    key: list[str] | None,
-    pitch_histogram: list[list[float]] | None,
-    key_profiles: dict | None = None,
-) -> np.ndarray | None:
+def _controls(config: Any, run_dir: Path, *, density: list[float] | None, key: list[str] | None,
+              pitch_histogram: list[list[float]] | None, key_profiles: dict | None = None) -> np.ndarray | None:
     """Control rows [K, C] for the asked controls, or a clear error when the run cannot take them.
 
     A key asks for the run's own corpus key profile (``keys.key_histogram``) when it recorded one.
@@ -57,18 +50,14 @@ def _controls(
     for name, value in asked.items():
         if value and name not in config.controls:
             flag = "--density" if name == "density" else "--key/--pitch-histogram"
-            raise RunDirError(
-                f"{flag} needs a model trained with the '{name}' control; {run_dir} was trained "
-                f"with controls: {trained}"
-            )
+            raise RunDirError(f"{flag} needs a model trained with the '{name}' control; {run_dir} was trained "
+                              f"with controls: {trained}")
     if not config.controls:
         return None
     missing = [name for name in config.controls if not asked[name]]
     if missing and config.control_dropout == 0:
-        raise RunDirError(
-            f"{run_dir} was trained with controls {trained} always present (control_dropout 0): "
-            f"give a value for {', '.join(missing)}"
-        )
+        raise RunDirError(f"{run_dir} was trained with controls {trained} always present (control_dropout 0): "
+                          f"give a value for {', '.join(missing)}")
     return user_controls(config.controls, density=density, histograms=histograms)
 
 
@@ -81,19 +70,16 @@ def _unguided(config: Any, run_dir: Path, controls: np.ndarray | None, *, pitche
     trained with controls sometimes hidden (control_dropout > 0) has learned such rows.
     """
     if not config.controls or config.control_dropout == 0:
-        raise ConfigError(
-            f"--guidance needs a model trained with controls and control_dropout > 0; {run_dir} was "
-            f"trained with controls: {', '.join(config.controls) or 'none'}, "
-            f"control_dropout {config.control_dropout:g}"
-        )
+        raise ConfigError(f"--guidance needs a model trained with controls and control_dropout > 0; {run_dir} was "
+                          f"trained with controls: {', '.join(config.controls) or 'none'}, "
+                          f"control_dropout {config.control_dropout:g}")
     if pitches_asked and controls is not None:
         return hidden(controls, config.controls, "pitch_histogram")
     return user_controls(config.controls)[0]
 
 
-def _primer(
-    encoding: PerformanceEncoding, primer: str | Path | None, pitches: list[int] | None
-) -> tuple[np.ndarray, Meter]:
+def _primer(encoding: PerformanceEncoding, primer: str | Path | None,
+            pitches: list[int] | None) -> tuple[np.ndarray, Meter]:
     """Primer events from a MIDI file (with its tempo, time signature and program) or a chord of
     pitches (a quarter note at 120 qpm, velocity 80)."""
     from note_seq import midi_io
@@ -121,18 +107,9 @@ def _primer(
     return np.zeros(0, np.int32), Meter()
 
 
-def write_pieces(
-    pieces: list[np.ndarray],
-    encoding: PerformanceEncoding,
-    *,
-    out: Path,
-    max_note_s: float,
-    program: int = 0,
-    primer_events: int = 0,
-    quantize: int | None = None,
-    musicxml: bool = False,
-    meter: Meter = Meter(),
-) -> list[Path]:
+def write_pieces(pieces: list[np.ndarray], encoding: PerformanceEncoding, *, out: Path, max_note_s: float,
+                 program: int = 0, primer_events: int = 0, quantize: int | None = None,
+                 musicxml: bool = False, meter: Meter = Meter()) -> list[Path]:
     """Decode and write each piece (out, or out-1, out-2, ... for several), plus grid and MusicXML copies.
 
     ``meter`` (a primer's) sets the tempo, and so the grid, and the time signature written;
@@ -150,13 +127,13 @@ def write_pieces(
         paths.append(write_midi(sequence, path, markers=markers, **style))
         if quantize:
             grid_path = path.with_name(f"{path.stem}.q{quantize}.mid")
-            paths.append(write_midi(quantized(sequence, grid=quantize, qpm=qpm), grid_path, markers=markers, **style))
+            paths.append(write_midi(quantized(sequence, grid=quantize, qpm=qpm), grid_path, markers=markers,
+                                    **style))
             if musicxml:
                 paths.append(write_musicxml(grid_path, path.with_suffix(".musicxml")))
         elif musicxml:
-            grid_path = write_midi(
-                quantized(sequence, grid=16, qpm=qpm), path.with_name(f".{path.stem}.q16.mid"), **style
-            )
+            grid_path = write_midi(quantized(sequence, grid=16, qpm=qpm), path.with_name(f".{path.stem}.q16.mid"),
+                                   **style)
             paths.append(write_musicxml(grid_path, path.with_suffix(".musicxml")))
             grid_path.unlink()
     return paths
@@ -185,27 +162,13 @@ def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
     return load_run(run_dir)
 
 
-def generate(
-    run_dir: str | Path,
-    *,
-    out: str | Path,
-    seconds: float = 30.0,
-    temperature: float | None = None,
-    seed: int | None = None,
-    num: int = 1,
-    primer: str | Path | None = None,
-    primer_pitches: list[int] | None = None,
-    density: list[float] | None = None,
-    key: list[str] | None = None,
-    pitch_histogram: list[list[float]] | None = None,
-    top_p: float | None = None,
-    beam: int | None = None,
-    quantize: int | None = None,
-    musicxml: bool = False,
-    program: int | None = None,
-    engine: str | None = None,
-    guidance: float | None = None,
-) -> list[Path]:
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+             primer_pitches: list[int] | None = None, density: list[float] | None = None,
+             key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
+             top_p: float | None = None, beam: int | None = None, quantize: int | None = None,
+             musicxml: bool = False, program: int | None = None, engine: str | None = None,
+             guidance: float | None = None) -> list[Path]:
     """Generate ``num`` MIDI files from the event model (Performance RNN, Music Transformer) of ``run_dir``.
 
     ``seconds`` of new material follow the primer (kept at the start, with an 'end of primer'
@@ -217,43 +180,29 @@ def generate(
     RNN: "tflite", int8 weights, faster on CPU). A primer file's tempo, time signature and program
     are kept (``program`` overrides the last). Returns the paths written.
     """
-    checks = {
-        "seconds": (seconds, seconds > 0),
-        "num": (num, num >= 1),
-        "temperature": (temperature, temperature is None or temperature >= 0),
-        "top-p": (top_p, top_p is None or 0 < top_p <= 1),
-        "beam": (beam, beam is None or beam >= 1),
-        "program": (program, program is None or 0 <= program <= 127),
-        "guidance": (guidance, guidance is None or guidance >= 0),
-        "density": (density, all(d >= 0 for d in density or ())),
-    }
+    checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1),
+              "temperature": (temperature, temperature is None or temperature >= 0),
+              "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
+              "program": (program, program is None or 0 <= program <= 127),
+              "guidance": (guidance, guidance is None or guidance >= 0),
+              "density": (density, all(d >= 0 for d in density or ()))}
     for name, (value, ok) in checks.items():
         if not ok:
             raise ConfigError(f"--{name} out of range: {value!r}")
     if Path(out).suffix.lower() not in MIDI_SUFFIXES:
-        raise ConfigError(
-            f"{out}: performance-rnn writes MIDI; give a .mid file (render it to audio with composer render)"
-        )
+        raise ConfigError(f"{out}: performance-rnn writes MIDI; give a .mid file (render it to audio with "
+                          f"composer render)")
     if quantize is not None:
         check_grid(quantize)
     run = _load_run(run_dir)
     encoding = run.config.encoding
-    controls = _controls(
-        run.config,
-        Path(run_dir),
-        density=density,
-        key=key,
-        pitch_histogram=pitch_histogram,
-        key_profiles=run.meta.get("key_profiles"),
-    )
+    controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram,
+                         key_profiles=run.meta.get("key_profiles"))
     temperature = run.config.temperature if temperature is None else temperature
     if guidance is None and (key or pitch_histogram):
         guidance = run.config.guidance
-    unconditional = (
-        None
-        if guidance is None
-        else _unguided(run.config, Path(run_dir), controls, pitches_asked=bool(key or pitch_histogram))
-    )
+    unconditional = None if guidance is None else _unguided(run.config, Path(run_dir), controls,
+                                                            pitches_asked=bool(key or pitch_histogram))
     primer_events, meter = _primer(encoding, primer, primer_pitches)
     opening = run.meta.get("opening_velocity_event")
     if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
@@ -262,31 +211,10 @@ def generate(
     if engine in ENGINES and engine not in run.family.engines:  # an unknown one: sample_events says so
         raise ConfigError(f"--engine {engine}: {run.family.name} runs sample on {', '.join(run.family.engines)}")
     with seconds_bar(seconds) as progress:
-        pieces = sample_events(
-            run.model,
-            encoding,
-            num=num,
-            seconds=seconds,
-            temperature=temperature,
-            seed=seed,
-            primer=primer_events,
-            controls=controls,
-            top_p=top_p,
-            beam=beam,
-            guidance=guidance,
-            unconditional=unconditional,
-            engine=engine,
-            progress=progress,
-        )
+        pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
+                               primer=primer_events, controls=controls, top_p=top_p, beam=beam, guidance=guidance,
+                               unconditional=unconditional, engine=engine, progress=progress)
     program = program if program is not None else meter.program or 0
-    return write_pieces(
-        pieces,
-        encoding,
-        out=Path(out),
-        max_note_s=run.config.max_note_s,
-        program=program,
-        primer_events=len(primer_events),
-        quantize=quantize,
-        musicxml=musicxml,
-        meter=meter,
-    )
+    return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
+                        primer_events=len(primer_events), quantize=quantize, musicxml=musicxml, meter=meter)
+

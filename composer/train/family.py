@@ -36,8 +36,8 @@ class ModelFamily(Protocol):
     a full-corpus shuffle of examples is copied into every checkpoint.
     """
 
-    name: str  # "performance-rnn", "lstm-vae", "samplernn"
-    config_class: type  # frozen dataclass with a ``train: TrainConfig`` field and a ``seed: int``
+    name: str            # "performance-rnn", "lstm-vae", "samplernn"
+    config_class: type   # frozen dataclass with a ``train: TrainConfig`` field and a ``seed: int``
     output: Literal["midi", "audio"]  # what ``generate`` writes: picks the file checks and the measures
 
     def prepare(self, corpus: Any, config: Any, run_dir: Path) -> dict:

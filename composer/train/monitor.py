@@ -18,16 +18,8 @@ class Monitor:
       eval_loss: the last eval loss so far (a resumed run), shown until the next evaluation.
     """
 
-    def __init__(
-        self,
-        log_dir: Path | None,
-        *,
-        start_step: int,
-        total_steps: int,
-        items_per_step: int,
-        progress: bool,
-        eval_loss: float | None = None,
-    ) -> None:
+    def __init__(self, log_dir: Path | None, *, start_step: int, total_steps: int, items_per_step: int,
+                 progress: bool, eval_loss: float | None = None) -> None:
         import tensorflow as tf
 
         self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir is not None else None
@@ -38,14 +30,9 @@ class Monitor:
         self._task = None
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task(
-                "train",
-                total=total_steps,
-                completed=start_step,
-                loss=float("nan"),
-                rate=0.0,
-                eval_loss=float("nan") if eval_loss is None else eval_loss,
-            )
+            self._task = self._bar.add_task("train", total=total_steps, completed=start_step,
+                                            loss=float("nan"), rate=0.0,
+                                            eval_loss=float("nan") if eval_loss is None else eval_loss)
 
     def step(self, step: int, loss: float) -> None:
         """Record one finished step's training loss."""
@@ -59,13 +46,8 @@ class Monitor:
             return
         elapsed = max(time.perf_counter() - self._window_start, 1e-9)
         rate = len(self._window) * self._items_per_step / elapsed
-        self._scalars(
-            step,
-            train_loss=sum(self._window) / len(self._window),
-            items_per_s=rate,
-            learning_rate=learning_rate,
-            grad_norm=grad_norm,
-        )
+        self._scalars(step, train_loss=sum(self._window) / len(self._window), items_per_s=rate,
+                      learning_rate=learning_rate, grad_norm=grad_norm)
         if self._bar is not None:
             self._bar.update(self._task, rate=rate)
         self._window = []
@@ -104,9 +86,7 @@ def _make_bar() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
-        TextColumn("[bold]step"),
-        MofNCompleteColumn(),
-        BarColumn(),
+        TextColumn("[bold]step"), MofNCompleteColumn(), BarColumn(),
         TextColumn("loss {task.fields[loss]:.4f}  eval {task.fields[eval_loss]:.4f}  {task.fields[rate]:.0f} items/s"),
         TimeRemainingColumn(),
     )

@@ -124,7 +124,8 @@ def checkpoint_path(run_dir: Path, which: Literal["best", "latest"]) -> str | No
     return best or tf.train.latest_checkpoint(str(Path(run_dir) / CHECKPOINTS))
 
 
-def load_run(run_dir: str | Path, *, checkpoint: Literal["best", "latest"] = "best", model: str | None = None) -> Run:
+def load_run(run_dir: str | Path, *, checkpoint: Literal["best", "latest"] = "best",
+             model: str | None = None) -> Run:
     """Rebuild the model of ``run_dir`` from its config and meta, and restore its weights.
 
     Args:
@@ -152,10 +153,8 @@ def load_run(run_dir: str | Path, *, checkpoint: Literal["best", "latest"] = "be
     try:
         status.assert_existing_objects_matched()
     except AssertionError:
-        raise RunDirError(
-            f"{path}: checkpoint does not fit the model that {CONFIG} builds "
-            "(trained by another version of composer, or the config was edited)"
-        ) from None
+        raise RunDirError(f"{path}: checkpoint does not fit the model that {CONFIG} builds "
+                          "(trained by another version of composer, or the config was edited)") from None
     return Run(family=family, config=config, meta=meta, model=keras_model, run_dir=run_dir, step=int(step.numpy()))
 
 
@@ -163,9 +162,8 @@ def make_loss_fn(family: ModelFamily, model: Any) -> Any:
     """The family's eval loss of one batch, compiled once (float32 scalar)."""
     import tensorflow as tf
 
-    return tf.function(
-        lambda batch: tf.cast(family.compute_loss(model, batch, training=False), tf.float32), reduce_retracing=True
-    )
+    return tf.function(lambda batch: tf.cast(family.compute_loss(model, batch, training=False), tf.float32),
+                       reduce_retracing=True)
 
 
 def mean_loss(loss_fn: Any, dataset: Any, *, max_batches: int | None) -> float:

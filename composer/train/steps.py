@@ -34,10 +34,8 @@ def make_strategy(name: str) -> Any:
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
-            raise ConfigError(
-                "strategy 'multi-worker' needs the TF_CONFIG environment variable "
-                "(cluster hosts and this worker's task index)"
-            )
+            raise ConfigError("strategy 'multi-worker' needs the TF_CONFIG environment variable "
+                              "(cluster hosts and this worker's task index)")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ConfigError(f"unknown strategy '{name}' (valid: {', '.join(STRATEGIES)})")
 
@@ -61,17 +59,8 @@ def make_optimizer(train_config: Any) -> Any:
     return optimizer
 
 
-def make_train_step(
-    family: Any,
-    model: Any,
-    optimizer: Any,
-    strategy: Any,
-    iterator: Any,
-    step: Any,
-    *,
-    clip_norm: float | None,
-    jit_compile: bool = False,
-) -> Callable[[], Any]:
+def make_train_step(family: Any, model: Any, optimizer: Any, strategy: Any, iterator: Any, step: Any, *,
+                    clip_norm: float | None, jit_compile: bool = False) -> Callable[[], Any]:
     """Compile one training step over the next global batch of ``iterator``; adds 1 to ``step``.
 
     The per-replica mean loss is divided by the replica count so the summed gradients are the
@@ -116,8 +105,8 @@ def make_train_step(
         if replicas == 1:
             return batch
         return strategy.experimental_distribute_values_from_function(
-            lambda ctx: tf.nest.map_structure(lambda t: tf.split(t, replicas)[ctx.replica_id_in_sync_group], batch)
-        )
+            lambda ctx: tf.nest.map_structure(
+                lambda t: tf.split(t, replicas)[ctx.replica_id_in_sync_group], batch))
 
     @tf.function
     def train_step() -> Any:

@@ -39,18 +39,9 @@ from composer.train.run import (
 from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
 
 
-def train(
-    family_name: str,
-    *,
-    corpus: Any,
-    config_path: str | Path | None,
-    run_dir: str | Path,
-    steps: int | None = None,
-    sets: Sequence[str] = (),
-    strategy: str = "default",
-    resume: bool = False,
-    progress: bool = True,
-) -> dict:
+def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_dir: str | Path,
+          steps: int | None = None, sets: Sequence[str] = (), strategy: str = "default", resume: bool = False,
+          progress: bool = True) -> dict:
     """Train ``family_name`` on ``corpus`` into ``run_dir``; returns the metrics.json content.
 
     Args:
@@ -78,10 +69,8 @@ def train(
     own_dir = Path(run_dir) if worker == 0 else Path(run_dir) / f".worker-{worker}"
     config = _resolve_config(family, config_path, own_dir, steps=steps, sets=sets, resume=resume)
     if config.train.batch_size % distribution.num_replicas_in_sync:
-        raise ConfigError(
-            f"train.batch_size {config.train.batch_size} must be a multiple of the "
-            f"{distribution.num_replicas_in_sync} replicas of strategy '{strategy}'"
-        )
+        raise ConfigError(f"train.batch_size {config.train.batch_size} must be a multiple of the "
+                          f"{distribution.num_replicas_in_sync} replicas of strategy '{strategy}'")
     header = _config_header(config_path, sets, own_dir, resume=resume)
     meta = _prepare_run_dir(family, corpus, config, own_dir, resume=resume, header=header)
     keras.utils.set_random_seed(config.seed)
@@ -95,15 +84,8 @@ def train(
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
-def _resolve_config(
-    family: ModelFamily,
-    config_path: str | Path | None,
-    run_dir: Path,
-    *,
-    steps: int | None,
-    sets: Sequence[str],
-    resume: bool,
-) -> Any:
+def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir: Path, *,
+                    steps: int | None, sets: Sequence[str], resume: bool) -> Any:
     """The config to train with: the preset for a new run, the run's own config on resume."""
     if resume:
         check_model(run_dir, family.name)
@@ -134,10 +116,8 @@ def _check_same_config(given: Any, stored: Any, config_path: str | Path, run_dir
     given_dict["train"].pop("steps"), stored_dict["train"].pop("steps")
     for key in given_dict:
         if given_dict[key] != stored_dict.get(key):
-            raise RunDirError(
-                f"{config_path}: '{key}' differs from {run_dir / CONFIG}; "
-                "resume continues the run's own config (only --steps may change)"
-            )
+            raise RunDirError(f"{config_path}: '{key}' differs from {run_dir / CONFIG}; "
+                              "resume continues the run's own config (only --steps may change)")
 
 
 def _has_content(run_dir: Path) -> bool:
@@ -145,20 +125,17 @@ def _has_content(run_dir: Path) -> bool:
     return run_dir.is_dir() and any(not p.name.startswith(".worker-") for p in run_dir.iterdir())
 
 
-def _prepare_run_dir(
-    family: ModelFamily, corpus: Any, config: Any, run_dir: Path, *, resume: bool, header: str = ""
-) -> dict:
+def _prepare_run_dir(family: ModelFamily, corpus: Any, config: Any, run_dir: Path, *, resume: bool,
+                     header: str = "") -> dict:
     """Write config.yaml, corpus.json and meta.json (reusing meta.json when resuming)."""
     dump(config, run_dir / CONFIG, header=header)
     corpus_info = {"name": corpus.name, "fingerprint": corpus.fingerprint(), "chunk_counts": corpus.chunk_counts()}
     if resume and (run_dir / META).is_file():
         trained_on = read_json(run_dir / CORPUS)
         if (trained_on.get("name"), trained_on.get("fingerprint")) != (corpus_info["name"], corpus_info["fingerprint"]):
-            raise RunDirError(
-                f"{run_dir}: trained on corpus '{trained_on.get('name')}' "
-                f"({trained_on.get('fingerprint')}), which differs from '{corpus.name}' now; "
-                "resume needs the same corpus"
-            )
+            raise RunDirError(f"{run_dir}: trained on corpus '{trained_on.get('name')}' "
+                              f"({trained_on.get('fingerprint')}), which differs from '{corpus.name}' now; "
+                              "resume needs the same corpus")
         return read_json(run_dir / META)
     write_json(run_dir / CORPUS, corpus_info)
     try:
@@ -198,17 +175,8 @@ def _best_entry(entry: dict) -> dict:
 class _Trainer:
     """One training session over a prepared run dir (the loop's state lives here)."""
 
-    def __init__(
-        self,
-        family: ModelFamily,
-        corpus: Any,
-        config: Any,
-        meta: dict,
-        run_dir: Path,
-        distribution: Any,
-        *,
-        chief: bool,
-    ) -> None:
+    def __init__(self, family: ModelFamily, corpus: Any, config: Any, meta: dict, run_dir: Path,
+                 distribution: Any, *, chief: bool) -> None:
         import keras
         import tensorflow as tf
 
@@ -225,40 +193,20 @@ class _Trainer:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.data = iter(family.make_dataset(corpus, config, meta, split="train", training=True))
         self.eval_data = family.make_dataset(corpus, config, meta, split="eval", training=False)
-        self.checkpoint = model_checkpoint(
-            self.model,
-            optimizer=self.optimizer,
-            step=self.step,
-            data=self.data,
-            optimizer_weights=list(self.optimizer.variables),
-        )
-        self.latest = tf.train.CheckpointManager(
-            self.checkpoint, str(run_dir / CHECKPOINTS), max_to_keep=self.tc.keep_checkpoints, step_counter=self.step
-        )
-        self.best = tf.train.CheckpointManager(
-            model_checkpoint(self.model, step=self.step), str(run_dir / BEST), max_to_keep=1, step_counter=self.step
-        )
-        self.train_step = make_train_step(
-            family,
-            self.model,
-            self.optimizer,
-            distribution,
-            self.data,
-            self.step,
-            clip_norm=self.tc.clip_norm,
-            jit_compile=self.tc.jit_compile,
-        )
+        self.checkpoint = model_checkpoint(self.model, optimizer=self.optimizer, step=self.step, data=self.data,
+                                           optimizer_weights=list(self.optimizer.variables))
+        self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / CHECKPOINTS),
+                                                 max_to_keep=self.tc.keep_checkpoints, step_counter=self.step)
+        self.best = tf.train.CheckpointManager(model_checkpoint(self.model, step=self.step),
+                                               str(run_dir / BEST), max_to_keep=1, step_counter=self.step)
+        self.train_step = make_train_step(family, self.model, self.optimizer, distribution, self.data, self.step,
+                                          clip_norm=self.tc.clip_norm, jit_compile=self.tc.jit_compile)
         self.eval_fn = make_loss_fn(family, self.model)
         self.check_grads = not isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)  # it skips inf steps
         self.failures = 0
         self.since_eval: list[float] = []
-        self.metrics = {
-            "model": family.name,
-            "step": 0,
-            "history": [],
-            "best": None,
-            "replicas": distribution.num_replicas_in_sync,
-        }
+        self.metrics = {"model": family.name, "step": 0, "history": [], "best": None,
+                        "replicas": distribution.num_replicas_in_sync}
 
     def run(self, *, resume: bool, progress: bool) -> dict:
         """Train to ``train.steps``; Ctrl-C saves a checkpoint and returns early ("interrupted")."""
@@ -268,14 +216,9 @@ class _Trainer:
             self._save()  # a good point for the NaN guard to return to
         step = int(self.step.numpy())
         history = self.metrics["history"]
-        monitor = Monitor(
-            self.run_dir / LOGS,
-            start_step=step,
-            total_steps=self.tc.steps,
-            items_per_step=self.tc.batch_size,
-            progress=progress,
-            eval_loss=history[-1]["eval_loss"] if history else None,
-        )
+        monitor = Monitor(self.run_dir / LOGS, start_step=step, total_steps=self.tc.steps,
+                          items_per_step=self.tc.batch_size, progress=progress,
+                          eval_loss=history[-1]["eval_loss"] if history else None)
         interrupt = _Interrupt()
         try:
             with interrupt:
@@ -381,21 +324,16 @@ class _Trainer:
         if self.failures > self.tc.nan_retries:
             finding = self._bad_input(at - int(self.step.numpy()) + 1)
             if finding:
-                raise TrainingError(
-                    f"non-finite {what} at step {at}: the training data is at fault, not the learning rate: {finding}"
-                )
-            raise TrainingError(
-                f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
-                f"with the learning rate lowered to {learning_rate:.3g}, and its batches hold no "
-                "bad values; try a lower train.learning_rate or train.clip_norm"
-            )
+                raise TrainingError(f"non-finite {what} at step {at}: the training data is at fault, not the "
+                                    f"learning rate: {finding}")
+            raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
+                                f"with the learning rate lowered to {learning_rate:.3g}, and its batches hold no "
+                                "bad values; try a lower train.learning_rate or train.clip_norm")
         self.optimizer.learning_rate = learning_rate * self.tc.nan_lr_factor
         self.since_eval = []
         restored = int(self.step.numpy())
-        monitor.note(
-            f"non-finite {what} at step {at}: restored step {restored}, "
-            f"learning rate now {learning_rate * self.tc.nan_lr_factor:.3g}"
-        )
+        monitor.note(f"non-finite {what} at step {at}: restored step {restored}, "
+                     f"learning rate now {learning_rate * self.tc.nan_lr_factor:.3g}")
         return restored
 
     def _bad_input(self, n_batches: int) -> str | None:
@@ -412,9 +350,8 @@ def batch_problem(batch: Any, *, num_classes: int | None = None) -> str | None:
     """What is wrong with a batch (non-finite floats, integers outside 0..num_classes-1), or None."""
     import numpy as np
 
-    items = (
-        batch.items() if isinstance(batch, dict) else enumerate(batch if isinstance(batch, (list, tuple)) else [batch])
-    )
+    items = batch.items() if isinstance(batch, dict) else enumerate(batch if isinstance(batch, (list, tuple))
+                                                                     else [batch])
     for name, tensor in items:
         values = np.asarray(tensor)
         if values.dtype.kind == "f" and not np.isfinite(values).all():

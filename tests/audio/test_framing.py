@@ -15,19 +15,11 @@ def chirp(seconds: float = 1.0) -> np.ndarray:
     return (0.5 * scipy.signal.chirp(t, f0=50, t1=seconds, f1=7000)).astype(np.float32)
 
 
-@pytest.mark.parametrize(
-    "window, frame_size, hop, ok",
-    [
-        ("sqrt_hann", 1024, 512, True),
-        ("sqrt_hann", 1024, 256, True),
-        ("hann", 512, 256, True),
-        ("hann", 1000, 500, True),
-        ("sqrt_hann", 1024, 1024, False),
-        ("hann", 1024, 300, False),
-        ("sqrt_hann", 1024, 0, False),
-        ("kaiser", 1024, 512, False),
-    ],
-)
+@pytest.mark.parametrize("window, frame_size, hop, ok", [
+    ("sqrt_hann", 1024, 512, True), ("sqrt_hann", 1024, 256, True), ("hann", 512, 256, True),
+    ("hann", 1000, 500, True), ("sqrt_hann", 1024, 1024, False), ("hann", 1024, 300, False),
+    ("sqrt_hann", 1024, 0, False), ("kaiser", 1024, 512, False),
+])
 def test_cola_check_accepts_only_windows_that_overlap_add_to_a_constant(window, frame_size, hop, ok):
     if ok:
         framing.check_cola(window, frame_size=frame_size, hop=hop)
@@ -48,9 +40,8 @@ def test_frames_cover_every_sample_under_full_overlap(n_samples):
     assert np.allclose(back, 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "window, frame_size, hop", [("sqrt_hann", 1024, 512), ("hann", 512, 128), ("sqrt_hann", 256, 64)]
-)
+@pytest.mark.parametrize("window, frame_size, hop", [("sqrt_hann", 1024, 512), ("hann", 512, 128),
+                                                     ("sqrt_hann", 256, 64)])
 def test_overlap_add_inverts_framing_exactly(window, frame_size, hop):
     audio = chirp()
     frames = framing.frame(audio, frame_size=frame_size, hop=hop, window=window)

@@ -32,9 +32,8 @@ def piece(seed, seconds=6.0):
 def test_sample_ratios_score_music_high_and_noise_low(tmp_path):
     listening.save_references(Corpus({"train": [piece(0), piece(1)], "eval": [piece(2)]}), tmp_path, seconds=8.0)
     music = listening.sample_ratios(piece(3, seconds=4.0)[None], tmp_path, sample_rate=SR)
-    noise = listening.sample_ratios(
-        0.05 * np.random.default_rng(0).standard_normal((1, 4 * SR)), tmp_path, sample_rate=SR
-    )
+    noise = listening.sample_ratios(0.05 * np.random.default_rng(0).standard_normal((1, 4 * SR)), tmp_path,
+                                    sample_rate=SR)
     assert music["ratio_whitened_flatness"] > 0.7 and noise["ratio_whitened_flatness"] < 0.1
     assert music["audio_ratio"] > 0.6 > 0.1 > noise["audio_ratio"]
 

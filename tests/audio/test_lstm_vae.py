@@ -77,9 +77,8 @@ def test_generation_is_reproducible_per_seed_and_temperature_scales_the_noise(va
     primer, limit = frames(batch=2, time=5), tf.fill([F], 1e6)
 
     def sample(seed, temperature=1.0, jit_compile=False, lite=False):
-        return vae.generate(
-            primer, 6, temperature=temperature, seed=seed, limit=limit, jit_compile=jit_compile, lite=lite
-        ).numpy()
+        return vae.generate(primer, 6, temperature=temperature, seed=seed, limit=limit, jit_compile=jit_compile,
+                            lite=lite).numpy()
 
     first = sample(7)
     assert np.array_equal(first, sample(7))
@@ -93,21 +92,16 @@ def test_generation_is_reproducible_per_seed_and_temperature_scales_the_noise(va
 @pytest.mark.parametrize("latent_dim", [0, 4])
 def test_the_litert_loop_computes_the_tensorflow_loop(cell, latent_dim):
     model, primer = small_model(cell, latent_dim=latent_dim), frames(batch=3, time=4)
-    expected, got = (
-        model.generate(
-            primer, 7, temperature=1.0, seed=3, limit=np.full(F, 5.0, np.float32), jit_compile=False, lite=lite
-        ).numpy()
-        for lite in (False, True)
-    )
+    expected, got = (model.generate(primer, 7, temperature=1.0, seed=3, limit=np.full(F, 5.0, np.float32),
+                                    jit_compile=False, lite=lite).numpy() for lite in (False, True))
     assert got.shape == (3, 7, F) and np.allclose(got, expected, atol=1e-4)
 
 
 def test_generated_frames_are_held_within_the_limit(vae):
     limit = np.full(F, 0.01, np.float32)
     for lite in (False, True):
-        generated = vae.generate(
-            frames(batch=2, time=5) * 100.0, 6, temperature=3.0, seed=0, limit=limit, jit_compile=False, lite=lite
-        ).numpy()
+        generated = vae.generate(frames(batch=2, time=5) * 100.0, 6, temperature=3.0, seed=0, limit=limit,
+                                 jit_compile=False, lite=lite).numpy()
         assert generated.shape == (2, 6, F)
         assert np.all(np.abs(generated) <= 0.01 + 1e-7) and np.all(np.isfinite(generated))
 
@@ -125,22 +119,13 @@ def test_kl_weight_ramps_with_the_training_step_and_eval_uses_full_beta():
     assert int(model.step.numpy()) == 12  # evaluation does not advance the warm-up
 
 
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        (dict(layers=4), "layers"),
-        (dict(units=4), "units"),
-        (dict(latent_dim=-1), "latent_dim"),
-        (dict(beta=-1.0), "beta"),
-        (dict(hop=700), "hop"),
-        (dict(domain="dct", phase="griffin_lim"), "griffin_lim"),
-        (dict(highpass_hz=-3.0), "highpass_hz"),
-        (dict(model="samplernn"), "lstm-vae"),
-        (dict(sequence_frames=1), "sequence_frames"),
-        (dict(temperature=-0.5), "temperature"),
-        (dict(best_by="audio_ratio", listen_seconds=0.0), "listen_seconds"),
-    ],
-)
+@pytest.mark.parametrize("overrides, message", [
+    (dict(layers=4), "layers"), (dict(units=4), "units"), (dict(latent_dim=-1), "latent_dim"),
+    (dict(beta=-1.0), "beta"), (dict(hop=700), "hop"), (dict(domain="dct", phase="griffin_lim"), "griffin_lim"),
+    (dict(highpass_hz=-3.0), "highpass_hz"), (dict(model="samplernn"), "lstm-vae"),
+    (dict(sequence_frames=1), "sequence_frames"), (dict(temperature=-0.5), "temperature"),
+    (dict(best_by="audio_ratio", listen_seconds=0.0), "listen_seconds"),
+])
 def test_config_rejects_bad_values_naming_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         LstmVaeConfig(**overrides)
@@ -158,7 +143,6 @@ def test_every_preset_builds_runs_and_generates(preset):
     prediction, kl = model(x)
     assert prediction.shape == (1, 2, meta["feature_dim"]) and kl.shape == (1, 2)
     assert np.isfinite(float(FAMILY.compute_loss(model, x, training=False)))
-    generated = model.generate(
-        x, 2, temperature=1.0, seed=0, limit=tf.fill([meta["feature_dim"]], 100.0), jit_compile=False
-    )
+    generated = model.generate(x, 2, temperature=1.0, seed=0, limit=tf.fill([meta["feature_dim"]], 100.0),
+                               jit_compile=False)
     assert generated.shape == (1, 2, meta["feature_dim"]) and np.all(np.isfinite(generated))

@@ -31,10 +31,10 @@ def chord_progression(seconds: float, *, seed: int, bpm: float = 120.0) -> np.nd
         for pitch in chords[k % 4] + (chords[k % 4][0] - 12,):
             f0 = 440.0 * 2 ** ((pitch - 69) / 12) * (1 + 0.002 * rng.standard_normal())
             for harmonic in range(1, 6):
-                tone += np.sin(2 * np.pi * harmonic * f0 * t + rng.uniform(0, 2 * np.pi)) / harmonic**1.5
+                tone += np.sin(2 * np.pi * harmonic * f0 * t + rng.uniform(0, 2 * np.pi)) / harmonic ** 1.5
         start = k * len(t)
-        audio[start : start + len(t)] += 0.12 * tone * np.exp(-3.0 * t) * np.minimum(1.0, t / 0.005)
-    return audio[: int(seconds * SR)]
+        audio[start:start + len(t)] += 0.12 * tone * np.exp(-3.0 * t) * np.minimum(1.0, t / 0.005)
+    return audio[:int(seconds * SR)]
 
 
 class FakeCorpus:
@@ -61,9 +61,8 @@ def trained(tmp_path_factory):
     config = yaml.safe_load(TINY.read_text())
     config["train"].update(eval_every=20, eval_batches=4, checkpoint_every=STEPS)
     (work / "tiny.yaml").write_text(yaml.safe_dump(config))
-    metrics = train(
-        "lstm-vae", corpus=corpus, config_path=work / "tiny.yaml", run_dir=work / "run", steps=STEPS, progress=False
-    )
+    metrics = train("lstm-vae", corpus=corpus, config_path=work / "tiny.yaml", run_dir=work / "run", steps=STEPS,
+                    progress=False)
     return work / "run", metrics, corpus
 
 
@@ -75,9 +74,8 @@ def test_training_lowers_eval_loss_below_the_trivial_predictors(trained):
     assert metrics["best"]["eval_loss"] < baselines["repeat_last_frame"]
     assert metrics["best"]["eval_loss"] < baselines["mean_frame"]
     # each evaluation also scored a short sample between noise and the song (composer.audio.listening)
-    assert all(
-        {"ratio_whitened_flatness", "ratio_spectral_frechet", "audio_ratio"} <= set(h) for h in metrics["history"]
-    )
+    assert all({"ratio_whitened_flatness", "ratio_spectral_frechet", "audio_ratio"} <= set(h)
+               for h in metrics["history"])
     assert (run_dir / "normalization.npz").is_file() and (run_dir / "primers.npz").is_file()
     run = load_run(run_dir, checkpoint="latest")
     assert int(run.model.step.numpy()) == STEPS  # the KL warm-up resumes from the checkpointed step
@@ -91,7 +89,7 @@ def test_generate_writes_clean_reproducible_wavs_of_the_asked_length(trained, tm
     for audio, rate in first:
         assert rate == SR and audio.shape == (2 * SR,)
         assert np.all(np.isfinite(audio)) and np.max(np.abs(audio)) < 0.9
-        assert np.sqrt(np.mean(audio**2)) > 1e-3  # not silence
+        assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # not silence
         assert np.max(np.abs(np.diff(audio))) < 0.5  # no clicks at frame joins
     again = generate(run_dir, out=tmp_path / "y.wav", seconds=2.0, seed=3, num=2)
     assert all(np.array_equal(a, read_audio(p)[0]) for (a, _), p in zip(first, again))
@@ -112,9 +110,8 @@ def test_baseline_scores_the_same_eval_windows_as_the_harness(trained):
     run = load_run(run_dir)
 
     def mean_square_step(split):
-        windows = np.concatenate(
-            [batch.numpy() for batch in FAMILY.make_dataset(corpus, run.config, run.meta, split=split, training=False)]
-        )
+        windows = np.concatenate([batch.numpy() for batch in FAMILY.make_dataset(corpus, run.config, run.meta,
+                                                                                 split=split, training=False)])
         assert windows.shape[1:] == (run.config.sequence_frames + 1, run.meta["feature_dim"])
         return np.mean(np.square((windows[:, 1:] - windows[:, :-1]).astype(np.float64)), axis=(0, 1))
 

@@ -49,16 +49,13 @@ def test_silence_and_clipping(method):
     assert quantize(np.array([-5.0, 5.0]), levels=256, method=method).tolist() == [0, 255]
 
 
-@pytest.mark.parametrize(
-    "call, error",
-    [
-        (lambda: quantize(np.zeros(3), levels=256, method="a-law"), ConfigError),
-        (lambda: quantize(np.zeros(3), levels=1), ConfigError),
-        (lambda: dequantize(np.array([0, 256]), levels=256), ValueError),
-        (lambda: dequantize(np.array([-1]), levels=256), ValueError),
-        (lambda: histogram_entropy_bits(np.array([], np.int32), levels=4), ValueError),
-    ],
-)
+@pytest.mark.parametrize("call, error", [
+    (lambda: quantize(np.zeros(3), levels=256, method="a-law"), ConfigError),
+    (lambda: quantize(np.zeros(3), levels=1), ConfigError),
+    (lambda: dequantize(np.array([0, 256]), levels=256), ValueError),
+    (lambda: dequantize(np.array([-1]), levels=256), ValueError),
+    (lambda: histogram_entropy_bits(np.array([], np.int32), levels=4), ValueError),
+])
 def test_bad_input_is_refused(call, error):
     with pytest.raises(error):
         call()

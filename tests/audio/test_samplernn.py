@@ -50,13 +50,13 @@ def test_state_carried_across_windows_equals_one_long_pass(models, preset):
     look, n = model.lookback, 4 * model.lookback
     codes = random_codes(16, look + 2 * n, seed=1)
     whole, _ = model.forward(codes, model.initial_states(16))
-    first = model.forward_carried(codes[:, : look + n], tf.constant(True), mode="eval")
+    first = model.forward_carried(codes[:, :look + n], tf.constant(True), mode="eval")
     second = model.forward_carried(codes[:, n:], tf.constant(False), mode="eval")
     np.testing.assert_allclose(tf.concat([first, second], axis=1), whole, atol=1e-4)
     # a reset restarts from the learned initial state, whatever was carried
-    again = model.forward_carried(codes[:, : look + n], tf.constant(True), mode="eval")
+    again = model.forward_carried(codes[:, :look + n], tf.constant(True), mode="eval")
     np.testing.assert_allclose(again, first, atol=1e-5)
-    assert not np.allclose(model.forward_carried(codes[:, : look + n], tf.constant(False), mode="eval"), first)
+    assert not np.allclose(model.forward_carried(codes[:, :look + n], tf.constant(False), mode="eval"), first)
 
 
 def greedy_agreement(model, context: tf.Tensor, generated: tf.Tensor) -> float:
@@ -65,7 +65,7 @@ def greedy_agreement(model, context: tf.Tensor, generated: tf.Tensor) -> float:
     states = model.initial_states(codes.shape[0])
     if context.shape[1] > model.lookback:  # warm the tiers on the context as generate does
         _, states = model.run_frame_tiers(context, states)
-        codes = codes[:, context.shape[1] - model.lookback :]
+        codes = codes[:, context.shape[1] - model.lookback:]
     logits, _ = model.forward(codes, states)
     return float(np.mean(np.argmax(logits, axis=-1) == generated.numpy()))
 
@@ -92,7 +92,7 @@ def stepped_states(model, codes: tf.Tensor):
 
     def step(level, conditioning, start):
         tier = model.frame_tiers[level]
-        upsampled, states[level] = tier.step(codes[:, start - tier.frame_size : start], conditioning, states[level])
+        upsampled, states[level] = tier.step(codes[:, start - tier.frame_size:start], conditioning, states[level])
         if level + 1 < len(model.frame_tiers):
             below = model.frame_tiers[level + 1].frame_size
             for j in range(tier.ratio):
@@ -111,11 +111,11 @@ def test_one_pass_warm_up_equals_stepping_through_the_primer(models, preset):
     primers = random_codes(2, 6 * model.lookback + 5, seed=3)
     history, warmed = model._warm_up(primers, 2)
     padded = tf.concat([tf.fill((2, model.lookback - 5), 128), primers], axis=1)
-    np.testing.assert_array_equal(history, padded[:, -model.lookback :])
+    np.testing.assert_array_equal(history, padded[:, -model.lookback:])
     for got, want in zip(tf.nest.flatten(warmed), tf.nest.flatten(stepped_states(model, padded))):
         np.testing.assert_allclose(got, want, atol=1e-5)
     shared, _ = model._warm_up(primers[0], 2)  # one clip [n] is shared by the batch
-    np.testing.assert_array_equal(shared, tf.tile(padded[:1, -model.lookback :], (2, 1)))
+    np.testing.assert_array_equal(shared, tf.tile(padded[:1, -model.lookback:], (2, 1)))
 
 
 def test_generation_length_seed_and_temperature(models):

@@ -46,30 +46,20 @@ class FakeCorpus:
 
 
 def small_config(**changes) -> SampleRNNConfig:
-    base = dict(
-        frame_sizes=(8, 2),
-        dim=16,
-        embed_dim=4,
-        mlp_dims=(16,),
-        subseq_len=64,
-        subseqs_per_stretch=3,
-        train=TrainConfig(batch_size=4),
-    )
+    base = dict(frame_sizes=(8, 2), dim=16, embed_dim=4, mlp_dims=(16,), subseq_len=64, subseqs_per_stretch=3,
+                train=TrainConfig(batch_size=4))
     return SampleRNNConfig(**{**base, **changes})
 
 
-@pytest.mark.parametrize(
-    "changes, message",
-    [
-        ({"frame_sizes": ()}, "frame_sizes"),
-        ({"frame_sizes": (16, 5)}, "multiple of the next"),
-        ({"frame_sizes": (4, 16)}, "multiple of the next"),
-        ({"frame_sizes": (16, 16)}, "multiple of the next"),
-        ({"subseq_len": 100}, "subseq_len 100 must be a multiple of the top frame size 8"),
-        ({"q_levels": 1}, "q_levels"),
-        ({"model": "lstm-vae"}, "model must be 'samplernn'"),
-    ],
-)
+@pytest.mark.parametrize("changes, message", [
+    ({"frame_sizes": ()}, "frame_sizes"),
+    ({"frame_sizes": (16, 5)}, "multiple of the next"),
+    ({"frame_sizes": (4, 16)}, "multiple of the next"),
+    ({"frame_sizes": (16, 16)}, "multiple of the next"),
+    ({"subseq_len": 100}, "subseq_len 100 must be a multiple of the top frame size 8"),
+    ({"q_levels": 1}, "q_levels"),
+    ({"model": "lstm-vae"}, "model must be 'samplernn'"),
+])
 def test_bad_configs_are_refused(changes, message):
     with pytest.raises(ConfigError, match=message):
         small_config(**changes)
@@ -130,14 +120,8 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     from composer.train.trainer import train
 
     run_dir = tmp_path / "run"
-    metrics = train(
-        "samplernn",
-        corpus=FakeCorpus(),
-        config_path="configs/samplernn/tiny.yaml",
-        run_dir=run_dir,
-        steps=100,
-        progress=False,
-    )
+    metrics = train("samplernn", corpus=FakeCorpus(), config_path="configs/samplernn/tiny.yaml", run_dir=run_dir,
+                    steps=100, progress=False)
     assert metrics["step"] == 100
     stored = json.loads((run_dir / "metrics.json").read_text())
     assert stored["eval_bits_per_sample"] < stored["baseline_bits_per_sample"]["unigram"] - 2.0
@@ -176,16 +160,12 @@ def test_a_preset_rate_reads_the_corpus_resampled(tmp_path):
     assert len(np.load(tmp_path / "references.npz")["eval"]) == 10 * 8000
     assert np.load(tmp_path / "primers.npz")["audio"].shape[1] == 2 * 8000
     train_stretches = 4 * ((10 * 8000 - 8) // (config.stretch_len - 8))
-    windows = list(
-        FAMILY.make_dataset(FakeCorpus(), config, meta, split="train", training=True).take(
-            config.subseqs_per_stretch * train_stretches // 4
-        )
-    )
+    windows = list(FAMILY.make_dataset(FakeCorpus(), config, meta, split="train", training=True)
+                   .take(config.subseqs_per_stretch * train_stretches // 4))
     assert all(w["codes"].shape == (4, 8 + 64) for w in windows)
 
     def peak_hz(note, rate):  # the first note, 250 ms
-        return np.argmax(np.abs(np.fft.rfft(note[: rate // 4] * np.hanning(rate // 4)))) * 4.0
+        return np.argmax(np.abs(np.fft.rfft(note[:rate // 4] * np.hanning(rate // 4)))) * 4.0
 
-    assert peak_hz(np.load(tmp_path / "references.npz")["train"], 8000) == peak_hz(
-        plucked_melody(1.0, seed=0), SAMPLE_RATE
-    )
+    assert peak_hz(np.load(tmp_path / "references.npz")["train"], 8000) == peak_hz(plucked_melody(1.0, seed=0),
+                                                                                  SAMPLE_RATE)

@@ -25,13 +25,12 @@ def music_signal(seconds: float = 1.5) -> np.ndarray:
 
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(reference**2) / np.sum((reference - estimate) ** 2)))
+    return float(10 * np.log10(np.sum(reference ** 2) / np.sum((reference - estimate) ** 2)))
 
 
 @pytest.mark.parametrize("domain", ["fft", "dct"])
-@pytest.mark.parametrize(
-    "frame_size, hop, window", [(1024, 512, "sqrt_hann"), (512, 128, "hann"), (2048, 1024, "sqrt_hann")]
-)
+@pytest.mark.parametrize("frame_size, hop, window", [(1024, 512, "sqrt_hann"), (512, 128, "hann"),
+                                                     (2048, 1024, "sqrt_hann")])
 def test_round_trip_through_each_domain_reconstructs_the_audio(domain, frame_size, hop, window):
     spec = FrameSpec(frame_size, hop, window, domain)
     audio = music_signal()
@@ -75,18 +74,12 @@ def test_griffin_lim_recovers_audio_with_the_same_magnitudes():
         from_features(magnitudes, spec)
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        (dict(domain="mdct"), "unknown domain"),
-        (dict(phase="random"), "unknown phase"),
-        (dict(domain="dct", phase="griffin_lim"), "only to domain 'fft'"),
-        (dict(domain="fft", dct_keep=100), "dct_keep"),
-        (dict(domain="dct", dct_keep=2048), "dct_keep"),
-        (dict(hop=700), "hop"),
-        (dict(window="blackman"), "unknown window"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(domain="mdct"), "unknown domain"), (dict(phase="random"), "unknown phase"),
+    (dict(domain="dct", phase="griffin_lim"), "only to domain 'fft'"),
+    (dict(domain="fft", dct_keep=100), "dct_keep"), (dict(domain="dct", dct_keep=2048), "dct_keep"),
+    (dict(hop=700), "hop"), (dict(window="blackman"), "unknown window"),
+])
 def test_frame_spec_rejects_bad_settings_with_a_message_naming_them(kwargs, message):
     settings = dict(frame_size=1024, hop=512, window="sqrt_hann", domain="fft") | kwargs
     with pytest.raises(ConfigError, match=message):

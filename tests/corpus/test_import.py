@@ -76,18 +76,14 @@ def test_abc_tunes_note_seq_rejects_are_read_by_music21(corpus_root, tmp_path):
     assert notes == [(60, 0.0, 1.0), (64, 2.0, 3.0), (67, 4.0, 8.0)]  # a quarter is 1 s at Q:1/4=60
 
 
-@pytest.mark.parametrize(
-    "rate, channels, subtype",
-    [
-        (44100, 2, "PCM_16"),  # stereo CD audio
-        (48000, 1, "PCM_24"),  # 24-bit
-        (22050, 1, "PCM_U8"),  # 8-bit
-        (96000, 2, "FLOAT"),  # 96 kHz float stereo
-    ],
-)
-def test_wav_any_rate_depth_and_channels_stored_mono_at_corpus_rate(
-    corpus_root, tmp_path, make_wav, rate, channels, subtype
-):
+@pytest.mark.parametrize("rate, channels, subtype", [
+    (44100, 2, "PCM_16"),   # stereo CD audio
+    (48000, 1, "PCM_24"),   # 24-bit
+    (22050, 1, "PCM_U8"),   # 8-bit
+    (96000, 2, "FLOAT"),    # 96 kHz float stereo
+])
+def test_wav_any_rate_depth_and_channels_stored_mono_at_corpus_rate(corpus_root, tmp_path, make_wav,
+                                                                    rate, channels, subtype):
     src = make_wav(tmp_path / "chirp.wav", seconds=2.0, sample_rate=rate, channels=channels, subtype=subtype)
     corpus = Corpus.create("c", root=corpus_root, sample_rate=16000)
     assert corpus.import_paths([src]).imported == 1
@@ -103,9 +99,8 @@ def test_wav_any_rate_depth_and_channels_stored_mono_at_corpus_rate(
     assert 220 <= peak_hz <= 550
 
 
-@pytest.mark.parametrize(
-    "suffix, subtype", [(".flac", "PCM_16"), (".ogg", "VORBIS"), (".aiff", "PCM_16"), (".mp3", "MPEG_LAYER_III")]
-)
+@pytest.mark.parametrize("suffix, subtype", [(".flac", "PCM_16"), (".ogg", "VORBIS"), (".aiff", "PCM_16"),
+                                             (".mp3", "MPEG_LAYER_III")])
 def test_other_audio_formats(corpus_root, tmp_path, make_wav, suffix, subtype):
     src = make_wav(tmp_path / f"chirp{suffix}", seconds=1.5, sample_rate=44100, channels=2, subtype=subtype)
     corpus = Corpus.create("c", root=corpus_root)

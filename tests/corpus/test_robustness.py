@@ -67,9 +67,8 @@ BAD_INPUTS = [  # (maker, file name, expected reason, stored as an error row)
 
 
 @pytest.mark.parametrize("maker, name, reason, stored", BAD_INPUTS, ids=[b[1] for b in BAD_INPUTS])
-def test_bad_input_is_recorded_and_never_stops_the_import(
-    corpus_root, tmp_path, make_midi, maker, name, reason, stored
-):
+def test_bad_input_is_recorded_and_never_stops_the_import(corpus_root, tmp_path, make_midi,
+                                                          maker, name, reason, stored):
     bad = maker(tmp_path / name, make_midi)
     good = make_midi(tmp_path / "good.mid")
     corpus = Corpus.create("c", root=corpus_root)
@@ -132,10 +131,8 @@ def test_killed_import_leaves_a_consistent_manifest_and_resumes(corpus_root, bac
 def test_two_imports_into_one_corpus_at_once(corpus_root, bach_corpus):
     sources = _bach_sources(bach_corpus, 12)
     context = multiprocessing.get_context("fork")
-    children = [
-        context.Process(target=_import_in_child, args=(str(corpus_root), part, 1))
-        for part in (sources[:8], sources[4:])
-    ]  # overlapping halves
+    children = [context.Process(target=_import_in_child, args=(str(corpus_root), part, 1))
+                for part in (sources[:8], sources[4:])]  # overlapping halves
     for child in children:
         child.start()
     for child in children:

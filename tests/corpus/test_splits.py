@@ -11,23 +11,14 @@ from composer.errors import CorpusError
 
 def _assignment(corpus: Corpus) -> dict[tuple[str, float], str]:
     """(item id, chunk start) -> split, for every chunk of the corpus."""
-    return {
-        (row["id"], start): split
-        for row in corpus.items()
-        for split in splits.SPLITS
-        for start, _ in corpus.chunks(row, split)
-    }
+    return {(row["id"], start): split for row in corpus.items() for split in splits.SPLITS
+            for start, _ in corpus.chunks(row, split)}
 
 
-@pytest.mark.parametrize(
-    "duration_s, expected",
-    [
-        (5.0, [(0.0, 5.0)]),
-        (40.0, [(0.0, 40.0)]),
-        (46.0, [(0.0, 30.0), (30.0, 46.0)]),
-        (90.0, [(0.0, 30.0), (30.0, 60.0), (60.0, 90.0)]),
-    ],
-)
+@pytest.mark.parametrize("duration_s, expected", [
+    (5.0, [(0.0, 5.0)]), (40.0, [(0.0, 40.0)]), (46.0, [(0.0, 30.0), (30.0, 46.0)]),
+    (90.0, [(0.0, 30.0), (30.0, 60.0), (60.0, 90.0)]),
+])
 def test_chunk_bounds_leave_no_short_tail(duration_s, expected):
     assert splits.chunk_bounds(duration_s, 30.0) == expected
 
@@ -41,13 +32,9 @@ def test_long_items_hash_whole_chunks_and_always_hold_one_out():
         chunks = splits.split_chunks(key, 90.0, chunk_s=30.0, eval_ratio=0.001)
         assert [c.split for c in chunks].count("eval") == 1  # at tiny ratios exactly the forced one
         assert splits.split_chunks(key, 60.0, chunk_s=30.0, eval_ratio=0.0) == [
-            (0.0, 30.0, "train"),
-            (30.0, 60.0, "train"),
-        ]
-        assert (
-            len({c.split for c in splits.split_chunks(key, 150.0, chunk_s=30.0, eval_ratio=0.5, split_unit="item")})
-            == 1
-        )
+            (0.0, 30.0, "train"), (30.0, 60.0, "train")]
+        assert len({c.split for c in splits.split_chunks(key, 150.0, chunk_s=30.0, eval_ratio=0.5,
+                                                         split_unit="item")}) == 1
 
 
 @pytest.mark.parametrize("duration_s", [20.0, 45.0, 70.0, 74.0])
@@ -130,6 +117,5 @@ def test_reimport_and_additions_never_move_a_chunk(corpus_root, tmp_path, make_m
     assert {key: after[key] for key in before} == before and len(after) > len(before)
     assert corpus.fingerprint() != fingerprint
     train = [np.array([n.pitch for n in s.notes]) for s in corpus.sequences("train")]
-    assert [t.tolist() for t in train] == [
-        np.array([n.pitch for n in s.notes]).tolist() for s in corpus.sequences("train")
-    ]
+    assert [t.tolist() for t in train] == [np.array([n.pitch for n in s.notes]).tolist()
+                                           for s in corpus.sequences("train")]

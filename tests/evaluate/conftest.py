@@ -43,11 +43,8 @@ def corpus_notes():
 def corpus_audio(corpus_notes):
     """The same pieces synthesized: 8 s float32 clips at SAMPLE_RATE."""
     render = lambda notes: synthesize(notes, seconds=8.0)  # noqa: E731
-    return {
-        "train": [render(n) for n in corpus_notes["train"]],
-        "eval": [render(n) for n in corpus_notes["eval"]],
-        "fresh": render(corpus_notes["fresh"]),
-    }
+    return {"train": [render(n) for n in corpus_notes["train"]], "eval": [render(n) for n in corpus_notes["eval"]],
+            "fresh": render(corpus_notes["fresh"])}
 
 
 @pytest.fixture(scope="session")

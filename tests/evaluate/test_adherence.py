@@ -20,20 +20,17 @@ def _piece(pitches, *, note_s: float = 0.25, seconds: float | None = None) -> mu
     sequence = music_pb2.NoteSequence()
     count = len(pitches) if seconds is None else int(seconds / note_s)
     for i in range(count):
-        sequence.notes.add(
-            pitch=int(pitches[i % len(pitches)]), velocity=80, start_time=i * note_s, end_time=(i + 1) * note_s
-        )
+        sequence.notes.add(pitch=int(pitches[i % len(pitches)]), velocity=80, start_time=i * note_s,
+                           end_time=(i + 1) * note_s)
     return sequence
 
 
-D_MINOR = (62, 65, 69, 62, 64, 65, 67, 69, 70, 61, 62, 74, 69, 65, 62)  # tonic triad weighted, C# leading tone
+D_MINOR = (62, 65, 69, 62, 64, 65, 67, 69, 70, 61, 62, 74, 69, 65, 62)   # tonic triad weighted, C# leading tone
 C_MAJOR = (60, 64, 67, 60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60)
 
 
-@pytest.mark.parametrize(
-    "text, key",
-    [("D minor", (2, "minor")), ("Eb major", (3, "major")), ("f#", (6, "major")), ("Bb min", (10, "minor"))],
-)
+@pytest.mark.parametrize("text, key", [("D minor", (2, "minor")), ("Eb major", (3, "major")), ("f#", (6, "major")),
+                                       ("Bb min", (10, "minor"))])
 def test_parse_key(text, key):
     assert parse_key(text) == key
 

@@ -13,12 +13,12 @@ SR = 16000  # conftest.SAMPLE_RATE
 @pytest.fixture(scope="module")
 def cases(corpus_audio):
     rng = np.random.default_rng(0)
-    excerpt = corpus_audio["train"][1][SR + 123 : 3 * SR + 123]  # 2 s, off the frame grid
+    excerpt = corpus_audio["train"][1][SR + 123: 3 * SR + 123]      # 2 s, off the frame grid
     return {
         "noise": (0.2 * rng.standard_normal(6 * SR)).astype(np.float32),
         "silence": np.zeros(6 * SR, np.float32),
         "loop": np.tile(excerpt, 3),
-        "shifted": librosa.effects.pitch_shift(corpus_audio["train"][2][: 6 * SR], sr=SR, n_steps=6),
+        "shifted": librosa.effects.pitch_shift(corpus_audio["train"][2][:6 * SR], sr=SR, n_steps=6),
         "fresh": corpus_audio["fresh"],
     }
 
@@ -40,7 +40,7 @@ def test_loop_ratio_flags_a_looped_excerpt_only(cases):
 
 def test_copy_rate_flags_training_audio_not_new_or_shifted_audio(cases, corpus_audio):
     rates = {k: am.copy_rate(cases[k], corpus_audio["train"], sample_rate=SR) for k in cases}
-    assert rates["loop"] > 0.6  # frames across the loop seams do not match
+    assert rates["loop"] > 0.6          # frames across the loop seams do not match
     assert rates["noise"] == 0.0 and rates["silence"] == 0.0
     assert rates["fresh"] < 0.1 and rates["shifted"] < 0.1
 
@@ -64,7 +64,7 @@ def test_a_set_against_itself_has_distance_zero_and_overlap_one(corpus_audio):
 
 def test_unigram_bits_per_sample_learns_the_value_distribution(corpus_audio):
     bits = am.unigram_bits_per_sample(corpus_audio["train"], corpus_audio["eval"], levels=256)
-    assert 1.0 < bits < 8.0  # better than uniform over 256 levels
+    assert 1.0 < bits < 8.0                        # better than uniform over 256 levels
     noise = [np.random.default_rng(1).uniform(-1, 1, 50000).astype(np.float32)]
     assert am.unigram_bits_per_sample(noise, noise, levels=256, method="linear") == pytest.approx(8.0, abs=0.01)
 
@@ -74,14 +74,11 @@ def test_reference_clips_stop_at_the_length():
     assert [len(c) for c in am.reference_clips(clips, sample_rate=2, seconds=3.5)] == [5, 2]
 
 
-@pytest.mark.parametrize(
-    "call, message",
-    [
-        (lambda: am.silence_ratio(np.zeros((10, 2))), r"mono audio of shape"),
-        (lambda: am.clipping_ratio(np.array([np.nan, 0.0])), "NaN"),
-        (lambda: am.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3))), "at least two frames"),
-    ],
-)
+@pytest.mark.parametrize("call, message", [
+    (lambda: am.silence_ratio(np.zeros((10, 2))), r"mono audio of shape"),
+    (lambda: am.clipping_ratio(np.array([np.nan, 0.0])), "NaN"),
+    (lambda: am.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3))), "at least two frames"),
+])
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(ComposerError, match=message):
         call()

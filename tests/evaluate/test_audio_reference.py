@@ -26,26 +26,20 @@ def test_noise_like_matches_the_level():
     for colour in ("white", "pink"):
         noise = ar.noise_like(audio, colour=colour)
         assert len(noise) == len(audio)
-        assert np.sqrt(np.mean(noise**2)) == pytest.approx(np.sqrt(np.mean(audio**2)), rel=1e-3)
+        assert np.sqrt(np.mean(noise ** 2)) == pytest.approx(np.sqrt(np.mean(audio ** 2)), rel=1e-3)
     with pytest.raises(ValueError, match="white"):
         ar.noise_like(audio, colour="blue")
 
 
-@pytest.mark.parametrize(
-    "generated, low, high",
-    [
-        ("fresh", 0.6, 1.6),  # an unseen piece of the same music: about as close as held-out audio
-        ("white", -1.0, 0.1),  # noise at the generated loudness: the floor is the nearer noise,
-        ("pink", -1.0, 0.1),  # so the other one lands at or below 0
-    ],
-)
+@pytest.mark.parametrize("generated, low, high", [
+    ("fresh", 0.6, 1.6),          # an unseen piece of the same music: about as close as held-out audio
+    ("white", -1.0, 0.1),         # noise at the generated loudness: the floor is the nearer noise,
+    ("pink", -1.0, 0.1),          # so the other one lands at or below 0
+])
 def test_ratios_put_noise_at_0_and_held_out_music_at_1(corpus_audio, generated, low, high):
     fresh = corpus_audio["fresh"]
-    audio = {
-        "fresh": fresh,
-        "white": ar.noise_like(fresh, colour="white", seed=9),
-        "pink": ar.noise_like(fresh, colour="pink", seed=9),
-    }[generated]
+    audio = {"fresh": fresh, "white": ar.noise_like(fresh, colour="white", seed=9),
+             "pink": ar.noise_like(fresh, colour="pink", seed=9)}[generated]
     result = ar.noise_to_song([audio], corpus_audio["train"], corpus_audio["eval"], sample_rate=SR)
     assert set(result["audio_ratios"]) == set(ar.RATIO_FIGURES)
     for name, value in result["audio_ratios"].items():

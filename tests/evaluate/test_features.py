@@ -28,12 +28,9 @@ def piece(rng, *, shift=0, seconds=20.0):
 def sets():
     rng = np.random.default_rng(3)
     train, eval_ = [piece(rng) for _ in range(8)], [piece(rng) for _ in range(4)]
-    return {
-        "train": features.set_features(train),
-        "eval": features.set_features(eval_),
-        "fresh": features.set_features([piece(rng) for _ in range(3)]),
-        "shifted": features.set_features([piece(rng, shift=6) for _ in range(3)]),
-    }
+    return {"train": features.set_features(train), "eval": features.set_features(eval_),
+            "fresh": features.set_features([piece(rng) for _ in range(3)]),
+            "shifted": features.set_features([piece(rng, shift=6) for _ in range(3)])}
 
 
 def test_window_features_exact_values():
@@ -44,7 +41,7 @@ def test_window_features_exact_values():
     assert f["note_density"][0] == pytest.approx(3 / 4.0)
     np.testing.assert_allclose(f["inter_onset_interval"], [0.5, 1.5])
     np.testing.assert_allclose(f["note_duration"], [1.0, 0.5, 1.0, 0.5])
-    np.testing.assert_array_equal(f["polyphony"], [2, 2, 1])  # at 0.5 s the 64 ends as the 67 starts
+    np.testing.assert_array_equal(f["polyphony"], [2, 2, 1])   # at 0.5 s the 64 ends as the 67 starts
 
 
 def test_note_array_reads_midi_files_and_note_sequences(tmp_path):
@@ -58,7 +55,7 @@ def test_note_array_reads_midi_files_and_note_sequences(tmp_path):
     pm.write(str(path))
     from_file = features.note_array(path)
     from_sequence = features.note_array(note_seq.midi_file_to_note_sequence(str(path)))
-    assert from_file.shape == (len(pm.instruments[0].notes), 4)  # the drum note is left out
+    assert from_file.shape == (len(pm.instruments[0].notes), 4)       # the drum note is left out
     np.testing.assert_allclose(from_file, from_sequence, atol=1e-3)
 
 
@@ -67,9 +64,9 @@ def test_windows_split_long_pieces():
         notes = np.array([[t, t + 0.5, 60, 80] for t in np.arange(0, seconds, 1.0)])
         return [(len(p), d) for p, d in features.windows(notes, window_s=10.0)]
 
-    assert split(26) == [(10, 10.0), (10, 10.0), (6, 5.5)]  # 25.5 s: the last half window is kept
-    assert split(25) == [(10, 10.0), (10, 10.0)]  # 24.5 s: 4.5 s left over is dropped
-    assert split(3) == [(3, 2.5)]  # a short piece keeps its length
+    assert split(26) == [(10, 10.0), (10, 10.0), (6, 5.5)]     # 25.5 s: the last half window is kept
+    assert split(25) == [(10, 10.0), (10, 10.0)]               # 24.5 s: 4.5 s left over is dropped
+    assert split(3) == [(3, 2.5)]                              # a short piece keeps its length
 
 
 def test_a_set_against_itself_overlaps_fully(sets):
@@ -90,14 +87,11 @@ def test_pitch_shift_is_ranked_below_same_style(sets):
     assert fresh["feature_overlap_ceiling"]["pitch_class"] > 0.9
 
 
-@pytest.mark.parametrize(
-    "item, message",
-    [
-        ("song.wav", "not a MIDI file"),
-        ("missing.mid", "cannot read MIDI"),
-        (42, "cannot read notes from a int"),
-    ],
-)
+@pytest.mark.parametrize("item, message", [
+    ("song.wav", "not a MIDI file"),
+    ("missing.mid", "cannot read MIDI"),
+    (42, "cannot read notes from a int"),
+])
 def test_bad_input_is_a_clear_error(tmp_path, item, message):
     if isinstance(item, str):
         item = tmp_path / item

@@ -24,20 +24,20 @@ def markov_sequences(rng, table, n, *, length=150):
 def reference_kn(train, order, vocab):
     """Interpolated modified Kneser-Ney written straight from Chen & Goodman, with tuples."""
     bos = vocab
-    grams = [Counter() for _ in range(order + 1)]  # grams[k][(k-gram)]: raw counts at predicted positions
+    grams = [Counter() for _ in range(order + 1)]       # grams[k][(k-gram)]: raw counts at predicted positions
     for seq in train:
         padded = [bos] * (order - 1) + list(seq)
         for t in range(order - 1, len(padded)):
             for k in range(1, order + 1):
-                grams[k][tuple(padded[t - k + 1 : t + 1])] += 1
+                grams[k][tuple(padded[t - k + 1:t + 1])] += 1
     counts = [None] * (order + 1)
     counts[order] = dict(grams[order])
-    for k in range(1, order):  # continuation counts
+    for k in range(1, order):                         # continuation counts
         counts[k] = Counter(g[1:] for g in grams[k + 1])
     discounts = [None]
     for k in range(1, order + 1):
         n = [sum(1 for c in counts[k].values() if c == r) for r in (1, 2, 3, 4)]
-        y = n[0] / (n[0] + 2 * n[1]) if n[0] + 2 * n[1] else 0.5  # documented fallbacks and clipping
+        y = n[0] / (n[0] + 2 * n[1]) if n[0] + 2 * n[1] else 0.5   # documented fallbacks and clipping
         raw = [r - (r + 1) * y * n[r] / n[r - 1] if n[r - 1] else 0.5 * r for r in (1, 2, 3)]
         discounts.append([0.0] + [min(max(d, 0.05 * r), r) for r, d in zip((1, 2, 3), raw)])
     totals = [defaultdict(float) for _ in range(order + 1)]
@@ -50,7 +50,7 @@ def reference_kn(train, order, vocab):
     def prob(context, word, k=order):
         if k == 0:
             return 1.0 / vocab
-        h = tuple(context[len(context) - (k - 1) :]) if k > 1 else ()
+        h = tuple(context[len(context) - (k - 1):]) if k > 1 else ()
         lower = prob(context, word, k - 1)
         if totals[k].get(h, 0) == 0:
             return lower
@@ -117,17 +117,14 @@ def test_higher_orders_help_on_highly_regular_sequences():
     assert nll[2] > nll[3] > nll[5] > nll[8] > nll[10]
 
 
-@pytest.mark.parametrize(
-    "call, message",
-    [
-        (lambda: KneserNey(0, vocab_size=5), "n-gram order must be within 1..10"),
-        (lambda: KneserNey(11, vocab_size=5), "n-gram order must be within 1..10"),
-        (lambda: KneserNey(3, vocab_size=5).fit([[0, 5]]), r"\[0, 5\)"),
-        (lambda: KneserNey(3, vocab_size=5).fit([[]]), "no events"),
-        (lambda: KneserNey(3, vocab_size=5).nll_per_event([[1]]), "not fitted"),
-        (lambda: KneserNey(3, vocab_size=5).fit([[1, 2]]).nll_per_event([]), "no events"),
-    ],
-)
+@pytest.mark.parametrize("call, message", [
+    (lambda: KneserNey(0, vocab_size=5), "n-gram order must be within 1..10"),
+    (lambda: KneserNey(11, vocab_size=5), "n-gram order must be within 1..10"),
+    (lambda: KneserNey(3, vocab_size=5).fit([[0, 5]]), r"\[0, 5\)"),
+    (lambda: KneserNey(3, vocab_size=5).fit([[]]), "no events"),
+    (lambda: KneserNey(3, vocab_size=5).nll_per_event([[1]]), "not fitted"),
+    (lambda: KneserNey(3, vocab_size=5).fit([[1, 2]]).nll_per_event([]), "no events"),
+])
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(ComposerError, match=message):
         call()

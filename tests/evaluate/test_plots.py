@@ -13,17 +13,5 @@ def test_pitch_class_panel_is_labelled_by_note_names(tmp_path: Path, monkeypatch
     probs = {"pitch_class": np.full(12, 1 / 12)}
     plots.plot_distributions({"eval": probs, "generated": probs}, {}, title="t", out=tmp_path / "f.png")
     (ax,) = [ax for ax in figures[0].axes if ax.get_title() == "pitch_class"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == [
-        "C",
-        "C#",
-        "D",
-        "D#",
-        "E",
-        "F",
-        "F#",
-        "G",
-        "G#",
-        "A",
-        "A#",
-        "B",
-    ]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A",
+                                                            "A#", "B"]

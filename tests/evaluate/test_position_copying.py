@@ -23,7 +23,7 @@ def test_ngram_by_position_bins_each_chunk_from_its_start():
     eval_ = [rng.integers(0, 6, 700), rng.integers(0, 6, 100)]
     bands = ngram_nll_by_position(train, eval_, order=3, vocab_size=6, window=2048)
     model = KneserNey(3, vocab_size=6).fit(train)
-    first = np.concatenate([-model.log_probs(e)[: min(128, len(e))] for e in eval_])
+    first = np.concatenate([-model.log_probs(e)[:min(128, len(e))] for e in eval_])
     assert bands["0-128"] == pytest.approx(first.mean())
     assert bands["512-1024"] == pytest.approx(-model.log_probs(eval_[0])[512:].mean())
     assert bands["1024-2048"] is None
@@ -48,10 +48,10 @@ def test_copies_are_found_transposed_and_fresh_music_is_not():
     rng = np.random.default_rng(1)
     tune = 60 + np.cumsum(rng.integers(-4, 5, 40)) % 24
     grams = TrainGrams([intervals(_melody(tune))])
-    copied = copy_measures([_melody(tune[5:25] + 3)], grams)  # 20 notes of the tune, a third up
+    copied = copy_measures([_melody(tune[5:25] + 3)], grams)           # 20 notes of the tune, a third up
     assert copied["ngram_share_in_train"] == 1.0 and copied["longest_run_notes_max"] == 20
     spliced = copy_measures([_melody(np.r_[tune[:12], tune[:12] + 1 - tune[0] + tune[11]])], grams)
-    assert spliced["longest_run_notes_max"] == 12  # the splice breaks the run
+    assert spliced["longest_run_notes_max"] == 12                      # the splice breaks the run
     fresh = copy_measures([_melody(60 + rng.integers(0, 24, 30))], grams)
     assert fresh["ngram_share_in_train"] == 0.0 and fresh["longest_run_notes_max"] < 5
     assert copy_measures([_melody([60, 62])], grams)["ngram_share_in_train"] is None  # shorter than an 8-gram

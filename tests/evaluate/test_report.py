@@ -63,9 +63,8 @@ class PitchEncoding:
 @pytest.fixture
 def corpus(monkeypatch, corpus_notes, corpus_audio):
     monkeypatch.setattr(heldout, "PerformanceEncoding", PitchEncoding)
-    monkeypatch.setattr(
-        heldout, "encoded_split", lambda corpus, split, enc: [n[:, 2].astype(np.int64) for n in corpus_notes[split]]
-    )
+    monkeypatch.setattr(heldout, "encoded_split",
+                        lambda corpus, split, enc: [n[:, 2].astype(np.int64) for n in corpus_notes[split]])
     return FakeCorpus(corpus_notes, corpus_audio)
 
 
@@ -93,12 +92,8 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
         assert np.isfinite(metrics[key])
     assert metrics["collapse_per_file"]["silence.wav"]["silence_ratio"] == 1.0
     assert metrics["collapse_per_file"]["fresh.wav"]["noise_flat_share"] == 0.0
-    assert set(metrics["audio_ratios"]) == {
-        "whitened_flatness",
-        "spectral_frechet",
-        "chroma_clarity",
-        "loudness_distance",
-    }
+    assert set(metrics["audio_ratios"]) == {"whitened_flatness", "spectral_frechet", "chroma_clarity",
+                                            "loudness_distance"}
     assert metrics["spectral_frechet"] == metrics["audio_figures"]["generated"]["spectral_frechet"]
     assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
     assert metrics["collapse_reference"]["copy_rate"] < 0.1
@@ -122,14 +117,11 @@ def test_audio_against_a_corpus_without_audio_is_a_clear_error(tmp_path, corpus,
         report.evaluate(corpus=corpus, generated=[generated / "fresh.wav"], out=tmp_path / "eval")
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"generated": ["missing.mid"]}, "missing.mid: no such file"),
-        ({"generated": ["notes.txt"]}, "cannot evaluate '.txt' files"),
-        ({"corpus": None, "generated": ["fresh.mid"]}, "give --corpus NAME or a run dir"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, message", [
+    ({"generated": ["missing.mid"]}, "missing.mid: no such file"),
+    ({"generated": ["notes.txt"]}, "cannot evaluate '.txt' files"),
+    ({"corpus": None, "generated": ["fresh.mid"]}, "give --corpus NAME or a run dir"),
+])
 def test_bad_arguments_are_clear_errors(tmp_path, corpus, generated, kwargs, message):
     kwargs = {"corpus": corpus, **kwargs}
     kwargs["generated"] = [generated / name for name in kwargs["generated"]]
@@ -167,13 +159,10 @@ train: {steps: 4, batch_size: 4, eval_every: 4, eval_batches: 2, checkpoint_ever
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "family, likelihood, baseline",
-    [
-        ("lstm-vae", "eval_loss", "baseline_eval_loss"),
-        ("samplernn", "eval_bits_per_sample", "baseline_bits_per_sample"),
-    ],
-)
+@pytest.mark.parametrize("family, likelihood, baseline", [
+    ("lstm-vae", "eval_loss", "baseline_eval_loss"),
+    ("samplernn", "eval_bits_per_sample", "baseline_bits_per_sample"),
+])
 def test_report_for_an_audio_run(tmp_path, corpus, family, likelihood, baseline):
     from composer.train.trainer import train
 
@@ -208,7 +197,7 @@ def test_report_for_a_performance_rnn_run(tmp_path, corpus_notes):
 
     pieces = corpus_notes["train"] + corpus_notes["eval"]
     paths = [write_midi(notes, tmp_path / f"piece{i}.mid") for i, notes in enumerate(pieces)]
-    corpus = Corpus.create("midi", root=tmp_path / "corpora", chunk_s=2.0)  # 4 chunks per piece: both splits
+    corpus = Corpus.create("midi", root=tmp_path / "corpora", chunk_s=2.0)   # 4 chunks per piece: both splits
     corpus.import_paths(paths)
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY_PERFORMANCE_RNN)
@@ -217,8 +206,7 @@ def test_report_for_a_performance_rnn_run(tmp_path, corpus_notes):
     assert metrics["corpus"] == "midi" and len(metrics["generated"]) == 2
     assert metrics["eval_nll_per_event"] > 0
     assert metrics["gain_over_best_baseline_nats"] == pytest.approx(
-        min(metrics["baseline_nll_per_event"].values()) - metrics["eval_nll_per_event"]
-    )
+        min(metrics["baseline_nll_per_event"].values()) - metrics["eval_nll_per_event"])
     assert set(metrics["feature_overlap"]) == set(metrics["feature_overlap_ceiling"])
     assert set(metrics["plots"]) == {"likelihood", "nll_by_position", "features"}
     assert metrics["nll_by_position"]["model"]["0-128"] > 0

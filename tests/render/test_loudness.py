@@ -17,7 +17,7 @@ def test_integrated_lufs_matches_pyloudnorm(channels: int) -> None:
     rng = np.random.default_rng(3)
     audio = rng.standard_normal((10 * SR, channels)).astype(np.float32) * 0.1
     audio[: 3 * SR] *= 0.01  # a quiet part the relative gate drops
-    audio[4 * SR : 7 * SR, 0] += 0.4 * np.sin(2 * np.pi * 1000 * np.arange(3 * SR) / SR)
+    audio[4 * SR: 7 * SR, 0] += 0.4 * np.sin(2 * np.pi * 1000 * np.arange(3 * SR) / SR)
     expected = pyloudnorm.Meter(SR).integrated_loudness(audio.astype(np.float64))
     assert loudness.integrated_lufs(audio, SR) == pytest.approx(expected, abs=0.01)
 
@@ -48,7 +48,7 @@ def test_true_peak_above_a_level_finds_the_inter_sample_peak() -> None:
     rng = np.random.default_rng(6)
     audio = (rng.standard_normal((3 * SR, 2)) * 0.05).astype(np.float32)
     n = np.arange(200)
-    audio[SR : SR + 200, 1] = 0.6 * np.sin(np.pi / 2 * n + np.pi / 4)  # samples at 0.42, true peak 0.6
+    audio[SR:SR + 200, 1] = 0.6 * np.sin(np.pi / 2 * n + np.pi / 4)  # samples at 0.42, true peak 0.6
     full = loudness.true_peak(audio, SR)
     assert full == pytest.approx(0.6, abs=0.01)
     assert loudness.true_peak(audio, SR, above=0.4) == pytest.approx(full, abs=1e-6)
@@ -63,11 +63,11 @@ def test_silence_and_short_audio_have_no_loudness() -> None:
 def test_limiter_never_exceeds_ceiling_and_leaves_quiet_parts() -> None:
     rng = np.random.default_rng(4)
     audio = (rng.standard_normal((4 * SR, 2)) * 0.05).astype(np.float32)
-    audio[SR : SR + 50] *= 40  # a burst of loud peaks
+    audio[SR: SR + 50] *= 40  # a burst of loud peaks
     limited = loudness.limit(audio.copy(), SR, ceiling=0.5)
     assert np.abs(limited).max() <= 0.5
     assert loudness.true_peak(limited, SR) <= 0.5 + 1e-4
-    assert np.array_equal(limited[3 * SR :], audio[3 * SR :])  # far from the burst: untouched
+    assert np.array_equal(limited[3 * SR:], audio[3 * SR:])  # far from the burst: untouched
 
 
 def test_quantize_to_16_bit_with_dither() -> None:

@@ -30,9 +30,8 @@ def stems(tmp_path: Path) -> Path:
     """A folder with a sine, a stereo noise burst, a click and a short ramp (for loops)."""
     rng = np.random.default_rng(0)
     write_audio(tmp_path / "sine.wav", _sine(440, 3.0), SR, subtype="FLOAT")
-    write_audio(
-        tmp_path / "noise.wav", (rng.standard_normal((2 * SR, 2)) * 0.2).astype(np.float32), SR, subtype="FLOAT"
-    )
+    write_audio(tmp_path / "noise.wav", (rng.standard_normal((2 * SR, 2)) * 0.2).astype(np.float32), SR,
+                subtype="FLOAT")
     click = np.zeros(SR // 2, dtype=np.float32)
     click[0] = 0.9
     write_audio(tmp_path / "click.wav", click, SR, subtype="FLOAT")
@@ -42,18 +41,15 @@ def stems(tmp_path: Path) -> Path:
 
 def _raw_mix(stem_list: list, **master) -> dict:
     """A spec with exact output: no loudness target, float output, ceiling at 0 dBFS."""
-    return {
-        "master": {"sample_rate": SR, "target_lufs": None, "bit_depth": "float", "ceiling_db": 0.0, **master},
-        "stems": stem_list,
-    }
+    return {"master": {"sample_rate": SR, "target_lufs": None, "bit_depth": "float", "ceiling_db": 0.0, **master},
+            "stems": stem_list}
 
 
 @pytest.mark.parametrize("target", [-23.0, -16.0])
 def test_mix_hits_target_lufs(stems: Path, target: float) -> None:
-    spec = {
-        "master": {"sample_rate": SR, "target_lufs": target, "ceiling_db": -1.0},
-        "stems": [{"source": str(stems / "sine.wav"), "gain_db": -6}, {"source": str(stems / "noise.wav"), "pan": 0.4}],
-    }
+    spec = {"master": {"sample_rate": SR, "target_lufs": target, "ceiling_db": -1.0},
+            "stems": [{"source": str(stems / "sine.wav"), "gain_db": -6},
+                      {"source": str(stems / "noise.wav"), "pan": 0.4}]}
     report = mix(spec, out=stems / "out" / "mix.wav")
     audio, _ = read_audio(stems / "out" / "mix.wav", mono=False)
     assert abs(pyloudnorm.Meter(SR).integrated_loudness(audio.astype(np.float64)) - target) < 0.5
@@ -63,13 +59,9 @@ def test_mix_hits_target_lufs(stems: Path, target: float) -> None:
 @pytest.mark.parametrize("bit_depth", [16, 24, "float"])
 def test_peak_never_above_ceiling(stems: Path, bit_depth) -> None:
     # a hot target forces heavy limiting of the noise and the click
-    spec = {
-        "master": {"sample_rate": SR, "target_lufs": -6.0, "ceiling_db": -3.0, "bit_depth": bit_depth},
-        "stems": [
-            {"source": str(stems / "noise.wav"), "gain_db": 12},
-            {"source": str(stems / "click.wav"), "gain_db": 20},
-        ],
-    }
+    spec = {"master": {"sample_rate": SR, "target_lufs": -6.0, "ceiling_db": -3.0, "bit_depth": bit_depth},
+            "stems": [{"source": str(stems / "noise.wav"), "gain_db": 12},
+                      {"source": str(stems / "click.wav"), "gain_db": 20}]}
     report = mix(spec, out=stems / "hot.wav")
     audio, _ = read_audio(stems / "hot.wav", mono=False)
     ceiling = 10 ** (-3.0 / 20)
@@ -92,12 +84,8 @@ def test_looped_stem_fills_length_exactly(stems: Path) -> None:
 
 
 def test_stem_offsets_land_at_the_right_sample(stems: Path) -> None:
-    spec = _raw_mix(
-        [
-            {"source": str(stems / "click.wav"), "start": 0.25},
-            {"source": str(stems / "click.wav"), "start": {"bars": 1, "tempo": 120}, "gain_db": -6},
-        ]
-    )
+    spec = _raw_mix([{"source": str(stems / "click.wav"), "start": 0.25},
+                     {"source": str(stems / "click.wav"), "start": {"bars": 1, "tempo": 120}, "gain_db": -6}])
     mix(spec, out=stems / "clicks.wav")
     audio, _ = read_audio(stems / "clicks.wav", mono=False)
     hits = np.flatnonzero(np.abs(audio[:, 0]) > 1e-3)
@@ -122,9 +110,8 @@ def test_other_rates_and_channels_are_converted(stems: Path) -> None:
     write_audio(stems / "slow.wav", _sine(440, 1.0, sample_rate=11025), 11025, subtype="FLOAT")
     five = np.repeat(_sine(440, 1.0)[:, None], 5, axis=1)
     write_audio(stems / "five.wav", five, SR, subtype="FLOAT")
-    report = mix(
-        _raw_mix([{"source": str(stems / "slow.wav")}, {"source": str(stems / "five.wav")}]), out=stems / "c.wav"
-    )
+    report = mix(_raw_mix([{"source": str(stems / "slow.wav")}, {"source": str(stems / "five.wav")}]),
+                 out=stems / "c.wav")
     audio, rate = read_audio(stems / "c.wav", mono=False)
     assert rate == SR and audio.shape == (SR, 2) and report["length_s"] == 1.0
     assert np.abs(audio).max() > 0.5
@@ -135,17 +122,15 @@ def test_stretch_and_shift(stems: Path) -> None:
     mix(spec, out=stems / "fx.wav")
     audio, _ = read_audio(stems / "fx.wav")
     assert abs(len(audio) - 1.5 * SR) < 0.01 * SR
-    spectrum = np.abs(np.fft.rfft(audio[SR // 4 : SR]))
-    assert abs(np.argmax(spectrum) * SR / (len(audio[SR // 4 : SR])) - 880) < 20
+    spectrum = np.abs(np.fft.rfft(audio[SR // 4: SR]))
+    assert abs(np.argmax(spectrum) * SR / (len(audio[SR // 4: SR])) - 880) < 20
 
 
 def test_midi_stem_json_and_stems_folder(tmp_path: Path, scale: pretty_midi.PrettyMIDI) -> None:
     scale.write(str(tmp_path / "scale.mid"))
     write_audio(tmp_path / "sine.wav", _sine(220, 2.0), SR)
-    spec = {
-        "master": {"sample_rate": SR, "target_lufs": -18, "plot": True},
-        "stems": [{"source": "scale.mid", "program": 40, "fade_out": 0.5}, {"source": "sine.wav", "gain_db": -12}],
-    }
+    spec = {"master": {"sample_rate": SR, "target_lufs": -18, "plot": True},
+            "stems": [{"source": "scale.mid", "program": 40, "fade_out": 0.5}, {"source": "sine.wav", "gain_db": -12}]}
     (tmp_path / "mix.yaml").write_text(yaml.safe_dump(spec))
     report = mix(tmp_path / "mix.yaml", out=tmp_path / "out" / "song.wav")
     on_disk = json.loads((tmp_path / "out" / "mix.json").read_text())
@@ -163,10 +148,8 @@ def test_midi_stem_json_and_stems_folder(tmp_path: Path, scale: pretty_midi.Pret
 
 @pytest.mark.parametrize("bit_depth, subtype", [(16, "PCM_16"), (24, "PCM_24"), ("float", "FLOAT")])
 def test_stem_files_take_the_master_bit_depth(stems: Path, bit_depth, subtype: str) -> None:
-    spec = {
-        "master": {"sample_rate": SR, "target_lufs": -20.0, "bit_depth": bit_depth},
-        "stems": [{"source": str(stems / "sine.wav")}, {"source": str(stems / "noise.wav"), "start": 0.5}],
-    }
+    spec = {"master": {"sample_rate": SR, "target_lufs": -20.0, "bit_depth": bit_depth},
+            "stems": [{"source": str(stems / "sine.wav")}, {"source": str(stems / "noise.wav"), "start": 0.5}]}
     report = mix(spec, out=stems / "out" / "mix.wav")
     assert sf.info(str(stems / "out" / "mix.wav")).subtype == subtype
     for entry in report["stems"]:
@@ -174,17 +157,15 @@ def test_stem_files_take_the_master_bit_depth(stems: Path, bit_depth, subtype: s
     # no temp files
     assert sorted(p.name for p in (stems / "out" / "stems").iterdir()) == ["01_sine.wav", "02_noise.wav"]
     noise = sf.read(report["stems"][1]["path"], dtype="float32")[0]
-    assert not noise[: SR // 2].any()  # the silence before a later stem stays digital silence
+    assert not noise[:SR // 2].any()  # the silence before a later stem stays digital silence
     if bit_depth == 16:  # dithered like the master: the level is kept on average
         sine, _ = read_audio(report["stems"][0]["path"], mono=False)
         assert loudness.integrated_lufs(sine, SR) == pytest.approx(report["stems"][0]["lufs"], abs=0.05)
 
 
 def test_stems_false_writes_no_stem_files(stems: Path) -> None:
-    spec = {
-        "master": {"sample_rate": SR, "target_lufs": -20.0, "stems": False},
-        "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5}, {"source": str(stems / "noise.wav")}],
-    }
+    spec = {"master": {"sample_rate": SR, "target_lufs": -20.0, "stems": False},
+            "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5}, {"source": str(stems / "noise.wav")}]}
     report = mix(spec, out=stems / "out" / "mix.wav")
     assert sorted(p.name for p in (stems / "out").iterdir()) == ["mix.json", "mix.wav"]
     assert [(s["path"], s["subtype"]) for s in report["stems"]] == [(None, None)] * 2
@@ -201,10 +182,8 @@ def test_stems_false_writes_no_stem_files(stems: Path) -> None:
     [
         (lambda s: s["stems"][1].update(source="lead.wav"), r"mix.yaml: stem 2 \(lead.wav\): file not found"),
         (lambda s: s["stems"][0].update(gian_db=3), r"stem 1 \(sine.wav\): unknown key 'gian_db'"),
-        (
-            lambda s: s["master"].update(length=-3),
-            r"mix.yaml: master: length must be a number > 0.0 and <= 3600.0, got -3",
-        ),
+        (lambda s: s["master"].update(length=-3),
+         r"mix.yaml: master: length must be a number > 0.0 and <= 3600.0, got -3"),
         (lambda s: s["master"].update(loudness=-14), r"master: unknown key 'loudness'"),
         (lambda s: s["master"].update(bit_depth=8), r"bit_depth 8 is not one of 16, 24, float"),
         (lambda s: s["stems"][0].update(pan=2), r"stem 1 \(sine.wav\): pan must be a number >= -1.0 and <= 1.0"),
@@ -235,17 +214,16 @@ def test_unreadable_stem_names_the_stem(stems: Path) -> None:
 
 
 def test_stems_sum_to_the_mix_when_the_limiter_is_idle(stems: Path) -> None:
-    spec = {
-        "master": {"sample_rate": SR, "target_lufs": -30.0, "bit_depth": "float"},
-        "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5}, {"source": str(stems / "noise.wav"), "start": 0.5}],
-    }
+    spec = {"master": {"sample_rate": SR, "target_lufs": -30.0, "bit_depth": "float"},
+            "stems": [{"source": str(stems / "sine.wav"), "pan": -0.5},
+                      {"source": str(stems / "noise.wav"), "start": 0.5}]}
     report = mix(spec, out=stems / "sum" / "mix.wav")
     audio, _ = read_audio(stems / "sum" / "mix.wav", mono=False)
     parts = [read_audio(s["path"], mono=False)[0] for s in report["stems"]]
     assert all(p.shape == audio.shape for p in parts)
     assert np.allclose(parts[0] + parts[1], audio, atol=1e-6)
     assert report["master_gain_db"] < 0  # brought down to -30 LUFS
-    spans = [parts[0], parts[1][SR // 2 : SR // 2 + 2 * SR]]  # where each stem plays (noise: 2 s from 0.5 s)
+    spans = [parts[0], parts[1][SR // 2:SR // 2 + 2 * SR]]  # where each stem plays (noise: 2 s from 0.5 s)
     for stem, span in zip(report["stems"], spans):  # levels measured before the master gain, then scaled
         assert stem["lufs"] == pytest.approx(loudness.integrated_lufs(span, SR), abs=0.002)
         assert stem["peak_db"] == pytest.approx(loudness.peak_db(span), abs=0.002)
@@ -254,10 +232,8 @@ def test_stems_sum_to_the_mix_when_the_limiter_is_idle(stems: Path) -> None:
 def test_stem_lufs_brings_quiet_and_loud_stems_to_one_level(tmp_path, make_wav) -> None:
     quiet = make_wav(tmp_path / "quiet.wav", seconds=4.0, sample_rate=44100, amplitude=0.005)
     loud = make_wav(tmp_path / "loud.wav", seconds=4.0, sample_rate=44100, amplitude=0.8, f0_hz=300.0)
-    spec = {
-        "master": {"target_lufs": None},
-        "stems": [{"source": str(quiet), "lufs": -24}, {"source": str(loud), "lufs": -24, "gain_db": -6}],
-    }
+    spec = {"master": {"target_lufs": None},
+            "stems": [{"source": str(quiet), "lufs": -24}, {"source": str(loud), "lufs": -24, "gain_db": -6}]}
     report = mix(spec, out=tmp_path / "mix.wav")
     assert report["stems"][0]["lufs"] == pytest.approx(-24.0, abs=0.1)
     assert report["stems"][1]["lufs"] == pytest.approx(-30.0, abs=0.1)  # lufs first, then gain_db

@@ -30,14 +30,11 @@ def test_waveform_and_spectrogram_png(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == PNG_MAGIC and out.stat().st_size > 5000
 
 
-@pytest.mark.parametrize(
-    "name, content, message",
-    [
-        ("missing.mid", None, "missing.mid: file not found"),
-        ("notes.txt", b"hello", r"notes.txt: cannot plot '.txt' files"),
-        ("junk.mid", b"junk", "junk.mid: cannot read MIDI"),
-    ],
-)
+@pytest.mark.parametrize("name, content, message", [
+    ("missing.mid", None, "missing.mid: file not found"),
+    ("notes.txt", b"hello", r"notes.txt: cannot plot '.txt' files"),
+    ("junk.mid", b"junk", "junk.mid: cannot read MIDI"),
+])
 def test_plot_errors(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
     if content is not None:
         (tmp_path / name).write_bytes(content)

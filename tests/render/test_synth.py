@@ -32,7 +32,7 @@ def test_scale_energy_at_expected_pitches(make_scale) -> None:
     assert audio.dtype == np.float32 and audio.ndim == 2 and audio.shape[1] == 2
     mono = audio.mean(axis=1)
     for i, pitch in enumerate(C_MAJOR):
-        segment = mono[int((i + 0.1) * NOTE_S * SR) : int((i + 0.8) * NOTE_S * SR)]
+        segment = mono[int((i + 0.1) * NOTE_S * SR): int((i + 0.8) * NOTE_S * SR)]
         semitones = 12 * np.log2(_peak_hz(segment, SR) / pretty_midi.note_number_to_hz(pitch))
         assert abs(semitones) < 1.0, f"note {i} (MIDI {pitch}) peaks {semitones:+.2f} semitones off"
 
@@ -46,7 +46,7 @@ def test_release_tail_kept_and_bounded(scale: pretty_midi.PrettyMIDI) -> None:
 
 def test_drums_render_non_silent(drums: pretty_midi.PrettyMIDI) -> None:
     audio = render_midi(drums, sample_rate=SR)
-    hits = [np.abs(audio[int(t * SR) : int((t + 0.1) * SR)]).max() for t in np.arange(8) * 0.25]
+    hits = [np.abs(audio[int(t * SR): int((t + 0.1) * SR)]).max() for t in np.arange(8) * 0.25]
     assert min(hits) > 1e-2
 
 
@@ -72,10 +72,8 @@ def test_program_override_changes_the_sound(make_scale) -> None:
 def test_sustain_pedal_lengthens_notes(make_scale) -> None:
     dry = make_scale(0, pitches=(60,))
     pedal = make_scale(0, pitches=(60,))
-    pedal.instruments[0].control_changes += [
-        pretty_midi.ControlChange(64, 127, 0.0),
-        pretty_midi.ControlChange(64, 0, 2.0),
-    ]
+    pedal.instruments[0].control_changes += [pretty_midi.ControlChange(64, 127, 0.0),
+                                             pretty_midi.ControlChange(64, 0, 2.0)]
     late = slice(int(1.0 * SR), int(1.5 * SR))
     loud = np.abs(render_midi(pedal, sample_rate=SR, reverb=False)[late]).max()
     quiet = np.abs(render_midi(dry, sample_rate=SR, reverb=False)[late]).max(initial=0.0)
@@ -87,7 +85,7 @@ def test_pitch_bend_moves_the_pitch(make_scale) -> None:
     pm.instruments[0].notes[0].end = 1.0
     pm.instruments[0].pitch_bends.append(pretty_midi.PitchBend(4096, 0.0))  # +2 semitones at range 2
     audio = render_midi(pm, sample_rate=SR, reverb=False, chorus=False).mean(axis=1)
-    hz = _peak_hz(audio[int(0.2 * SR) : int(0.8 * SR)], SR)
+    hz = _peak_hz(audio[int(0.2 * SR): int(0.8 * SR)], SR)
     assert abs(12 * np.log2(hz / pretty_midi.note_number_to_hz(70))) < 0.5
 
 
@@ -129,17 +127,15 @@ def test_bad_inputs_raise(tmp_path: Path, scale: pretty_midi.PrettyMIDI) -> None
 
 def test_tempo_changes_are_honoured(tmp_path: Path) -> None:
     """Two notes at beats 0 and 3; the tempo halves after beat 2, so beat 3 sounds at 2.0 s."""
-    track = mido.MidiTrack(
-        [
-            mido.MetaMessage("set_tempo", tempo=500_000, time=0),  # 120 bpm
-            mido.Message("program_change", program=74, time=0),
-            mido.Message("note_on", note=69, velocity=100, time=0),
-            mido.Message("note_off", note=69, velocity=0, time=240),
-            mido.MetaMessage("set_tempo", tempo=1_000_000, time=720),  # at beat 2: 60 bpm
-            mido.Message("note_on", note=69, velocity=100, time=480),
-            mido.Message("note_off", note=69, velocity=0, time=240),
-        ]
-    )
+    track = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=500_000, time=0),  # 120 bpm
+        mido.Message("program_change", program=74, time=0),
+        mido.Message("note_on", note=69, velocity=100, time=0),
+        mido.Message("note_off", note=69, velocity=0, time=240),
+        mido.MetaMessage("set_tempo", tempo=1_000_000, time=720),  # at beat 2: 60 bpm
+        mido.Message("note_on", note=69, velocity=100, time=480),
+        mido.Message("note_off", note=69, velocity=0, time=240),
+    ])
     midi = mido.MidiFile(ticks_per_beat=480)
     midi.tracks.append(track)
     midi.save(str(tmp_path / "tempo.mid"))

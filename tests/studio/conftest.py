@@ -35,9 +35,8 @@ class Server:
     def session(self) -> Path:
         return self.app.state.studio.workspace.session
 
-    def request(
-        self, method: str, path: str, body: dict | bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body: dict | bytes | None = None,
+                headers: dict | None = None) -> tuple[int, dict]:
         """(status, JSON body) of one request; errors are returned, not raised."""
         data = json.dumps(body).encode() if isinstance(body, dict) else body
         headers = dict(headers or {}, **({"Content-Type": "application/json"} if isinstance(body, dict) else {}))
@@ -97,14 +96,8 @@ def trained_run(studio_server, bach_corpus) -> Path:
     from composer.train.trainer import train
 
     run_dir = studio_server.runs / RUN_NAME
-    train(
-        "performance-rnn",
-        corpus=bach_corpus,
-        config_path=REPO / "configs/performance_rnn/tiny_conditioned.yaml",
-        run_dir=run_dir,
-        steps=30,
-        progress=False,
-    )
+    train("performance-rnn", corpus=bach_corpus, config_path=REPO / "configs/performance_rnn/tiny_conditioned.yaml",
+          run_dir=run_dir, steps=30, progress=False)
     return run_dir
 
 

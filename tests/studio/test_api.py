@@ -38,17 +38,14 @@ def test_page_is_served_with_its_own_assets_only(studio_server):
         assert status == 200 and body and b"http://" not in body and b"https://" not in body
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/files/session/../../../../../../etc/passwd",
-        "/files/session/..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-        "/files/runs/%2Fetc%2Fpasswd",
-        "/files/scratch/..%2F..%2F..%2Fstudio%2F..%2F..%2F..%2F..%2Fetc%2Fhostname",
-        "/files/etc/passwd",
-        "/files/session/kept/outside.txt",  # a symlink pointing out of the session
-    ],
-)
+@pytest.mark.parametrize("path", [
+    "/files/session/../../../../../../etc/passwd",
+    "/files/session/..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+    "/files/runs/%2Fetc%2Fpasswd",
+    "/files/scratch/..%2F..%2F..%2Fstudio%2F..%2F..%2F..%2F..%2Fetc%2Fhostname",
+    "/files/etc/passwd",
+    "/files/session/kept/outside.txt",  # a symlink pointing out of the session
+])
 def test_path_traversal_is_refused(studio_server, tmp_path, path):
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0 secret")
@@ -68,21 +65,18 @@ def test_a_file_inside_the_session_is_served(studio_server):
     assert raw_get(studio_server, "/files/session/kept/note.txt") == (200, b"kept")
 
 
-@pytest.mark.parametrize(
-    "body, field",
-    [
-        ({"run": RUN_NAME, "seconds": 1e9}, "seconds"),
-        ({"run": RUN_NAME, "seconds": -1}, "seconds"),
-        ({"run": RUN_NAME, "temperature": 5}, "temperature"),
-        ({"run": RUN_NAME, "num": 100}, "num"),
-        ({"run": RUN_NAME, "num": 0}, "num"),
-        ({"run": RUN_NAME, "top_p": 2}, "top_p"),
-        ({"run": RUN_NAME, "seed": -5}, "seed"),
-        ({"run": RUN_NAME, "seconds": "long"}, "seconds"),
-        ({"run": RUN_NAME, "bogus": 1}, "bogus"),
-        ({}, "run"),
-    ],
-)
+@pytest.mark.parametrize("body, field", [
+    ({"run": RUN_NAME, "seconds": 1e9}, "seconds"),
+    ({"run": RUN_NAME, "seconds": -1}, "seconds"),
+    ({"run": RUN_NAME, "temperature": 5}, "temperature"),
+    ({"run": RUN_NAME, "num": 100}, "num"),
+    ({"run": RUN_NAME, "num": 0}, "num"),
+    ({"run": RUN_NAME, "top_p": 2}, "top_p"),
+    ({"run": RUN_NAME, "seed": -5}, "seed"),
+    ({"run": RUN_NAME, "seconds": "long"}, "seconds"),
+    ({"run": RUN_NAME, "bogus": 1}, "bogus"),
+    ({}, "run"),
+])
 def test_absurd_values_get_one_line_naming_the_field(studio_server, body, field):
     status, answer = studio_server.post("/api/generate", body)
     assert status == 422
@@ -96,31 +90,23 @@ def test_an_unknown_run_is_named(studio_server):
 
 
 def test_malformed_json_is_a_clear_error(studio_server):
-    status, answer = studio_server.request("POST", "/api/generate", b"{not json", {"Content-Type": "application/json"})
+    status, answer = studio_server.request("POST", "/api/generate", b"{not json",
+                                           {"Content-Type": "application/json"})
     assert status == 422 and "JSON" in answer["error"]
 
 
 def _upload(server, name: str, data: bytes) -> tuple[int, dict]:
     boundary = "studio-test-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
     return server.request("POST", "/api/primers", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
-@pytest.mark.parametrize(
-    "name, data, message",
-    [
-        ("notes.txt", b"just some text", "notes.txt: not a MIDI file"),
-        ("broken.mid", b"MThd\x00\x00\x00\x06garbage", "broken.mid: not a readable MIDI file"),
-        ("empty.mid", None, "empty.mid: the MIDI file has no notes"),
-    ],
-)
+@pytest.mark.parametrize("name, data, message", [
+    ("notes.txt", b"just some text", "notes.txt: not a MIDI file"),
+    ("broken.mid", b"MThd\x00\x00\x00\x06garbage", "broken.mid: not a readable MIDI file"),
+    ("empty.mid", None, "empty.mid: the MIDI file has no notes"),
+])
 def test_a_bad_primer_is_refused_with_its_name(studio_server, tmp_path, name, data, message):
     if data is None:
         path = tmp_path / "empty.mid"
@@ -130,28 +116,22 @@ def test_a_bad_primer_is_refused_with_its_name(studio_server, tmp_path, name, da
     assert status == 400 and answer["error"].startswith(message)
 
 
-@pytest.mark.parametrize(
-    "path, message",
-    [
-        ("/api/jobs/generate-999", "unknown job 'generate-999'"),
-        ("/api/kept/nothing-here/musicxml", "no kept MIDI take 'nothing-here'"),
-        ("/api/nowhere", "/api/nowhere: Not Found"),
-    ],
-)
+@pytest.mark.parametrize("path, message", [
+    ("/api/jobs/generate-999", "unknown job 'generate-999'"),
+    ("/api/kept/nothing-here/musicxml", "no kept MIDI take 'nothing-here'"),
+    ("/api/nowhere", "/api/nowhere: Not Found"),
+])
 def test_unknown_things_are_404_with_a_message(studio_server, path, message):
     assert studio_server.get(path) == (404, {"error": message})
 
 
-@pytest.mark.parametrize(
-    "body, status, message",
-    [
-        ({"name": "m", "tracks": [{"source": "missing.mid"}]}, 404, "track 1: 'missing.mid' is not a kept take"),
-        ({"name": "m", "tracks": [{"source": "../../etc/passwd"}]}, 400, "track 1 source '../../etc/passwd' must be"),
-        ({"name": "../evil", "tracks": [{"source": "a.mid"}]}, 400, "mix name '../evil' must be"),
-        ({"name": "m", "tracks": []}, 422, "tracks: "),
-        ({"name": "m", "tracks": [{"source": "a.mid", "pan": 3}]}, 422, "tracks.0.pan: "),
-    ],
-)
+@pytest.mark.parametrize("body, status, message", [
+    ({"name": "m", "tracks": [{"source": "missing.mid"}]}, 404, "track 1: 'missing.mid' is not a kept take"),
+    ({"name": "m", "tracks": [{"source": "../../etc/passwd"}]}, 400, "track 1 source '../../etc/passwd' must be"),
+    ({"name": "../evil", "tracks": [{"source": "a.mid"}]}, 400, "mix name '../evil' must be"),
+    ({"name": "m", "tracks": []}, 422, "tracks: "),
+    ({"name": "m", "tracks": [{"source": "a.mid", "pan": 3}]}, 422, "tracks.0.pan: "),
+])
 def test_bad_mixes_are_refused(studio_server, body, status, message):
     answer = studio_server.post("/api/mix", body)
     assert answer[0] == status and answer[1]["error"].startswith(message)
@@ -181,16 +161,8 @@ def test_generate_keep_and_mix_leave_files_the_cli_can_use(studio_server, traine
     primer = make_midi(tmp_path / "primer.mid", pitches=(60, 64, 67, 72))
     status, uploaded = _upload(studio_server, "primer.mid", primer.read_bytes())
     assert status == 200 and uploaded["notes"] == 4
-    request = {
-        "run": RUN_NAME,
-        "seconds": 3,
-        "num": 2,
-        "seed": 7,
-        "temperature": 0.9,
-        "key": "D minor",
-        "density": 4,
-        "primer": uploaded["id"],
-    }
+    request = {"run": RUN_NAME, "seconds": 3, "num": 2, "seed": 7, "temperature": 0.9, "key": "D minor",
+               "density": 4, "primer": uploaded["id"]}
     status, job = studio_server.post("/api/generate", request)
     assert status == 202
     job = studio_server.wait(job)
@@ -207,17 +179,8 @@ def test_generate_keep_and_mix_leave_files_the_cli_can_use(studio_server, traine
     for suffix in (".mid", ".q16.mid", ".wav", ".png"):
         assert (kept_dir / f"{kept['name']}{suffix}").stat().st_size > 0
 
-    again = generate(
-        trained_run,
-        out=tmp_path / "again.mid",
-        seconds=3,
-        num=2,
-        seed=7,
-        temperature=0.9,
-        key=["D minor"],
-        density=[4.0],
-        primer=Path(sidecar["primer"]),
-    )
+    again = generate(trained_run, out=tmp_path / "again.mid", seconds=3, num=2, seed=7, temperature=0.9,
+                     key=["D minor"], density=[4.0], primer=Path(sidecar["primer"]))
 
     def pitches_and_starts(path):
         return [(n.pitch, round(n.start, 3)) for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes]
@@ -229,16 +192,9 @@ def test_generate_keep_and_mix_leave_files_the_cli_can_use(studio_server, traine
     assert status == 200 and b"<score-partwise" in score
     assert (kept_dir / f"{kept['name']}.musicxml").read_bytes() == score
 
-    status, job = studio_server.post(
-        "/api/mix",
-        {
-            "name": "duo",
-            "tracks": [
-                {"source": kept["stem"], "pan": -0.3, "fade_out": 1, "lufs": -20},
-                {"source": kept["stem"], "start": 1.5, "pan": 0.3, "gain_db": -6},
-            ],
-        },
-    )
+    status, job = studio_server.post("/api/mix", {"name": "duo", "tracks": [
+        {"source": kept["stem"], "pan": -0.3, "fade_out": 1, "lufs": -20},
+        {"source": kept["stem"], "start": 1.5, "pan": 0.3, "gain_db": -6}]})
     assert status == 202
     job = studio_server.wait(job)
     assert job["status"] == "done", job["error"]
@@ -268,16 +224,13 @@ def test_an_audio_run_gives_waveform_takes(studio_server, texture_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "controls, message",
-    [
-        ({"texture": RUN_NAME}, f"texture run '{RUN_NAME}' makes MIDI"),
-        ({"run": TEXTURE_NAME}, f"run '{TEXTURE_NAME}' makes audio"),
-        ({"key": "X major"}, "key 'X major' not understood"),
-        ({"run": "gone"}, "unknown run 'gone'"),
-        ({"temperature": 9}, "temperature: "),
-    ],
-)
+@pytest.mark.parametrize("controls, message", [
+    ({"texture": RUN_NAME}, f"texture run '{RUN_NAME}' makes MIDI"),
+    ({"run": TEXTURE_NAME}, f"run '{TEXTURE_NAME}' makes audio"),
+    ({"key": "X major"}, "key 'X major' not understood"),
+    ({"run": "gone"}, "unknown run 'gone'"),
+    ({"temperature": 9}, "temperature: "),
+])
 def test_bad_radio_controls_are_refused(studio_server, trained_run, texture_run, controls, message):
     status, answer = studio_server.post("/api/radio/controls", controls)
     assert status >= 400 and answer["error"].startswith(message)

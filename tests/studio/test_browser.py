@@ -17,27 +17,13 @@ import pytest
 from tests.studio.conftest import REPO
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-    "--window-size=1400,1000",
-)
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--autoplay-policy=no-user-gesture-required", "--window-size=1400,1000")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(400),
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver (make system-deps)",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400),
+              pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+                                 reason="needs Debian's chromium and chromium-driver (make system-deps)")]
 
 
 @pytest.fixture
@@ -51,9 +37,8 @@ def browser(tmp_path):
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    options.add_experimental_option(
-        "prefs", {"download.default_directory": str(tmp_path / "downloads"), "download.prompt_for_download": False}
-    )
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.implicitly_wait(0)
     yield driver
@@ -142,11 +127,8 @@ def test_generate_play_keep_mix_download_and_radio(studio_server, trained_run, b
 
     tab("radio")
     find("#radio-start").click()
-    wait_for(
-        lambda: browser.execute_script("return document.querySelector('#radio-audio').currentTime > 3"),
-        90,
-        "the radio to play 3 s",
-    )
+    wait_for(lambda: browser.execute_script("return document.querySelector('#radio-audio').currentTime > 3"), 90,
+             "the radio to play 3 s")
     assert not find("#error").is_displayed()
     time.sleep(2.5)  # one status refresh
     browser.save_screenshot(str(shots / "studio-radio.png"))

@@ -12,9 +12,8 @@ def test_studio_binds_localhost_by_default(monkeypatch, tmp_path):
 
     served = {}
     monkeypatch.setattr(uvicorn, "run", lambda application, **options: served.update(options, app=application))
-    result = CliRunner().invoke(
-        app, ["studio", "--root", str(tmp_path / "studio"), "--runs", str(tmp_path / "runs"), "--port", "8123"]
-    )
+    result = CliRunner().invoke(app, ["studio", "--root", str(tmp_path / "studio"), "--runs", str(tmp_path / "runs"),
+                                      "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert served["host"] == "127.0.0.1" and served["port"] == 8123
     workspace = served["app"].state.studio.workspace

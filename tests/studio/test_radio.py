@@ -30,10 +30,8 @@ def longest_silence_s(pcm: np.ndarray) -> float:
 
 def test_sixty_seconds_without_gaps_and_ahead_of_real_time(studio_server, trained_run, texture_run):
     studio_server.post("/api/radio/stop")
-    status, answer = studio_server.post(
-        "/api/radio/controls",
-        {"run": RUN_NAME, "key": "C major", "temperature": 1.0, "texture": TEXTURE_NAME, "texture_db": -15},
-    )
+    status, answer = studio_server.post("/api/radio/controls", {"run": RUN_NAME, "key": "C major", "temperature": 1.0,
+                                                                "texture": TEXTURE_NAME, "texture_db": -15})
     assert status == 200 and answer["settings"]["key"] == "C major" and answer["settings"]["texture"] == TEXTURE_NAME
     frames, chunks, changed_at = int(STREAM_S * SAMPLE_RATE), [], None
     with urllib.request.urlopen(studio_server.url + "/api/radio/stream.wav", timeout=60) as stream:
@@ -58,21 +56,20 @@ def test_sixty_seconds_without_gaps_and_ahead_of_real_time(studio_server, traine
     joins = [j for j in status["joins_s"] if j < STREAM_S - 1]
     assert len(joins) >= 8
     for join_s in joins:  # no gap where one segment hands over to the next
-        window = pcm[int((join_s - 1) * SAMPLE_RATE) : int((join_s + 1) * SAMPLE_RATE)]
+        window = pcm[int((join_s - 1) * SAMPLE_RATE):int((join_s + 1) * SAMPLE_RATE)]
         assert longest_silence_s(window) <= MAX_SILENCE_S, f"silence at the join at {join_s} s"
     assert np.abs(pcm.astype(np.float32)).max() > 1000  # it is music, not near-silence
     assert status["underrun_s"] == 0 and status["min_lead_s"] > 0  # generation stayed ahead
-    print(
-        f"\nradio: {status['segments']} segments; least ahead when a segment arrived {status['min_lead_s']} s; "
-        f"made at {status['realtime_factor']}x real time; longest silence {longest_silence_s(pcm):.3f} s; "
-        f"seconds to make each: {[s['make_s'] for s in status['recent']]}"
-    )
+    print(f"\nradio: {status['segments']} segments; least ahead when a segment arrived {status['min_lead_s']} s; "
+          f"made at {status['realtime_factor']}x real time; longest silence {longest_silence_s(pcm):.3f} s; "
+          f"seconds to make each: {[s['make_s'] for s in status['recent']]}")
 
     recent = {s["index"]: s for s in status["recent"]}
     assert recent[max(recent)]["key"] == "A minor" and not recent[max(recent)]["texture"]  # changed from then on
     before = [s for index, s in recent.items() if index < changed_at]
     assert before and all(s["key"] == "C major" and s["texture"] for s in before)
     assert_segments_continue(studio_server.root / "radio")
+
 
 
 def assert_segments_continue(folder):
@@ -83,8 +80,7 @@ def assert_segments_continue(folder):
     end = next(t.time for t in previous.text_events if t.text == PRIMER_MARKER) + SEGMENT_S
     tail = [n for n in previous.instruments[0].notes if end - PRIMER_S <= n.start < end]
     assert primer and [(n.pitch, round(n.start - end + PRIMER_S, 2)) for n in tail] == [
-        (n.pitch, round(n.start, 2)) for n in primer
-    ]
+        (n.pitch, round(n.start, 2)) for n in primer]
     segment = pretty_midi.PrettyMIDI(str(folder / f"segment-{latest}.mid"))
     (marker,) = [t.time for t in segment.text_events if t.text == PRIMER_MARKER]
     opening = sorted((n.start, n.pitch) for n in segment.instruments[0].notes if n.start < marker)

@@ -23,11 +23,8 @@ def fake_run(path, *, model="samplernn", metrics=None, samples=()):
 
 def test_runs_are_summarized_from_their_files(tmp_path):
     runs = tmp_path / "runs"
-    fake_run(
-        runs / "group" / "srnn",
-        metrics={"step": 500, "eval_bits_per_sample": 3.15, "best": {"eval_loss": 2.2}},
-        samples=("step-0000250.wav", "step-0000500.wav", "notes.txt"),
-    )
+    fake_run(runs / "group" / "srnn", metrics={"step": 500, "eval_bits_per_sample": 3.15, "best": {"eval_loss": 2.2}},
+             samples=("step-0000250.wav", "step-0000500.wav", "notes.txt"))
     fake_run(runs / "vae", model="lstm-vae", metrics={"step": 40, "best": {"eval_loss": 0.7}})
     (runs / "broken" / "checkpoints").mkdir(parents=True)
     (runs / "broken" / "config.yaml").write_text("seed: 1\n")
@@ -38,10 +35,8 @@ def test_runs_are_summarized_from_their_files(tmp_path):
     srnn = listed["group/srnn"]
     assert (srnn["model"], srnn["corpus"], srnn["step"], srnn["output"]) == ("samplernn", "songs", 500, ".wav")
     assert srnn["held_out"] == {"metric": "eval_bits_per_sample", "value": 3.15}
-    assert [s["url"] for s in srnn["samples"]] == [
-        "/files/runs/group/srnn/samples/step-0000250.wav",
-        "/files/runs/group/srnn/samples/step-0000500.wav",
-    ]
+    assert [s["url"] for s in srnn["samples"]] == ["/files/runs/group/srnn/samples/step-0000250.wav",
+                                                   "/files/runs/group/srnn/samples/step-0000500.wav"]
     assert listed["vae"]["held_out"] == {"metric": "eval_loss", "value": 0.7}
     assert "no 'model' key" in listed["broken"]["error"]
     assert find_run(workspace, "group/srnn") == workspace.runs / "group" / "srnn"

@@ -38,12 +38,10 @@ def test_controls_match_magenta():
     sequence = music_pb2.NoteSequence()
     for _ in range(60):
         start = rng.uniform(0, 10)
-        sequence.notes.add(
-            pitch=int(rng.integers(40, 80)), velocity=90, start_time=start, end_time=start + rng.uniform(0.01, 1.5)
-        )
-    performance = performance_lib.Performance(
-        sequences_lib.quantize_note_sequence_absolute(sequence, 100), num_velocity_bins=32
-    )
+        sequence.notes.add(pitch=int(rng.integers(40, 80)), velocity=90, start_time=start,
+                           end_time=start + rng.uniform(0.01, 1.5))
+    performance = performance_lib.Performance(sequences_lib.quantize_note_sequence_absolute(sequence, 100),
+                                              num_velocity_bins=32)
     events = ENCODING.encode(sequence)
     density = NoteDensityPerformanceControlSignal(3.0, [1, 2, 4, 8, 16, 32, 64]).extract(performance)
     np.testing.assert_allclose(ctl.note_density(events, ENCODING), density)
@@ -55,10 +53,10 @@ def test_control_vectors_of_a_chord():
     events = ENCODING.encode(chord_sequence())
     vectors = ctl.control_vectors(events, ENCODING, ("density", "pitch_histogram"))
     assert vectors.shape == (len(events), ctl.control_dim(("density", "pitch_histogram"))) == (len(events), 29)
-    assert ctl.density_of(vectors[:1, :15])[0] == pytest.approx(12.0)  # 3 notes every 0.25 s
+    assert ctl.density_of(vectors[:1, :15])[0] == pytest.approx(12.0)   # 3 notes every 0.25 s
     histogram = vectors[0, 15:27]
     assert set(np.flatnonzero(histogram > 0.3)) == {0, 4, 7} and histogram.sum() == pytest.approx(1.0)
-    assert not vectors[:, 27:].any()  # every control present
+    assert not vectors[:, 27:].any()              # every control present
 
 
 def test_density_code_is_exact_inside_its_range_and_clamped_outside():
@@ -110,9 +108,8 @@ def test_transposition_leaves_padding_alone():
     data = layout(chunks, ENCODING, example_events=512, hop=16)  # windows longer than the chunks
     assert (data.weights == 0).any()
     for seed in range(4):
-        for batch in windows_dataset(
-            data, example_events=512, batch_size=8, training=True, num_classes=N, seed=seed, transpose=5
-        ).take(2):
+        for batch in windows_dataset(data, example_events=512, batch_size=8, training=True, num_classes=N, seed=seed,
+                                     transpose=5).take(2):
             events = np.concatenate([batch["events"].numpy(), batch["targets"].numpy()], axis=1)
             assert events.min() >= 0 and events.max() < ENCODING.num_classes
             padded = batch["weights"].numpy() == 0
@@ -132,13 +129,8 @@ def test_a_window_augmented_out_of_range_stops_the_pipeline(monkeypatch):
     monkeypatch.setattr(dataset, "transpose_window", lambda events, weights, semitones: events - 400)
     data = layout([ENCODING.encode(chord_sequence(seconds=2.0))], ENCODING, example_events=16, hop=4)
     with pytest.raises(tf.errors.InvalidArgumentError, match="augmented window at offset .* outside 0..387"):
-        next(
-            iter(
-                windows_dataset(
-                    data, example_events=16, batch_size=2, training=True, seed=0, num_classes=N, transpose=2
-                )
-            )
-        )
+        next(iter(windows_dataset(data, example_events=16, batch_size=2, training=True, seed=0, num_classes=N,
+                                  transpose=2)))
 
 
 def test_windows_cover_every_target_once_and_augment():
@@ -152,40 +144,14 @@ def test_windows_cover_every_target_once_and_augment():
     np.testing.assert_array_equal(first["events"][0, 1:], first["targets"][0, :-1])
 
     train = layout(chunks, ENCODING, example_events=64, hop=16, controls=("pitch_histogram",))
-    batch = next(
-        iter(
-            windows_dataset(
-                train,
-                example_events=64,
-                batch_size=16,
-                training=True,
-                seed=1,
-                num_classes=N,
-                controls=("pitch_histogram",),
-                transpose=3,
-                control_dropout=0.5,
-            )
-        )
-    )
+    batch = next(iter(windows_dataset(train, example_events=64, batch_size=16, training=True, seed=1, num_classes=N,
+                                      controls=("pitch_histogram",), transpose=3, control_dropout=0.5)))
     pitches = set(batch["events"].numpy()[batch["events"].numpy() < 128].tolist())
     assert pitches - {60, 64, 67}, "some windows should be transposed"
     dropped = batch["controls"][:, 0, 12].numpy() == 1
     assert 0 < dropped.sum() < 16 and not batch["controls"].numpy()[dropped, :, :12].any()
-    again = next(
-        iter(
-            windows_dataset(
-                train,
-                example_events=64,
-                batch_size=16,
-                training=True,
-                seed=1,
-                num_classes=N,
-                controls=("pitch_histogram",),
-                transpose=3,
-                control_dropout=0.5,
-            )
-        )
-    )
+    again = next(iter(windows_dataset(train, example_events=64, batch_size=16, training=True, seed=1, num_classes=N,
+                                      controls=("pitch_histogram",), transpose=3, control_dropout=0.5)))
     np.testing.assert_array_equal(batch["events"], again["events"])  # seeded
 
 
@@ -242,9 +208,7 @@ def test_corpus_key_profiles_ask_for_the_keys_the_corpus_plays():
 def test_hidden_hides_one_control_as_control_dropout_does():
     both = ("density", "pitch_histogram")
     rows = ctl.user_controls(both, density=[2.0, 8.0], histograms=[np.eye(12)[0]])
-    np.testing.assert_array_equal(
-        ctl.hidden(rows, both, "pitch_histogram"), ctl.user_controls(both, density=[2.0, 8.0])
-    )
-    np.testing.assert_array_equal(
-        ctl.hidden(rows, both, "density"), ctl.user_controls(both, histograms=[np.eye(12)[0], np.eye(12)[0]])
-    )
+    np.testing.assert_array_equal(ctl.hidden(rows, both, "pitch_histogram"),
+                                  ctl.user_controls(both, density=[2.0, 8.0]))
+    np.testing.assert_array_equal(ctl.hidden(rows, both, "density"),
+                                  ctl.user_controls(both, histograms=[np.eye(12)[0], np.eye(12)[0]]))

@@ -17,12 +17,8 @@ def random_sequence(rng: np.random.Generator, n_notes: int = 30, seconds: float 
     sequence = music_pb2.NoteSequence()
     for _ in range(n_notes):
         start = rng.uniform(0, seconds)
-        sequence.notes.add(
-            pitch=int(rng.integers(40, 80)),
-            velocity=int(rng.integers(1, 128)),
-            start_time=start,
-            end_time=start + rng.uniform(0.005, 2.5),
-        )
+        sequence.notes.add(pitch=int(rng.integers(40, 80)), velocity=int(rng.integers(1, 128)),
+                           start_time=start, end_time=start + rng.uniform(0.005, 2.5))
     sequence.total_time = max(n.end_time for n in sequence.notes)
     return sequence
 
@@ -89,17 +85,9 @@ def test_stuck_notes_end_at_max_length():
     assert encoding.decode_notes(events)[0, 1] == 800
 
 
-@pytest.mark.parametrize(
-    "kind, value, ok",
-    [
-        (NOTE_ON, 0, True),
-        (NOTE_ON, 128, False),
-        (TIME_SHIFT, 100, True),
-        (TIME_SHIFT, 0, False),
-        (VELOCITY, 1, True),
-        ("pedal", 1, False),
-    ],
-)
+@pytest.mark.parametrize("kind, value, ok", [
+    (NOTE_ON, 0, True), (NOTE_ON, 128, False), (TIME_SHIFT, 100, True), (TIME_SHIFT, 0, False),
+    (VELOCITY, 1, True), ("pedal", 1, False)])
 def test_event_checks(kind, value, ok):
     if ok:
         assert Event(kind, value).value == value

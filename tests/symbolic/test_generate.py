@@ -41,20 +41,11 @@ def test_training_lowers_the_loss(run_dir):
 
 @pytest.mark.slow
 def test_generate_writes_midi_for_a_human(run_dir, tmp_path):
-    paths = generate(
-        run_dir,
-        out=tmp_path / "piece.mid",
-        seconds=4,
-        seed=3,
-        num=2,
-        key=["D minor", "A minor"],
-        quantize=16,
-        program=48,
-    )
+    paths = generate(run_dir, out=tmp_path / "piece.mid", seconds=4, seed=3, num=2, key=["D minor", "A minor"],
+                     quantize=16, program=48)
     names = sorted(p.name for p in paths)
     assert names == ["piece-1.mid", "piece-1.q16.mid", "piece-2.mid", "piece-2.q16.mid"]
     import pretty_midi
-
     pm = pretty_midi.PrettyMIDI(str(tmp_path / "piece-1.mid"))
     assert [i.program for i in pm.instruments] == [48] and pm.time_signature_changes
     assert pm.get_end_time() <= 4.2 + 5.0 and len(pm.instruments[0].notes) > 0
@@ -128,7 +119,6 @@ def test_int8_engine_scores_like_the_float_model(run_dir):
     exact = nll_per_event(PerformanceStep(export_step(model, quantize=False)), events)
     int8 = nll_per_event(PerformanceStep(export_step(model)), events)
     import tensorflow as tf
-
     logits = model({"events": tf.constant(events[:, :-1]), "controls": tf.zeros([4, length - 1, model.control_dim])})
     reference = float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(events[:, 1:], logits)))
     assert exact == pytest.approx(reference, abs=1e-4)
@@ -138,15 +128,8 @@ def test_int8_engine_scores_like_the_float_model(run_dir):
 def test_beam_search_and_guidance_run_on_both_engines(run_dir, tmp_path):
     for engine in ("tflite", "tf"):
         (beam,) = generate(run_dir, out=tmp_path / f"beam-{engine}.mid", seconds=2, seed=1, beam=2, engine=engine)
-        (guided,) = generate(
-            run_dir,
-            out=tmp_path / f"guided-{engine}.mid",
-            seconds=2,
-            seed=1,
-            key=["D minor"],
-            guidance=2.0,
-            engine=engine,
-        )
+        (guided,) = generate(run_dir, out=tmp_path / f"guided-{engine}.mid", seconds=2, seed=1, key=["D minor"],
+                             guidance=2.0, engine=engine)
         assert midi_io.midi_file_to_note_sequence(str(beam)).notes
         assert midi_io.midi_file_to_note_sequence(str(guided)).notes
     with pytest.raises(ComposerError, match="unknown sampling engine 'gpu'"):

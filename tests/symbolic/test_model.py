@@ -42,15 +42,9 @@ def test_fast_lstm_gradients_match_autodiff():
     np.testing.assert_allclose(h, reference()[:, 0], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "preset, layers, classes, control_dim",
-    [
-        ("tiny", (256,), 388, 0),
-        ("tiny_conditioned", (256,), 388, 29),
-        ("default", (512,), 388, 0),
-        ("large", (1024, 1024, 1024), 388, 0),
-    ],
-)
+@pytest.mark.parametrize("preset, layers, classes, control_dim", [
+    ("tiny", (256,), 388, 0), ("tiny_conditioned", (256,), 388, 29),
+    ("default", (512,), 388, 0), ("large", (1024, 1024, 1024), 388, 0)])
 def test_presets(preset, layers, classes, control_dim):
     config = load(PRESETS / f"{preset}.yaml", PerformanceRNNConfig)
     assert config.layers == layers and config.encoding.num_classes == classes

@@ -14,10 +14,10 @@ from composer.symbolic.music_transformer import MusicTransformer
 
 def _naive_attention(layer: RelativeSelfAttention, x: np.ndarray) -> np.ndarray:
     """Shaw et al.'s definition, one (query, key) pair at a time: no skewing, no batched masks."""
-    qkv = x @ layer.qkv.kernel.numpy()  # (B, T, 3 H D_h)
+    qkv = x @ layer.qkv.kernel.numpy()                                   # (B, T, 3 H D_h)
     heads, dim, span = layer.heads, layer.key_dim, layer.span
     q, k, v = qkv.reshape(*x.shape[:2], 3, heads, dim).transpose(2, 0, 1, 3, 4)  # (B, T, H, D_h) each
-    relative = layer.relative.numpy()  # (H, span, D_h)
+    relative = layer.relative.numpy()                                     # (H, span, D_h)
     out = np.zeros((*x.shape[:2], heads, dim))
     for b in range(x.shape[0]):
         for i in range(x.shape[1]):
@@ -82,16 +82,14 @@ def test_the_shared_sampler_drives_the_cached_step(beam, top_p):
 
     encoding = PerformanceEncoding()
     model = MusicTransformer(encoding.num_classes, layers=1, width=16, heads=2, ff_dim=16, span=8, control_dim=3)
-    model({"events": tf.zeros([1, 2], tf.int32), "controls": tf.zeros([1, 2, 3])})  # built, as build_model does
-    primer = np.array([60, 300, 188, 300], np.int32)  # note-on, shift, note-off, shift
+    model({"events": tf.zeros([1, 2], tf.int32), "controls": tf.zeros([1, 2, 3])})   # built, as build_model does
+    primer = np.array([60, 300, 188, 300], np.int32)                   # note-on, shift, note-off, shift
     controls = np.eye(3, dtype=np.float32)[:2]
-    pieces = sample_events(
-        model, encoding, num=2, seconds=0.5, seed=5, primer=primer, controls=controls, top_p=top_p, beam=beam
-    )
-    again = sample_events(
-        model, encoding, num=2, seconds=0.5, seed=5, primer=primer, controls=controls, top_p=top_p, beam=beam
-    )
+    pieces = sample_events(model, encoding, num=2, seconds=0.5, seed=5, primer=primer, controls=controls,
+                           top_p=top_p, beam=beam)
+    again = sample_events(model, encoding, num=2, seconds=0.5, seed=5, primer=primer, controls=controls,
+                          top_p=top_p, beam=beam)
     for piece, same in zip(pieces, again):
         np.testing.assert_array_equal(piece[:4], primer)
-        np.testing.assert_array_equal(piece, same)  # seeded: the same piece
+        np.testing.assert_array_equal(piece, same)                         # seeded: the same piece
         assert len(piece) > len(primer) and piece.max() < encoding.num_classes

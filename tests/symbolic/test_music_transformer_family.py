@@ -21,15 +21,9 @@ from composer.train.family import FAMILIES, get_family
 PRESETS = Path(__file__).resolve().parents[2] / "configs" / "music_transformer"
 
 
-@pytest.mark.parametrize(
-    "preset, shape, control_dim",
-    [
-        ("tiny", (2, 128, 128), 0),
-        ("tiny_conditioned", (2, 128, 128), 29),
-        ("default", (4, 256, 512), 0),
-        ("large", (8, 512, 2048), 0),
-    ],
-)
+@pytest.mark.parametrize("preset, shape, control_dim", [
+    ("tiny", (2, 128, 128), 0), ("tiny_conditioned", (2, 128, 128), 29), ("default", (4, 256, 512), 0),
+    ("large", (8, 512, 2048), 0)])
 def test_presets_build_run_and_sample(preset, shape, control_dim):
     config = load(PRESETS / f"{preset}.yaml", MusicTransformerConfig)
     assert (config.layers, config.width, config.span) == shape
@@ -69,9 +63,8 @@ def test_tiny_preset_loss_goes_down(bach_corpus, tmp_path):
     from composer.train.trainer import train
 
     config = _tiny_config(tmp_path, steps=80, eval_every=40, checkpoint_every=40, eval_batches=4)
-    metrics = train(
-        "music-transformer", corpus=bach_corpus, config_path=config, run_dir=tmp_path / "run", progress=False
-    )
+    metrics = train("music-transformer", corpus=bach_corpus, config_path=config, run_dir=tmp_path / "run",
+                    progress=False)
     losses = [h["eval_loss"] for h in metrics["history"] if h.get("eval_loss") is not None]
     assert len(losses) == 2 and losses[1] < losses[0] < np.log(388)
     assert losses[1] < np.log(388) - 1.0  # well below a uniform guess
@@ -82,57 +75,17 @@ def test_cli_train_generate_evaluate(bach_corpus, tmp_path):
     config = _tiny_config(tmp_path, steps=30, eval_every=30, checkpoint_every=30, eval_batches=2)
     root, run = str(Path(bach_corpus.path).parent), str(tmp_path / "run")
     runner = CliRunner()
-    trained = runner.invoke(
-        app,
-        [
-            "train",
-            "music-transformer",
-            "--corpus",
-            bach_corpus.name,
-            "--root",
-            root,
-            "--config",
-            str(config),
-            "--out",
-            run,
-        ],
-    )
+    trained = runner.invoke(app, ["train", "music-transformer", "--corpus", bach_corpus.name, "--root", root,
+                                  "--config", str(config), "--out", run])
     assert trained.exit_code == 0, trained.output
-    generated = runner.invoke(
-        app,
-        [
-            "generate",
-            run,
-            "--out",
-            str(tmp_path / "piece.mid"),
-            "--seconds",
-            "3",
-            "--num",
-            "2",
-            "--seed",
-            "4",
-            "--top-p",
-            "0.95",
-        ],
-    )
+    generated = runner.invoke(app, ["generate", run, "--out", str(tmp_path / "piece.mid"), "--seconds", "3",
+                                    "--num", "2", "--seed", "4", "--top-p", "0.95"])
     assert generated.exit_code == 0, generated.output
     assert (tmp_path / "piece-1.mid").is_file() and (tmp_path / "piece-2.mid").is_file()
     refused = runner.invoke(app, ["generate", run, "--out", str(tmp_path / "x.mid"), "--engine", "tflite"])
     assert refused.exit_code == 1 and "music-transformer runs sample on tf" in str(refused.exception)
-    evaluated = runner.invoke(
-        app,
-        [
-            "evaluate",
-            run,
-            "--root",
-            root,
-            "--generated",
-            str(tmp_path / "piece-1.mid"),
-            "--out",
-            str(tmp_path / "eval"),
-            "--json",
-        ],
-    )
+    evaluated = runner.invoke(app, ["evaluate", run, "--root", root, "--generated", str(tmp_path / "piece-1.mid"),
+                                    "--out", str(tmp_path / "eval"), "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["model"] == "music-transformer" and metrics["eval_nll_per_event"] < np.log(388)

@@ -38,7 +38,7 @@ def _log_likelihood(model: PerformanceRNN, piece: np.ndarray, start: int) -> flo
     """Sum of log p(event) of piece[start:] under the float model, teacher-forced."""
     logits = model({"events": tf.constant(piece[None, :-1])})[0]
     logp = tf.nn.log_softmax(logits).numpy()
-    return float(logp[np.arange(len(piece) - 1), piece[1:]][start - 1 :].sum())
+    return float(logp[np.arange(len(piece) - 1), piece[1:]][start - 1:].sum())
 
 
 @pytest.mark.parametrize("quantize, tolerance", [(False, 1e-5), (True, 0.05)])
@@ -63,7 +63,7 @@ def test_pieces_are_valid_primed_and_run_their_seconds(engine, beam):
     pieces = sample_events(model, ENCODING, num=2, seconds=1.5, seed=3, primer=PRIMER, beam=beam, engine=engine)
     for piece in pieces:
         assert piece.dtype == np.int32 and 0 <= piece.min() and piece.max() < ENCODING.num_classes
-        np.testing.assert_array_equal(piece[: len(PRIMER)], PRIMER)  # fed, not drawn
+        np.testing.assert_array_equal(piece[:len(PRIMER)], PRIMER)  # fed, not drawn
         new_steps = event_steps(piece, ENCODING)[1] - event_steps(PRIMER, ENCODING)[1]
         assert len(piece) > len(PRIMER) and new_steps >= 1.5 * STEPS_PER_SECOND  # stops once past `seconds`
 
@@ -82,9 +82,8 @@ def test_beam_search_finds_likelier_pieces_than_plain_sampling(engine):
 @pytest.mark.parametrize("options", [{}, {"beam": 2, "top_p": 0.9}, {"temperature": 0.8}])
 def test_same_seed_same_pieces_and_rows_differ(engine, options):
     model = _model()
-    first, second, other = (
-        sample_events(model, ENCODING, num=3, seconds=1.0, seed=seed, engine=engine, **options) for seed in (4, 4, 5)
-    )
+    first, second, other = (sample_events(model, ENCODING, num=3, seconds=1.0, seed=seed, engine=engine, **options)
+                            for seed in (4, 4, 5))
     assert [list(p) for p in first] == [list(p) for p in second]
     assert [list(p) for p in first] != [list(p) for p in other]
     assert len({tuple(p) for p in first}) == 3
@@ -116,23 +115,16 @@ def test_guidance_one_is_no_guidance_and_more_moves_the_pieces(engine):
         sample_events(model, ENCODING, guidance=3.0, **options)
 
 
-@pytest.mark.parametrize(
-    "fields, trained", [({}, "none, control_dropout 0"), ({"controls": CONTROLS}, "pitch_histogram, control_dropout 0")]
-)
+@pytest.mark.parametrize("fields, trained", [({}, "none, control_dropout 0"),
+                                             ({"controls": CONTROLS}, "pitch_histogram, control_dropout 0")])
 def test_guidance_is_refused_without_an_unconditional_model(tmp_path, fields, trained):
     config = PerformanceRNNConfig(model="performance-rnn", **fields)
     with pytest.raises(ConfigError) as refused:
         _unguided(config, tmp_path, None, pitches_asked=False)
-    assert str(refused.value) == (
-        f"--guidance needs a model trained with controls and control_dropout > 0; "
-        f"{tmp_path} was trained with controls: {trained}"
-    )
-    assert _unguided(
-        PerformanceRNNConfig(model="performance-rnn", controls=CONTROLS, control_dropout=0.5),
-        tmp_path,
-        None,
-        pitches_asked=False,
-    ).tolist() == [0.0] * 12 + [1.0]
+    assert str(refused.value) == (f"--guidance needs a model trained with controls and control_dropout > 0; "
+                                  f"{tmp_path} was trained with controls: {trained}")
+    assert _unguided(PerformanceRNNConfig(model="performance-rnn", controls=CONTROLS, control_dropout=0.5),
+                     tmp_path, None, pitches_asked=False).tolist() == [0.0] * 12 + [1.0]
 
 
 def test_guidance_pushes_the_key_alone_and_keeps_the_asked_density(tmp_path):

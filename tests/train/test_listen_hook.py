@@ -39,26 +39,16 @@ def test_selection_loss_picks_the_best_checkpoint(tmp_path):
 
     config = train_toy.write_config(tmp_path / "toy.yaml")
     config.write_text(config.read_text().replace(train_toy.NAME, NAME))
-    metrics = train(NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=tmp_path / "run", progress=False)
+    metrics = train(NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=tmp_path / "run",
+                    progress=False)
     assert [h["audio_ratio"] for h in metrics["history"]] == [0.2, 0.9, 0.5]
     assert metrics["history"][-1]["eval_loss"] < metrics["history"][1]["eval_loss"]
-    assert metrics["best"] == {
-        "step": 40,
-        "eval_loss": metrics["history"][1]["eval_loss"],
-        "selection_loss": -0.9,
-        "audio_ratio": 0.9,
-    }
+    assert metrics["best"] == {"step": 40, "eval_loss": metrics["history"][1]["eval_loss"], "selection_loss": -0.9,
+                               "audio_ratio": 0.9}
     assert load_run(tmp_path / "run").step == 40
     events = EventAccumulator(str(tmp_path / "run" / "logs")).Reload()
     assert "audio_ratio" in events.Tags()["tensors"] + events.Tags()["scalars"]
 
-    resumed = train(
-        NAME,
-        corpus=train_toy.FakeCorpus(),
-        config_path=None,
-        run_dir=tmp_path / "run",
-        steps=60,
-        resume=True,
-        progress=False,
-    )
+    resumed = train(NAME, corpus=train_toy.FakeCorpus(), config_path=None, run_dir=tmp_path / "run", steps=60,
+                    resume=True, progress=False)
     assert resumed["best"]["step"] == 40

@@ -34,20 +34,13 @@ def test_sigkill_then_resume_continues_the_run(tmp_path):
     killed_at = _latest_step(run_dir)
     assert killed_at >= 40, process.stderr.read()[-2000:]
     before = json.loads((run_dir / "metrics.json").read_text())  # whole, never half-written
-    metrics = train(
-        train_toy.NAME,
-        corpus=train_toy.FakeCorpus(),
-        config_path=config,
-        run_dir=run_dir,
-        steps=killed_at + 20,
-        resume=True,
-        progress=False,
-    )
+    metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=run_dir,
+                    steps=killed_at + 20, resume=True, progress=False)
     assert metrics["step"] == killed_at + 20 == load_run(run_dir, checkpoint="latest").step
     steps = [h["step"] for h in metrics["history"]]
     assert steps == sorted(set(steps)) and steps[-1] == killed_at + 20
     kept = [h for h in before["history"] if h["step"] <= killed_at]
-    assert metrics["history"][: len(kept)] == kept and steps[len(kept)] > killed_at
+    assert metrics["history"][:len(kept)] == kept and steps[len(kept)] > killed_at
     last, kept_losses = metrics["history"][-1]["eval_loss"], [h["eval_loss"] for h in kept]
     # A restart from scratch would be back near the first evaluation's loss 20 steps later; the toy
     # plateaus with some noise, so compare against that, not against the noisy minimum.
@@ -57,9 +50,8 @@ def test_sigkill_then_resume_continues_the_run(tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_returns(tmp_path):
     config = train_toy.write_config(tmp_path / "toy.yaml", steps=60, sample_every=25, interrupt_at_sample=True)
     handler = signal.getsignal(signal.SIGINT)
-    metrics = train(
-        train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=tmp_path / "run", progress=False
-    )
+    metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=tmp_path / "run",
+                    progress=False)
     assert metrics["interrupted"] and metrics["step"] == 25
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["step"] == 25
     assert load_run(tmp_path / "run", checkpoint="latest").step == 25

@@ -19,14 +19,8 @@ pytestmark = pytest.mark.slow
 
 def _train(tmp_path, name="run", config=None, **kwargs):
     config = config or train_toy.write_config(tmp_path / "toy.yaml")
-    return train(
-        train_toy.NAME,
-        corpus=train_toy.FakeCorpus(),
-        config_path=config,
-        run_dir=tmp_path / name,
-        progress=False,
-        **kwargs,
-    )
+    return train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=config, run_dir=tmp_path / name,
+                 progress=False, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +32,8 @@ def trained(tmp_path_factory):
 
 def test_run_dir_is_self_describing(trained):
     run_dir, metrics = trained
-    for name in (
-        "config.yaml",
-        "meta.json",
-        "corpus.json",
-        "metrics.json",
-        "checkpoints/checkpoint",
-        "checkpoints/best/checkpoint",
-        "samples/step-30.txt",
-        "samples/step-60.txt",
-    ):
+    for name in ("config.yaml", "meta.json", "corpus.json", "metrics.json", "checkpoints/checkpoint",
+                 "checkpoints/best/checkpoint", "samples/step-30.txt", "samples/step-60.txt"):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "logs").glob("events.out.tfevents.*"))
     assert json.loads((run_dir / "metrics.json").read_text()) == metrics
@@ -91,13 +77,8 @@ def test_run_dir_of_one_model_is_not_another(trained):
 def test_starting_over_a_run_dir_suggests_resume(trained):
     run_dir, _ = trained
     with pytest.raises(RunDirError, match="--resume"):
-        train(
-            train_toy.NAME,
-            corpus=train_toy.FakeCorpus(),
-            config_path=run_dir / "config.yaml",
-            run_dir=run_dir,
-            progress=False,
-        )
+        train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=run_dir / "config.yaml",
+              run_dir=run_dir, progress=False)
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -123,11 +104,8 @@ def test_a_single_nan_is_recovered(tmp_path, capsys):
 
 def test_persistent_nan_stops_with_a_message(tmp_path):
     config = train_toy.write_config(tmp_path / "toy.yaml", nan_at=5, nan_forever=True, nan_retries=2)
-    with pytest.raises(
-        TrainingError,
-        match=r"non-finite loss at step 1 after 2 restores of .*ckpt-0 .*learning "
-        r"rate lowered to 0\.005, and its batches hold no bad values",
-    ):
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 1 after 2 restores of .*ckpt-0 .*learning "
+                                            r"rate lowered to 0\.005, and its batches hold no bad values"):
         _train(tmp_path, config=config)
 
 
@@ -149,42 +127,29 @@ def test_set_overrides_are_recorded_and_resume_may_only_change_steps(tmp_path):
     assert stored["hidden"] == 8 and stored["train"]["steps"] == 20
     with pytest.raises(RunDirError, match="'hidden' differs from"):
         _train(tmp_path, config=None, sets=["hidden=16"], resume=True)
-    metrics = train(
-        train_toy.NAME,
-        corpus=train_toy.FakeCorpus(),
-        config_path=None,
-        run_dir=tmp_path / "run",
-        sets=["train.steps=30"],
-        resume=True,
-        progress=False,
-    )
+    metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=None, run_dir=tmp_path / "run",
+                    sets=["train.steps=30"], resume=True, progress=False)
     assert metrics["step"] == 30
     text = (tmp_path / "run" / "config.yaml").read_text()
     assert "# --set hidden=8" in text and yaml.safe_load(text)["train"]["steps"] == 30
 
 
-@pytest.mark.parametrize(
-    "batch, problem",
-    [
-        ({"events": np.array([[1, 2, -3]])}, "holds -3 in 'events' (valid: 0..9)"),
-        ({"events": np.array([[1, 10]])}, "holds 10 in 'events' (valid: 0..9)"),
-        ({"audio": np.array([0.1, np.nan, np.inf], np.float32)}, "has 2 non-finite values in 'audio'"),
-        ({"events": np.array([[0, 9]]), "weights": np.ones(2, np.float32)}, None),
-    ],
-)
+@pytest.mark.parametrize("batch, problem", [
+    ({"events": np.array([[1, 2, -3]])}, "holds -3 in 'events' (valid: 0..9)"),
+    ({"events": np.array([[1, 10]])}, "holds 10 in 'events' (valid: 0..9)"),
+    ({"audio": np.array([0.1, np.nan, np.inf], np.float32)}, "has 2 non-finite values in 'audio'"),
+    ({"events": np.array([[0, 9]]), "weights": np.ones(2, np.float32)}, None),
+])
 def test_batch_problem_names_the_bad_values(batch, problem):
     assert batch_problem(batch, num_classes=10) == problem
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("model: toy-conv\ntrain: {stepz: 3}\n", r"toy\.yaml: unknown key 'train\.stepz' \(allowed: batch_size"),
-        ("model: toy-conv\ntrain: {steps: many}\n", r"toy\.yaml: 'train\.steps' must be int, got 'many'"),
-        ("model: toy-conv\nhidden: [1\n", r"toy\.yaml: not valid YAML"),
-        ("model: samplernn\n", r"toy\.yaml: model is 'samplernn', but this trains 'toy-conv'"),
-    ],
-)
+@pytest.mark.parametrize("text, message", [
+    ("model: toy-conv\ntrain: {stepz: 3}\n", r"toy\.yaml: unknown key 'train\.stepz' \(allowed: batch_size"),
+    ("model: toy-conv\ntrain: {steps: many}\n", r"toy\.yaml: 'train\.steps' must be int, got 'many'"),
+    ("model: toy-conv\nhidden: [1\n", r"toy\.yaml: not valid YAML"),
+    ("model: samplernn\n", r"toy\.yaml: model is 'samplernn', but this trains 'toy-conv'"),
+])
 def test_bad_config_is_one_line_error(tmp_path, text, message):
     config = tmp_path / "toy.yaml"
     config.write_text(text)
@@ -198,9 +163,8 @@ def test_bad_config_is_one_line_error(tmp_path, text, message):
 def test_mixed_precision_trains_and_restores_the_policy(tmp_path, policy):
     import keras
 
-    config = train_toy.write_config(
-        tmp_path / "toy.yaml", steps=20, eval_every=10, mixed_precision=policy, clip_norm=None
-    )
+    config = train_toy.write_config(tmp_path / "toy.yaml", steps=20, eval_every=10, mixed_precision=policy,
+                                    clip_norm=None)
     metrics = _train(tmp_path, config=config)
     losses = [h["eval_loss"] for h in metrics["history"]]
     assert losses[-1] < 0.6 * losses[0]
@@ -218,14 +182,11 @@ def test_jit_compiled_steps_train_like_the_graph_steps(tmp_path):
     assert runs[True] == pytest.approx(runs[False], rel=1e-3)
 
 
-@pytest.mark.parametrize(
-    "kwargs, error, message",
-    [
-        ({"strategy": "tpu"}, ConfigError, r"unknown strategy 'tpu' \(valid: default, mirrored, multi-worker\)"),
-        ({"strategy": "multi-worker"}, ConfigError, r"needs the TF_CONFIG environment variable"),
-        ({"resume": True}, RunDirError, r"not a run directory"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"strategy": "tpu"}, ConfigError, r"unknown strategy 'tpu' \(valid: default, mirrored, multi-worker\)"),
+    ({"strategy": "multi-worker"}, ConfigError, r"needs the TF_CONFIG environment variable"),
+    ({"resume": True}, RunDirError, r"not a run directory"),
+])
 def test_bad_options_are_clear_errors(tmp_path, monkeypatch, kwargs, error, message):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(error, match=message):
@@ -236,11 +197,5 @@ def test_resume_refuses_a_changed_config(trained, tmp_path):
     run_dir, _ = trained
     changed = train_toy.write_config(tmp_path / "changed.yaml", sample_every=30, learning_rate=0.5)
     with pytest.raises(RunDirError, match=r"changed\.yaml: 'train' differs from .*only --steps may change"):
-        train(
-            train_toy.NAME,
-            corpus=train_toy.FakeCorpus(),
-            config_path=changed,
-            run_dir=run_dir,
-            resume=True,
-            progress=False,
-        )
+        train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=changed, run_dir=run_dir, resume=True,
+              progress=False)

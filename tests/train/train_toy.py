@@ -39,16 +39,8 @@ class ToyConfig:
 class FakeCorpus:
     """Stands in for composer.corpus.Corpus: a name, a fingerprint, and int32 [n, length] per split."""
 
-    def __init__(
-        self,
-        name: str = "toy",
-        *,
-        n_train: int = 256,
-        n_eval: int = 32,
-        length: int = 17,
-        vocab: int = 12,
-        seed: int = 1,
-    ) -> None:
+    def __init__(self, name: str = "toy", *, n_train: int = 256, n_eval: int = 32, length: int = 17,
+                 vocab: int = 12, seed: int = 1) -> None:
         rng = np.random.default_rng(seed)
         self.name = name
         self.splits = {split: _sequences(rng, n, length, vocab) for split, n in (("train", n_train), ("eval", n_eval))}
@@ -137,16 +129,8 @@ def write_config(path: Path, **train: Any) -> Path:
     import yaml
 
     family_keys = {k: train.pop(k) for k in ("nan_at", "nan_forever", "interrupt_at_sample") if k in train}
-    settings = {
-        "steps": 60,
-        "batch_size": 16,
-        "learning_rate": 0.02,
-        "eval_every": 20,
-        "eval_batches": 2,
-        "checkpoint_every": 20,
-        "log_every": 10,
-        **train,
-    }
+    settings = {"steps": 60, "batch_size": 16, "learning_rate": 0.02, "eval_every": 20, "eval_batches": 2,
+                "checkpoint_every": 20, "log_every": 10, **train}
     path.write_text(yaml.safe_dump({"model": NAME, "seed": 0, **family_keys, "train": settings}))
     return path
 

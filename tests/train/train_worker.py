@@ -33,16 +33,8 @@ def main() -> None:
 
     from composer.train.trainer import train
 
-    metrics = train(
-        train_toy.NAME,
-        corpus=train_toy.FakeCorpus(),
-        config_path=args.config,
-        run_dir=args.run_dir,
-        steps=args.steps,
-        strategy=args.strategy,
-        resume=args.resume,
-        progress=False,
-    )
+    metrics = train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=args.config, run_dir=args.run_dir,
+                    steps=args.steps, strategy=args.strategy, resume=args.resume, progress=False)
     print(json.dumps(metrics), flush=True)
 
 
