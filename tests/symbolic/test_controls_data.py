@@ -212,3 +212,12 @@ def test_hidden_hides_one_control_as_control_dropout_does():
                                   ctl.user_controls(both, density=[2.0, 8.0]))
     np.testing.assert_array_equal(ctl.hidden(rows, both, "density"),
                                   ctl.user_controls(both, histograms=[np.eye(12)[0], np.eye(12)[0]]))
+
+
+def test_estimate_keys_agrees_with_the_per_key_correlations():
+    histograms = np.random.default_rng(5).dirichlet(np.ones(12) * 0.5, size=200)
+    tonics, modes = keys.estimate_keys(histograms)
+    for histogram, tonic, mode in zip(histograms, tonics, modes):
+        best = max(((t, m) for m in keys.MODES for t in range(12)), key=lambda k: keys.key_correlation(histogram, *k))
+        assert (int(tonic), keys.MODES[int(mode)]) == best
+    assert keys.estimate_key(np.ones(12)) == (0, "major")
