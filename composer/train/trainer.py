@@ -36,6 +36,7 @@ from composer.train.run import (
     read_json,
     write_json,
 )
+from composer.train.schedule import learning_rate_at
 from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
 
 
@@ -204,6 +205,7 @@ class _Trainer:
         self.eval_fn = make_loss_fn(family, self.model)
         self.check_grads = not isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)  # it skips inf steps
         self.failures = 0
+        self.lr_scale = 1.0  # lowered by the NaN guard; a resumed run starts on the schedule again
         self.since_eval: list[float] = []
         self.metrics = {"model": family.name, "step": 0, "history": [], "best": None,
                         "replicas": distribution.num_replicas_in_sync}
@@ -244,6 +246,7 @@ class _Trainer:
         """One train step; a failed input check in the data pipeline becomes a one-line TrainingError."""
         import tensorflow as tf
 
+        self.optimizer.learning_rate = self.lr_scale * learning_rate_at(self.tc, step)
         try:
             loss, grad_norm = (float(v) for v in self.train_step().numpy())
         except tf.errors.InvalidArgumentError as exc:
@@ -329,7 +332,7 @@ class _Trainer:
             raise TrainingError(f"non-finite {what} at step {at} after {self.tc.nan_retries} restores of {path} "
                                 f"with the learning rate lowered to {learning_rate:.3g}, and its batches hold no "
                                 "bad values; try a lower train.learning_rate or train.clip_norm")
-        self.optimizer.learning_rate = learning_rate * self.tc.nan_lr_factor
+        self.lr_scale *= self.tc.nan_lr_factor
         self.since_eval = []
         restored = int(self.step.numpy())
         monitor.note(f"non-finite {what} at step {at}: restored step {restored}, "
