@@ -273,6 +273,10 @@ def generate(
                                              help="performance-rnn, music-transformer (conditioned, "
                                                   "control_dropout > 0): classifier-free guidance scale; "
                                                   "> 1 follows the controls more closely."),
+    open_loop: bool = typer.Option(False, "--open-loop",
+                                   help="performance-rnn, music-transformer (with --density): give the model the "
+                                        "asked density as it is, without the feedback that keeps each piece near "
+                                        "it."),
     quantize: Optional[int] = typer.Option(None, "--quantize",
                                            help="performance-rnn: also write a copy snapped to this grid "
                                                 "(e.g. 16)."),
@@ -298,6 +302,7 @@ def generate(
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
         "top_p": top_p, "beam": beam, "engine": engine, "guidance": guidance, "quantize": quantize,
+        "open_loop": open_loop or None,
         "musicxml": musicxml or None,
         "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
     }

@@ -62,6 +62,11 @@ def test_preset_trains_evaluates_and_generates_on_real_music(preset, tmp_path, b
 
     if family in SYMBOLIC:
         [written] = generate(run_dir, out=tmp_path / "out.mid", seconds=1.0, num=1, seed=1)
+        if "density" in yaml.safe_load(preset.read_text()).get("controls", []):  # feedback, ladder and guidance
+            for open_loop in (False, True):
+                [asked] = generate(run_dir, out=tmp_path / f"asked-{open_loop}.mid", seconds=1.0, seed=1,
+                                   density=[8.0], key=["D minor"], open_loop=open_loop)
+                assert pretty_midi.PrettyMIDI(str(asked)).get_end_time() >= 0
     else:  # a short primer from the song: the stored 2 s one would cost the big models a minute to warm
         primer = tmp_path / "primer.wav"
         primer_s = 0.1 if family == "samplernn" else 1.0  # LSTM+VAE primers are whole frames

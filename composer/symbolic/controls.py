@@ -21,6 +21,7 @@ from composer.symbolic.encoding import NUM_PITCHES, STEPS_PER_SECOND, Performanc
 CONTROL_NAMES = ("density", "pitch_histogram")
 DENSITY_CENTERS = 2.0 ** (np.arange(-2, 13) / 2)  # 0.5 .. 64 notes/s, half an octave apart
 DENSITY_WINDOW_S = 3.0
+DENSITY_LADDER = 2.0 ** (np.arange(-4, 5) / 4)  # 0.5 .. 2 x: beyond, the control leaves what a corpus taught
 HISTOGRAM_WINDOW_S = 5.0
 HISTOGRAM_PRIOR = 0.01  # Magenta's prior count per pitch class (s)
 
@@ -164,15 +165,36 @@ def user_controls(names: tuple[str, ...], *, density: list[float] | None = None,
     return np.stack(rows).astype(np.float32)
 
 
-def hidden(rows: np.ndarray, names: tuple[str, ...], name: str) -> np.ndarray:
-    """A copy of control rows [K, control_dim(names)] with control ``name`` absent (zeroed, flag set)."""
+def _columns(names: tuple[str, ...], name: str) -> tuple[slice, int]:
+    """Where control ``name`` sits in a control row: its value columns and its 'absent' flag column."""
     widths = control_widths(names)
-    order = [n for n in CONTROL_NAMES if n in names]
-    k = order.index(name)
+    k = [n for n in CONTROL_NAMES if n in names].index(name)
+    return slice(sum(widths[:k]), sum(widths[:k + 1])), sum(widths) + k
+
+
+def hidden(rows: np.ndarray, names: tuple[str, ...], name: str) -> np.ndarray:
+    """A copy of control rows [..., control_dim(names)] with control ``name`` absent (zeroed, flag set)."""
+    values, flag = _columns(names, name)
     rows = np.array(rows, np.float32)
-    rows[:, sum(widths[:k]):sum(widths[:k + 1])] = 0.0
-    rows[:, sum(widths) + k] = 1.0
+    rows[..., values] = 0.0
+    rows[..., flag] = 1.0
     return rows
+
+
+def densities(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """The notes/s that control rows [K, C] ask for, float32 [K]."""
+    return density_of(np.asarray(rows)[:, _columns(names, "density")[0]]).astype(np.float32)
+
+
+def density_ladder(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Control rows [K, C] -> [L, K, C]: the asked density times each ``DENSITY_LADDER`` factor, the
+    other controls kept. The sampler's density feedback moves each piece along this ladder."""
+    values, _ = _columns(names, "density")
+    ladder = np.repeat(np.asarray(rows, np.float32)[None], len(DENSITY_LADDER), axis=0)
+    asked = densities(rows, names)
+    for level, factor in enumerate(DENSITY_LADDER):
+        ladder[level, :, values] = density_code(asked * factor)
+    return ladder
 
 
 def _pick(values: list, k: int, segments: int):

@@ -16,7 +16,7 @@ import numpy as np
 
 from composer.errors import ConfigError, RunDirError
 from composer.progress import seconds_bar
-from composer.symbolic.controls import event_steps, hidden, user_controls
+from composer.symbolic.controls import densities, density_ladder, event_steps, hidden, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.engines import ENGINES
 from composer.symbolic.keys import key_histogram
@@ -168,12 +168,14 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
              key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
              top_p: float | None = None, beam: int | None = None, quantize: int | None = None,
              musicxml: bool = False, program: int | None = None, engine: str | None = None,
-             guidance: float | None = None) -> list[Path]:
+             guidance: float | None = None, open_loop: bool = False) -> list[Path]:
     """Generate ``num`` MIDI files from the event model (Performance RNN, Music Transformer) of ``run_dir``.
 
     ``seconds`` of new material follow the primer (kept at the start, with an 'end of primer'
     marker). ``density`` (notes/s), ``key`` ('D minor') or ``pitch_histogram`` (12 numbers) are
     lists spread evenly over the new material; they need a model trained with those controls.
+    An asked ``density`` is held by feedback (``sampler.py``); ``open_loop`` gives the model the
+    asked density as it is.
     ``guidance`` > 1 pushes the asked controls harder (classifier-free guidance; needs a model
     trained with ``control_dropout`` > 0). ``temperature`` and ``guidance`` default to the run's
     preset (guidance only where a key or histogram is asked). ``engine`` defaults to the family's first (Performance
@@ -198,6 +200,10 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     encoding = run.config.encoding
     controls = _controls(run.config, Path(run_dir), density=density, key=key, pitch_histogram=pitch_histogram,
                          key_profiles=run.meta.get("key_profiles"))
+    asked_density = None
+    if density and not open_loop:
+        asked_density = densities(controls, run.config.controls)
+        controls = density_ladder(controls, run.config.controls)
     temperature = run.config.temperature if temperature is None else temperature
     if guidance is None and (key or pitch_histogram):
         guidance = run.config.guidance
@@ -213,7 +219,8 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     with seconds_bar(seconds) as progress:
         pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
                                primer=primer_events, controls=controls, top_p=top_p, beam=beam, guidance=guidance,
-                               unconditional=unconditional, engine=engine, progress=progress)
+                               unconditional=unconditional, density=asked_density, engine=engine,
+                               progress=progress)
     program = program if program is not None else meter.program or 0
     return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
                         primer_events=len(primer_events), quantize=quantize, musicxml=musicxml, meter=meter)

@@ -134,3 +134,80 @@ def test_guidance_pushes_the_key_alone_and_keeps_the_asked_density(tmp_path):
     unguided = _unguided(config, tmp_path, asked, pitches_asked=True)
     np.testing.assert_array_equal(unguided, user_controls(both, density=[3.0, 9.0]))  # density kept, key hidden
     assert _unguided(config, tmp_path, asked, pitches_asked=False).tolist() == user_controls(both)[0].tolist()
+
+
+class Sluggish:
+    """A scripted model that under-plays its density control: per event a note-on (pitch 60) with the
+    chance that makes 0.6 x the asked notes/s, else a 10 ms time shift (100 shifts a second)."""
+
+    names = ("density",)
+
+    def __init__(self) -> None:
+        from composer.symbolic.controls import control_dim
+
+        self.control_dim = control_dim(self.names)
+
+    def initial_state(self, batch: int) -> tf.Tensor:
+        return tf.zeros([batch, 1])
+
+    def step(self, events, controls, state):
+        from composer.symbolic.controls import DENSITY_CENTERS
+
+        code = tf.convert_to_tensor(controls, tf.float32)[:, :len(DENSITY_CENTERS)]
+        rate = 0.6 * 2.0 ** tf.reduce_sum(code * np.log2(DENSITY_CENTERS).astype(np.float32), axis=1)
+        note = rate / (rate + 100.0)
+        logits = tf.fill([tf.shape(code)[0], ENCODING.num_classes], -1e9)
+        at = tf.constant([60, ENCODING.shift_offset])
+        rows = tf.repeat(tf.range(tf.shape(code)[0]), 2)
+        values = tf.reshape(tf.stack([tf.math.log(note), tf.math.log(1 - note)], 1), [-1])
+        indices = tf.stack([rows, tf.tile(at, [tf.shape(code)[0]])], 1)
+        return tf.tensor_scatter_nd_update(logits, indices, values), state
+
+
+class NumpySluggish(Sluggish):
+    """The same model as an event-by-event numpy engine (the int8 engine's interface)."""
+
+    def step(self, events, controls, state):
+        logits, state = super().step(events, controls, state)
+        return logits.numpy(), state
+
+    def reorder(self, state, rows):
+        return state
+
+
+def _notes_per_second(piece: np.ndarray, seconds: float, start: int = 0, end: int | None = None) -> float:
+    steps = np.cumsum(np.where(piece >= ENCODING.shift_offset, piece - ENCODING.shift_offset + 1, 0))
+    inside = (steps >= start * STEPS_PER_SECOND) & (steps < (end or seconds) * STEPS_PER_SECOND)
+    return float(np.sum((piece < 128) & inside)) / ((end or seconds) - start)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "tf"])
+def test_density_feedback_holds_the_asked_density_of_a_model_that_under_plays_it(engine):
+    from composer.symbolic.controls import density_ladder, user_controls
+
+    model = NumpySluggish() if engine == "numpy" else Sluggish()
+    rows = user_controls(model.names, density=[8.0])
+    options = {"num": 4, "seconds": 20.0, "seed": 0, "engine": model if engine == "numpy" else "tf"}
+    open_loop = sample_events(model, ENCODING, controls=rows, **options)
+    held = sample_events(model, ENCODING, controls=density_ladder(rows, model.names), density=[8.0], **options)
+    assert 0.5 < np.mean([_notes_per_second(p, 20.0) for p in open_loop]) / 8.0 < 0.7
+    assert all(abs(_notes_per_second(p, 20.0) / 8.0 - 1) < 0.1 for p in held)
+
+
+def test_density_feedback_follows_a_changing_density():
+    from composer.symbolic.controls import density_ladder, user_controls
+
+    model = Sluggish()
+    rows = user_controls(model.names, density=[4.0, 16.0])
+    (piece,) = sample_events(model, ENCODING, seconds=20.0, seed=0, controls=density_ladder(rows, model.names),
+                             density=[4.0, 16.0])
+    assert abs(_notes_per_second(piece, 20.0, 2, 10) / 4.0 - 1) < 0.15
+    assert abs(_notes_per_second(piece, 20.0, 14, 20) / 16.0 - 1) < 0.15
+
+
+def test_density_feedback_needs_a_ladder():
+    from composer.symbolic.controls import user_controls
+
+    model = Sluggish()
+    with pytest.raises(ConfigError, match=r"^density feedback needs a density ladder of control rows"):
+        sample_events(model, ENCODING, controls=user_controls(model.names, density=[8.0]), density=[8.0])
