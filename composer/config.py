@@ -31,7 +31,7 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 32
     learning_rate: float = 1e-3  # the peak rate when a schedule is set
-    warmup_steps: int = 0  # linear warm-up from 0 over this many steps (train/schedule.py)
+    warmup_steps: int = 0  # linear warm-up from 0 over this many steps, at most half the run (train/schedule.py)
     decay: Literal["constant", "cosine"] = "constant"  # after the warm-up
     final_lr: float = 0.1  # cosine decay ends at this fraction of the peak rate
     clip_norm: float | None = 3.0
@@ -50,8 +50,7 @@ class TrainConfig:
         for name in ("steps", "batch_size", "eval_every", "eval_batches", "checkpoint_every", "log_every",
                      "learning_rate"):
             check_range(f"train.{name}", getattr(self, name), low=0, open_low=True)
-        check_range("train.warmup_steps", self.warmup_steps, low=0, high=self.steps - 1,
-                    note="(fewer than train.steps)")
+        check_range("train.warmup_steps", self.warmup_steps, low=0)
         check_range("train.final_lr", self.final_lr, low=0, high=1)
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 
 def learning_rate_at(train_config: Any, step: int) -> float:
-    """The rate of 1-based ``step``: peak ``train.learning_rate`` after ``train.warmup_steps``; with
+    """The rate of 1-based ``step``: peak ``train.learning_rate`` after ``train.warmup_steps`` (at most
+    half the run, so a preset shortened with ``--steps`` still trains at its peak); with
     ``train.decay: cosine`` it then falls along a half cosine to ``train.final_lr`` x peak at
     ``train.steps``."""
     peak = train_config.learning_rate
-    warmup = train_config.warmup_steps
+    warmup = min(train_config.warmup_steps, train_config.steps // 2)
     if step <= warmup:
         return peak * step / warmup
     if train_config.decay == "constant":

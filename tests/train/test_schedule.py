@@ -27,10 +27,15 @@ def test_warm_up_rises_linearly_then_cosine_falls_to_the_floor():
     assert all(a >= b for a, b in zip(rates, rates[1:]))
 
 
-def test_warm_up_as_long_as_the_run_is_refused():
-    with pytest.raises(ConfigError, match=r"^train\.warmup_steps must be within 0\.\.99 \(fewer than train\.steps\), "
-                                          r"got 100$"):
-        TrainConfig(steps=100, warmup_steps=100)
+def test_a_warm_up_longer_than_half_the_run_is_cut_to_half():
+    config = TrainConfig(steps=100, learning_rate=0.01, warmup_steps=400, decay="cosine")
+    assert learning_rate_at(config, 25) == pytest.approx(0.005)
+    assert learning_rate_at(config, 50) == pytest.approx(0.01)
+
+
+def test_a_negative_warm_up_is_refused():
+    with pytest.raises(ConfigError, match=r"^train\.warmup_steps must be >= 0, got -1$"):
+        TrainConfig(steps=100, warmup_steps=-1)
 
 
 @pytest.mark.slow
