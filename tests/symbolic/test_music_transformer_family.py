@@ -22,7 +22,7 @@ PRESETS = Path(__file__).resolve().parents[2] / "configs" / "music_transformer"
 
 
 @pytest.mark.parametrize("preset, shape, control_dim", [
-    ("tiny", (2, 128, 128), 0), ("tiny_conditioned", (2, 128, 128), 29), ("default", (4, 256, 512), 0),
+    ("tiny", (2, 128, 128), 0), ("tiny_conditioned", (2, 128, 128), 29), ("default", (3, 192, 256), 0),
     ("large", (8, 512, 2048), 0)])
 def test_presets_build_run_and_sample(preset, shape, control_dim):
     config = load(PRESETS / f"{preset}.yaml", MusicTransformerConfig)
