@@ -61,6 +61,7 @@ def small_config(**changes) -> SampleRNNConfig:
     ({"input_noise": -1.0}, "input_noise"),
     ({"top_p": 0.0}, "top_p"),
     ({"top_p": 1.5}, "top_p"),
+    ({"listen_skip_seconds": 2.0}, "listen_skip_seconds"),
     ({"model": "lstm-vae"}, "model must be 'samplernn'"),
 ])
 def test_bad_configs_are_refused(changes, message):
