@@ -1,7 +1,7 @@
 """SampleRNN output judged where the primer no longer helps: ratios over the whole clip and after it.
 
 Usage: python benchmarks/samplernn_segments.py RUN [--checkpoint best|latest|STEP] [--seconds 60] [--num 2]
-       [--temperature T] [--top-p P] [--skip 8] [--save DIR]
+       [--temperature T] [--skip 8] [--save DIR]
 
 Generates as ``composer generate RUN --seed 0`` does (the same stored song primer), then prints one
 JSON line: per segment (the whole clip, and after its first ``--skip`` seconds) the four ratios
@@ -86,7 +86,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--num", type=int, default=2)
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--skip", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", type=Path, help="also write the wavs here")
@@ -96,14 +95,14 @@ def main() -> None:
     sample_rate = run.meta["sample_rate"]
     primer = primers_.choose(load_npz(args.run / primers_.PRIMERS)["audio"], 1, args.seed)[0]
     start = time.time()
-    audio = sample_audio(run.model, run.meta, seconds=args.seconds, temperature=args.temperature, top_p=args.top_p,
-                         seed=args.seed, num=args.num, primer=primer)
+    audio = sample_audio(run.model, run.meta, seconds=args.seconds, temperature=args.temperature, seed=args.seed,
+                         num=args.num, primer=primer)
     seconds = time.time() - start
     if args.save:
         write_generated(audio, sample_rate, args.save / "sample.wav", warn=False)
     skip = int(args.skip * sample_rate)
     print(json.dumps({"run": args.run.name, "step": run.step if not args.checkpoint.isdigit() else int(args.checkpoint),
-                      "temperature": args.temperature, "top_p": args.top_p, "generate_s": round(seconds, 1),
+                      "temperature": args.temperature, "generate_s": round(seconds, 1),
                       "all": judge(audio, args.run, sample_rate),
                       f"after_{args.skip:g}s": judge(audio[:, skip:], args.run, sample_rate),
                       "noise_from_s": [noise_from(row, sample_rate) for row in audio]}), flush=True)

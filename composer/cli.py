@@ -264,8 +264,7 @@ def generate(
     pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram",
                                                   help="performance-rnn (conditioned): 12 numbers; "
                                                        "groups separated by ';'."),
-    top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0,
-                                          help="performance-rnn, samplernn: nucleus sampling."),
+    top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="performance-rnn: nucleus sampling."),
     beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
     engine: Optional[str] = typer.Option(None, "--engine",
                                          help="performance-rnn: 'tflite' (int8 weights, fast; default) "

@@ -22,7 +22,6 @@ import contextlib
 from typing import Callable, Iterator
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -134,43 +133,20 @@ class FrameTier(keras.layers.Layer):
         return ops.reshape(self.upsample(x), (-1, self.ratio, self.dim)), new_state
 
 
-def sinusoidal_levels(q_levels: int, embed_dim: int) -> np.ndarray:
-    """[q_levels, embed_dim]: sines and cosines of each level's value (``rescale``) at geometric
-    frequencies, from half a period over the whole range to about a radian per level.
-
-    A level embedding drawn at random (N(0, 1), as in the paper's code) makes neighbouring levels
-    as unlike as distant ones; a CPU budget's few thousand steps barely move it (neighbours were
-    still 10.5 apart, 11.3 at random, after 1,000 steps on a rag), so the sample tier cannot tell
-    a smooth past from a jumpy one. Started smooth, it reads the waveform's shape from step 0.
-    """
-    value = (np.arange(q_levels) / (q_levels / 2) - 1.0) * 2.0  # rescale()
-    n_freq = -(-embed_dim // 2)
-    freq = np.geomspace(np.pi / 4, q_levels / 4, n_freq)  # radians per unit of value; levels are 4 / q apart
-    phase = value[:, None] * freq[None, :]
-    return np.concatenate([np.sin(phase), np.cos(phase)], axis=1)[:, :embed_dim].astype(np.float32)
-
-
 class SampleTier(keras.layers.Layer):
     """The sample tier: embed the last ``window`` samples, add the conditioning, MLP to logits."""
 
     def __init__(self, *, window: int, dim: int, q_levels: int, embed_dim: int, mlp_dims: tuple[int, ...],
-                 weight_norm: bool = False, embedding_init: str = "random", **kwargs) -> None:
+                 weight_norm: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
-        if embedding_init not in ("random", "sinusoidal"):
-            raise ValueError(f"embedding_init must be 'random' or 'sinusoidal', got '{embedding_init}'")
         self.window, self.dim, self.q_levels, self.embed_dim = window, dim, q_levels, embed_dim
-        self.embedding_init = embedding_init
         self.weight_norm = weight_norm
         self.hidden = [Linear(d, weight_norm=weight_norm, initializer="he_uniform") for d in mlp_dims]
         self.out = Linear(q_levels, weight_norm=weight_norm)
 
     def build(self, input_shape=None) -> None:
-        initializer = keras.initializers.RandomNormal(stddev=1.0)
-        if self.embedding_init == "sinusoidal":
-            def initializer(shape, dtype=None):
-                return tf.constant(sinusoidal_levels(*shape), dtype=dtype)
         self.embedding = self.add_weight(shape=(self.q_levels, self.embed_dim), name="embedding",
-                                         initializer=initializer)
+                                         initializer=keras.initializers.RandomNormal(stddev=1.0))
         # the input projection: a width-`window` convolution over the embedded samples, no bias
         self.v = self.add_weight(shape=(self.window, self.embed_dim, self.dim), name="input_kernel",
                                  initializer="he_uniform")
@@ -220,17 +196,13 @@ class SampleRNN(keras.Model):
         (e.g. (16,) for 2-tier, (16, 4) for 3-tier). The sample tier reads the last
         ``frame_sizes[-1]`` samples.
       batch_size: the batch of the carried (TBPTT) state variables.
-      input_noise: std (levels) of the noise the training loss adds to the inputs.
-      embedding_init: "random" (the paper's N(0, 1)) or "sinusoidal" (``sinusoidal_levels``).
     """
 
     def __init__(self, *, frame_sizes: tuple[int, ...], dim: int, q_levels: int, embed_dim: int,
                  mlp_dims: tuple[int, ...], cell: str = "gru", rnn_layers: int = 1, weight_norm: bool = True,
-                 batch_size: int = 1, silence: int | None = None, input_noise: float = 0.0,
-                 embedding_init: str = "random", **kwargs) -> None:
+                 batch_size: int = 1, silence: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.frame_sizes, self.dim, self.q_levels = tuple(frame_sizes), dim, q_levels
-        self.input_noise = input_noise  # read by the training loss (samplernn_family.noisy_inputs)
         self.silence = q_levels // 2 if silence is None else silence
         ratios = [f // below for f, below in zip(frame_sizes, tuple(frame_sizes[1:]) + (1,))]
         self.frame_tiers = [
@@ -238,8 +210,7 @@ class SampleRNN(keras.Model):
                       weight_norm=weight_norm, name=f"frame_tier_{f}")
             for f, r in zip(frame_sizes, ratios)]
         self.sample_tier = SampleTier(window=frame_sizes[-1], dim=dim, q_levels=q_levels, embed_dim=embed_dim,
-                                      mlp_dims=mlp_dims, weight_norm=weight_norm, embedding_init=embedding_init,
-                                      name="sample_tier")
+                                      mlp_dims=mlp_dims, weight_norm=weight_norm, name="sample_tier")
         for tier in self.frame_tiers:
             tier.build()
         self.sample_tier.build()
@@ -302,24 +273,20 @@ class SampleRNN(keras.Model):
 
     # ------------------------------------------------------------------ generation
 
-    def generate(self, n_samples: int, *, batch_size: int = 1, temperature: float = 1.0, top_p: float = 1.0,
-                 seed: int = 0, primer: tf.Tensor | None = None,
-                 progress: Callable[[int], None] | None = None) -> tf.Tensor:
+    def generate(self, n_samples: int, *, batch_size: int = 1, temperature: float = 1.0, seed: int = 0,
+                 primer: tf.Tensor | None = None, progress: Callable[[int], None] | None = None) -> tf.Tensor:
         """Sample ``n_samples`` new codes per sequence: int32 [batch_size, n_samples].
 
         primer: optional int codes that warm the tiers, [n] (one clip shared by the batch) or
         [batch_size, n]: the frame tiers read it in one parallel pass, and generation continues
         from its end.
-        top_p: each sample is drawn from the smallest set of levels holding this share of the mass
-          (1: all levels); the cut tail is where a walk into the noise state starts.
         progress: called after each block with the number of samples generated so far.
         """
         history = tf.fill((batch_size, self.lookback), tf.constant(self.silence, tf.int32))
         states = self.initial_states(batch_size)
         if primer is not None:
             history, states = self._warm_up(tf.cast(primer, tf.int32), batch_size)
-        nucleus = None if top_p >= 1 else tf.constant(float(top_p))  # None: a loop without the sort
-        sampling = (tf.constant(float(temperature)), nucleus, tf.constant(int(seed), tf.int64))
+        sampling = (tf.constant(float(temperature)), tf.constant(int(seed), tf.int64))
         blocks, n_frames = [], -(-n_samples // self.lookback)
         for first_frame in range(0, n_frames, self.block_frames):
             codes, history, states = self._generate_block(history, states, *sampling,
@@ -352,7 +319,7 @@ class SampleRNN(keras.Model):
         return self.run_frame_tiers(codes, states)[1]
 
     @tf.function(jit_compile=True)
-    def _generate_block(self, history, states, temperature, top_p, seed, first_frame):
+    def _generate_block(self, history, states, temperature, seed, first_frame):
         """The compiled loop over ``block_frames`` top frames: one iteration per top frame.
 
         Returns (codes [batch, block_frames * lookback], history, states) to continue from.
@@ -364,8 +331,7 @@ class SampleRNN(keras.Model):
             # one uniform per sample of this top frame: [lookback, batch]
             uniform = tf.random.stateless_uniform((self.lookback, tf.shape(history)[0]),
                                                   seed=tf.stack([seed, first_frame + tf.cast(i, tf.int64)]))
-            history, states, _ = self._step(0, None, (history, states, tf.constant(0)),
-                                            (table, temperature, top_p, uniform))
+            history, states, _ = self._step(0, None, (history, states, tf.constant(0)), (table, temperature, uniform))
             return i + 1, history, states, frames.write(i, history)
 
         with kernels_computed_once(self.linears()):
@@ -396,11 +362,10 @@ class SampleRNN(keras.Model):
         return tuple(carry)
 
     def _draw(self, history, conditioning, count, sampling):
-        """Sample one level per sequence at ``temperature`` (0 = argmax) within the ``top_p`` nucleus
-        (None: all levels) and shift it into history."""
-        table, temperature, top_p, uniform = sampling
+        """Sample one level per sequence at ``temperature`` (0 = argmax) and shift it into history."""
+        table, temperature, uniform = sampling
         window = self.sample_tier.window
         logits = self.sample_tier.mlp(self.sample_tier.step_input(table, history[:, -window:]) + conditioning)
-        code = draw_classes_tf(logits, uniform[count], temperature=temperature, top_p=top_p)
+        code = draw_classes_tf(logits, uniform[count], temperature=temperature)
         return tf.concat([history[:, 1:], code[:, None]], axis=1)
 

@@ -50,12 +50,8 @@ class SampleRNNConfig:
     q_levels: int = 256
     quantization: Literal["linear", "mu-law"] = "mu-law"
     embed_dim: int = 64                    # embedding of each quantized input sample
-    embedding_init: Literal["random", "sinusoidal"] = "random"  # sinusoidal: neighbouring levels start alike
     mlp_dims: tuple[int, ...] = (256,)     # hidden layers of the sample-tier MLP after its input layer
     weight_norm: bool = True
-    temperature: float = 1.0               # generate's default softmax temperature
-    input_noise: float = 0.0               # std (quantization levels) of noise on the inputs at training
-    top_p: float = 1.0                     # nucleus of each sample's distribution at generation; 1: all levels
     sample_rate: int | None = None         # Hz the corpus is read at (resampled); None: the corpus rate
     subseq_len: int = 1024                 # samples per truncated-BPTT window
     subseqs_per_stretch: int = 8           # windows per stretch of audio that carry RNN state
@@ -80,9 +76,6 @@ class SampleRNNConfig:
         check_range("q_levels", self.q_levels, low=2, high=65536)
         if self.sample_rate is not None:
             check_range("sample_rate", self.sample_rate, low=1000, note="or null")
-        check_range("input_noise", self.input_noise, low=0)
-        check_range("temperature", self.temperature, low=0)
-        check_range("top_p", self.top_p, low=0, high=1, open_low=True)
         check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
         check_range("listen_seconds", self.listen_seconds, low=0)
         check_range("listen_skip_seconds", self.listen_skip_seconds, low=0, high=max(self.listen_seconds, 0.0),
@@ -162,8 +155,7 @@ class SampleRNNFamily:
         model = SampleRNN(frame_sizes=config.frame_sizes, dim=config.dim, q_levels=config.q_levels,
                           embed_dim=config.embed_dim, mlp_dims=config.mlp_dims, cell=config.cell,
                           rnn_layers=config.rnn_layers, weight_norm=config.weight_norm,
-                          batch_size=config.train.batch_size, silence=silence_level(levels=config.q_levels),
-                          input_noise=config.input_noise, embedding_init=config.embedding_init)
+                          batch_size=config.train.batch_size, silence=silence_level(levels=config.q_levels))
         model(tf.zeros((1, model.lookback + config.frame_sizes[0]), tf.int32))
         return model
 
@@ -185,11 +177,9 @@ class SampleRNNFamily:
         return windows_dataset(stretches, config, batches)
 
     def compute_loss(self, model: SampleRNN, batch: dict, *, training: bool) -> tf.Tensor:
-        """Mean cross-entropy in nats per predicted sample (weight-0 rows left out); at training the
-        model reads its inputs through ``noisy_inputs`` (the targets stay clean)."""
+        """Mean cross-entropy in nats per predicted sample (weight-0 rows left out)."""
         codes = batch["codes"]
-        inputs = noisy_inputs(codes, model.q_levels, std=model.input_noise) if training else codes
-        logits = model.forward_carried(inputs, batch["reset"], mode="train" if training else "eval")
+        logits = model.forward_carried(codes, batch["reset"], mode="train" if training else "eval")
         nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes[:, model.lookback:], logits=logits)
         weight = tf.cast(batch["weight"], nll.dtype)
         return tf.reduce_sum(tf.reduce_mean(nll, axis=1) * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
@@ -242,40 +232,26 @@ class SampleRNNFamily:
             baselines["unigram_eval_entropy"] = run.meta["eval_unigram_bits"]
         return {"eval_bits_per_sample": eval_loss(run, corpus) / math.log(2), "baseline_bits_per_sample": baselines}
 
-    def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float | None = None,
-                 top_p: float | None = None, seed: int | None = None, num: int = 1, primer: Path | None = None,
+    def generate(self, run_dir: Path, *, out: Path, seconds: float = 10.0, temperature: float = 1.0,
+                 seed: int | None = None, num: int = 1, primer: Path | None = None,
                  peak_db: float = PEAK_DB) -> list[Path]:
         """Write ``num`` wavs of ``seconds`` of new audio at the corpus rate; see ``generate``."""
-        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, top_p=top_p, seed=seed, num=num,
-                        primer=primer, peak_db=peak_db)
+        return generate(run_dir, out=out, seconds=seconds, temperature=temperature, seed=seed, num=num, primer=primer,
+                        peak_db=peak_db)
 
 
 FAMILY = SampleRNNFamily()
 
 
-def noisy_inputs(codes: tf.Tensor, q_levels: int, *, std: float) -> tf.Tensor:
-    """codes plus rounded Gaussian noise of ``std`` levels, clipped to the valid levels.
-
-    Teacher forcing shows the model only clean pasts, but at generation it reads its own draws,
-    each a few levels off; once those errors compound it falls into a noise state it never saw
-    and cannot leave. Training on perturbed inputs against clean targets teaches it to pull a
-    noisy past back toward the signal (LPCNet's noise injection, Valin & Skoglund 2019).
-    """
-    if not std:
-        return codes
-    noise = tf.round(tf.random.normal(tf.shape(codes), stddev=std))
-    return tf.cast(tf.clip_by_value(tf.cast(codes, tf.float32) + noise, 0, q_levels - 1), codes.dtype)
-
-
-def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: float = 1.0, top_p: float = 1.0,
-                 seed: int = 0, num: int = 1, primer: np.ndarray | None = None) -> np.ndarray:
+def sample_audio(model: SampleRNN, meta: dict, *, seconds: float, temperature: float = 1.0, seed: int = 0,
+                 num: int = 1, primer: np.ndarray | None = None) -> np.ndarray:
     """Generated float32 audio [num, n_samples] at meta's rate; ``primer`` float audio warms the tiers,
     [n] shared by the batch or [num, n] one per sequence."""
     levels, method = meta["q_levels"], meta["quantization"]
     primer_codes = None if primer is None else quantize(primer, levels=levels, method=method)
     with seconds_bar(seconds) as bar:  # one sample at a time: long pieces take a while
         codes = model.generate(max(1, round(seconds * meta["sample_rate"])), batch_size=num, temperature=temperature,
-                               top_p=top_p, seed=seed, primer=primer_codes,
+                               seed=seed, primer=primer_codes,
                                progress=bar and (lambda n_done: bar(n_done / meta["sample_rate"])))
     return dequantize(codes.numpy(), levels=levels, method=method)
 
@@ -292,8 +268,8 @@ def prefer_one_op_thread() -> None:
         pass  # TensorFlow is already running here (e.g. right after training): keep its pool
 
 
-def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float | None = None,
-             top_p: float | None = None, seed: int | None = None, num: int = 1, primer: str | Path | None = None,
+def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, temperature: float = 1.0,
+             seed: int | None = None, num: int = 1, primer: str | Path | None = None,
              peak_db: float = PEAK_DB) -> list[Path]:
     """Sample ``num`` sequences in one batch from the SampleRNN of ``run_dir`` and write them as wavs.
 
@@ -301,10 +277,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
       run_dir: a run dir of a samplernn training (best checkpoint used).
       out: the wav path; with num > 1 the files are ``out-1.wav``, ``out-2.wav``, ...
       seconds: length of new audio per file (the primer is not included).
-      temperature: softmax temperature (1: the model's distribution, 0: always the likeliest level);
-        None: the preset's ``temperature``.
-      top_p: draw each sample from the smallest set of levels holding this share of the mass (1: all);
-        None: the preset's ``top_p``.
+      temperature: softmax temperature (1: the model's distribution, 0: always the likeliest level).
       seed: makes the output reproducible; None draws one.
       primer: an audio file (its last 30 s) that warms the tiers; generation continues from its end.
         None: one of the song windows stored at training (``primers.npz``), if the run has them.
@@ -314,12 +287,9 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     """
     from composer.audio_io import read_audio
 
+    check_generate_options(seconds=seconds, num=num, temperature=temperature)
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
-    temperature = run.config.temperature if temperature is None else temperature
-    top_p = run.config.top_p if top_p is None else top_p
-    check_generate_options(seconds=seconds, num=num, temperature=temperature)
-    check_range("top_p", top_p, low=0, high=1, open_low=True)
     sample_rate = run.meta["sample_rate"]
     seed = resolve_seed(seed)
     primer_audio = None
@@ -327,6 +297,6 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
         primer_audio = read_audio(primer, sample_rate=sample_rate)[0][-int(PRIMER_MAX_S * sample_rate):]
     elif (Path(run_dir) / primers_.PRIMERS).is_file():  # runs trained before song primers start from silence
         primer_audio = primers_.choose(load_npz(Path(run_dir) / primers_.PRIMERS)["audio"], 1, seed)[0]
-    audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, top_p=top_p, seed=seed,
-                         num=num, primer=primer_audio)
+    audio = sample_audio(run.model, run.meta, seconds=seconds, temperature=temperature, seed=seed, num=num,
+                         primer=primer_audio)
     return write_generated(audio, sample_rate, Path(out), peak_db=peak_db)

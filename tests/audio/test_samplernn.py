@@ -131,29 +131,3 @@ def test_generation_length_seed_and_temperature(models):
     greedy = model.generate(200, batch_size=2, temperature=0.0, seed=1).numpy()
     np.testing.assert_array_equal(model.generate(200, batch_size=2, temperature=0.0, seed=2), greedy)
     np.testing.assert_array_equal(greedy[0], greedy[1])
-
-
-def test_top_p_cuts_the_tail_of_each_sample(models):
-    """A nucleus of almost no mass keeps only the likeliest level: the greedy walk, whatever the seed;
-    a wide one keeps most of the tail's draws."""
-    model = models["tiny_3tier"]
-    greedy = model.generate(200, batch_size=2, temperature=0.0, seed=1).numpy()
-    np.testing.assert_array_equal(model.generate(200, batch_size=2, top_p=1e-6, seed=5), greedy)
-    full = model.generate(200, batch_size=2, seed=5).numpy()
-    assert not np.array_equal(model.generate(200, batch_size=2, top_p=0.5, seed=5), full)
-    np.testing.assert_array_equal(model.generate(200, batch_size=2, top_p=1.0, seed=5), full)
-
-
-def test_sinusoidal_level_embedding_starts_smooth():
-    """Neighbouring levels start near each other and far from distant ones, unlike the random start."""
-    from composer.audio.samplernn import sinusoidal_levels
-
-    config = dataclasses.replace(load_preset("tiny"), embedding_init="sinusoidal")
-    embedding = FAMILY.build_model(config, META).sample_tier.embedding.numpy()
-    np.testing.assert_allclose(embedding, sinusoidal_levels(256, config.embed_dim))
-    random = FAMILY.build_model(load_preset("tiny"), META).sample_tier.embedding.numpy()
-    for table, smooth in ((embedding, True), (random, False)):
-        near = np.linalg.norm(table[129] - table[128])
-        far = np.linalg.norm(table[192] - table[128])
-        assert (near < far / 3) == smooth, (near, far)
-    assert sinusoidal_levels(256, 5).shape == (256, 5)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from composer.audio.samplernn_family import FAMILY, SampleRNNConfig, generate, noisy_inputs
+from composer.audio.samplernn_family import FAMILY, SampleRNNConfig, generate
 from composer.audio_io import read_audio, write_audio
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError
@@ -58,9 +58,6 @@ def small_config(**changes) -> SampleRNNConfig:
     ({"frame_sizes": (16, 16)}, "multiple of the next"),
     ({"subseq_len": 100}, "subseq_len 100 must be a multiple of the top frame size 8"),
     ({"q_levels": 1}, "q_levels"),
-    ({"input_noise": -1.0}, "input_noise"),
-    ({"top_p": 0.0}, "top_p"),
-    ({"top_p": 1.5}, "top_p"),
     ({"listen_skip_seconds": 2.0}, "listen_skip_seconds"),
     ({"model": "lstm-vae"}, "model must be 'samplernn'"),
 ])
@@ -105,29 +102,6 @@ def test_eval_batches_cover_every_stretch_once():
     assert weights.sum() == stretches and len(weights) % 16 == 0
 
 
-def test_input_noise_perturbs_the_inputs_within_the_levels():
-    codes = tf.constant(np.random.default_rng(0).integers(0, 256, (4, 2000)), tf.int32)
-    np.testing.assert_array_equal(noisy_inputs(codes, 256, std=0.0), codes)
-    noisy = noisy_inputs(codes, 256, std=2.0).numpy()
-    assert noisy.dtype == np.int32 and noisy.min() >= 0 and noisy.max() <= 255
-    offset = noisy - codes.numpy()
-    assert 0.4 < np.mean(offset != 0) < 0.9 and 1.5 < np.std(offset) < 2.5
-
-
-def test_input_noise_applies_to_training_only(tmp_path):
-    """The noisy model reads perturbed inputs at training but is judged on the clean eval audio."""
-    meta = FAMILY.prepare(FakeCorpus(), small_config(), tmp_path)
-    batch = next(iter(FAMILY.make_dataset(FakeCorpus(), small_config(), meta, split="train", training=True)))
-    losses = {}
-    for std in (0.0, 8.0):
-        tf.keras.utils.set_random_seed(0)
-        model = FAMILY.build_model(small_config(input_noise=std), meta)
-        losses[std] = [float(FAMILY.compute_loss(model, batch, training=training)) for training in (False, True)]
-    assert losses[0.0][0] == pytest.approx(losses[8.0][0])   # eval: the same clean inputs
-    assert losses[0.0][1] == pytest.approx(losses[0.0][0])   # no noise: training sees the eval inputs
-    assert losses[8.0][1] != pytest.approx(losses[8.0][0])   # noise: it does not
-
-
 def test_too_short_audio_is_a_corpus_error():
     config = small_config(subseq_len=64 * 1000)
     with pytest.raises(CorpusError, match="no train audio chunk of at least"):
@@ -154,15 +128,13 @@ def test_tiny_preset_trains_below_unigram_and_generates(tmp_path):
     assert stored["eval_bits_per_sample"] < stored["baseline_bits_per_sample"]["unigram"] - 2.0
 
     primer = write_audio(tmp_path / "primer.wav", plucked_melody(1.0, seed=5), SAMPLE_RATE)
-    paths = generate(run_dir, out=tmp_path / "out.wav", seconds=0.5, num=2, seed=3, primer=primer, top_p=0.9)
+    paths = generate(run_dir, out=tmp_path / "out.wav", seconds=0.5, num=2, seed=3, primer=primer)
     assert [p.name for p in paths] == ["out-1.wav", "out-2.wav"]
     audio = [read_audio(p)[0] for p in paths]
     assert all(len(a) == SAMPLE_RATE // 2 and np.all(np.isfinite(a)) and np.abs(a).max() <= 0.8913 for a in audio)
     assert not np.array_equal(audio[0], audio[1])
     with pytest.raises(ConfigError, match="seconds must be positive"):
         generate(run_dir, out=tmp_path / "x.wav", seconds=0.0)
-    with pytest.raises(ConfigError, match="top_p"):
-        generate(run_dir, out=tmp_path / "x.wav", seconds=0.5, top_p=0.0)
     # without a primer file, generation starts inside the song: a window stored at training
     assert np.load(run_dir / "primers.npz")["audio"].shape[1] == 2 * SAMPLE_RATE
     [song] = generate(run_dir, out=tmp_path / "song.wav", seconds=0.25, seed=1)
