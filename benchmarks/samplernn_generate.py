@@ -14,7 +14,7 @@ Training speed: samples (predicted targets) per second of the harness's compiled
 ``generate`` sets it; run with ``--intra-op-threads 0`` (TensorFlow's pool, as training uses)
 for the training figures.
 
-Usage: .venv/bin/python benchmarks/samplernn_generate.py [--configs default default_3tier]
+Usage: .venv/bin/python benchmarks/samplernn_generate.py [--configs default default_2tier]
            [--seconds 4] [--batches 1 16] [--naive-samples 320] [--repeats 3] [--train-steps 6]
 """
 
@@ -108,7 +108,7 @@ def training_rate(config: SampleRNNConfig, *, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["default", "default_3tier"])
+    parser.add_argument("--configs", nargs="+", default=["default", "default_2tier"])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16])
     parser.add_argument("--naive-samples", type=int, default=320)

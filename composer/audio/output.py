@@ -34,11 +34,11 @@ def limit_peak(audio: np.ndarray, *, peak_db: float = PEAK_DB) -> np.ndarray:
     return (audio * np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))).astype(np.float32)
 
 
-def collapse_message(audio: np.ndarray, path: Path) -> str | None:
+def collapse_message(audio: np.ndarray, path: Path, *, sample_rate: int) -> str | None:
     """A one-line warning when ``audio`` [n_samples] is mostly full scale or noise-flat, else None."""
     from composer.evaluate.audio_reference import collapse_shares
 
-    shares = collapse_shares(audio)
+    shares = collapse_shares(audio, sample_rate=sample_rate)
     flagged = {name: share for name, share in shares.items() if share > COLLAPSE_SHARE}
     if not flagged:
         return None
@@ -67,7 +67,7 @@ def write_generated(audio: np.ndarray, sample_rate: int, out: Path, *, peak_db: 
     paths = output_paths(Path(out), len(audio))
     if warn:
         for row, path in zip(audio, paths):
-            message = collapse_message(row, path)
+            message = collapse_message(row, path, sample_rate=sample_rate)
             if message:
                 print(message, file=sys.stderr, flush=True)
     return [write_audio(path, row, sample_rate) for row, path in zip(limit_peak(audio, peak_db=peak_db), paths)]

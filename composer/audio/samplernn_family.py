@@ -58,7 +58,8 @@ class SampleRNNConfig:
     sample_seconds: float = 2.0            # length of the samples written during training
     listen_seconds: float = 2.0            # sample scored against noise and the song at each evaluation; 0: none
     listen_samples: int = 1                # samples per evaluation, each primed on another stored song window
-    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min": the best-sounding checkpoint
+    listen_skip_seconds: float = 0.0       # the first seconds of each listening sample, left out of its score
+    best_by: listening.BestBy = "eval_loss"  # or "audio_ratio"/"audio_min"/"whitened": the best-sounding one
 
     def __post_init__(self) -> None:
         if self.model != NAME:
@@ -77,6 +78,8 @@ class SampleRNNConfig:
             check_range("sample_rate", self.sample_rate, low=1000, note="or null")
         check_range("sample_seconds", self.sample_seconds, low=0, open_low=True)
         check_range("listen_seconds", self.listen_seconds, low=0)
+        check_range("listen_skip_seconds", self.listen_skip_seconds, low=0, high=max(self.listen_seconds, 0.0),
+                    open_high=bool(self.listen_seconds), note="(below listen_seconds)")
         if self.best_by != "eval_loss" and not self.listen_seconds:
             raise ConfigError(f"best_by '{self.best_by}' needs listen_seconds > 0")
 
@@ -193,7 +196,9 @@ class SampleRNNFamily:
 
     def listen(self, model: SampleRNN, config: SampleRNNConfig, meta: dict, *, step: int,
                eval_loss: float) -> dict[str, float]:
-        """Noise-to-song ratios of ``listen_samples`` samples of ``listen_seconds`` (composer.audio.listening).
+        """Noise-to-song ratios of ``listen_samples`` samples of ``listen_seconds`` (composer.audio.listening),
+        each without its first ``listen_skip_seconds``: there the model still continues the primer, and a
+        checkpoint that turns to noise after it would be judged on the song's own seconds.
 
         Every evaluation primes on the same stored song windows, so checkpoints are compared on equal terms.
         """
@@ -206,6 +211,7 @@ class SampleRNNFamily:
             primer = primers_.choose(primer, config.listen_samples, seed=0)
         audio = sample_audio(model, meta, seconds=config.listen_seconds, seed=step, num=config.listen_samples,
                              primer=primer)
+        audio = audio[:, int(config.listen_skip_seconds * meta["sample_rate"]):]
         unigram_bits = meta.get("eval_unigram_bits")
         beats = unigram_bits is None or eval_loss * math.log2(math.e) < unigram_bits
         return listening.with_selection(listening.sample_ratios(audio, run_dir, sample_rate=meta["sample_rate"]),

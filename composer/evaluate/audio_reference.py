@@ -7,9 +7,12 @@ against the eval split, and reported as a ratio: 0 = as far from the corpus as n
 close as the song's own held-out audio.
 
 The figures:
-- whitened flatness: each frame's power spectrum divided by the clip's own long-term average
-  spectrum, then spectral flatness. Noise of any colour whitens to a flat spectrum (about
-  0.56, exp(-Euler's gamma) for chi-square bins); music keeps harmonic peaks that move.
+- whitened flatness: each frame's power spectrum divided by the clip's own average spectrum
+  over the ``LOCAL_S`` seconds around it, then spectral flatness. Noise of any colour whitens
+  to a flat spectrum (about 0.56, exp(-Euler's gamma) for chi-square bins); music keeps
+  harmonic peaks that move. A local average, not the whole clip's: output that switches
+  between two stationary noises scores like music against the whole clip's spectrum (each
+  noise differs from the mix), but whitens flat against its own few seconds.
 - spectral Frechet distance on MFCC statistics (``audio_metrics.spectral_frechet``).
 - chroma clarity: 1 - normalized entropy of each frame's pitch-class energy; noise spreads
   over all twelve classes, tonal music piles up on a few.
@@ -30,6 +33,7 @@ from composer.evaluate import audio_metrics
 
 FLOAT_EPS = 1e-12
 LTAS_RANGE_DB = 80.0     # bins more than this below the loudest bin of the long-term spectrum are left out
+LOCAL_S = 4.0            # seconds of the average spectrum each frame is whitened by
 NOISE_FLAT = 0.45        # whitened flatness above which a frame counts as noise (noise ~0.56, music < 0.3)
 FULL_SCALE_RMS_DB = -9.0  # frame RMS above which a frame counts as full scale (music peaking at 0 dBFS sits lower)
 NOISE_SEED = 1234
@@ -46,12 +50,13 @@ def _power_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return power.astype(np.float64), sounding
 
 
-def frame_whitened_flatness(audio: np.ndarray) -> np.ndarray:
+def frame_whitened_flatness(audio: np.ndarray, *, sample_rate: int, local_s: float | None = LOCAL_S) -> np.ndarray:
     """Whitened flatness of each sounding frame of one clip (shape [n_sounding]; empty for silence).
 
-    The clip's own long-term average spectrum (sounding frames) is the whitening filter, so the
-    colour of a noise does not matter; bins the clip barely reaches (``LTAS_RANGE_DB``) are left
-    out, where the ratio of two tiny numbers would only add noise.
+    The clip's own average spectrum over the ``local_s`` seconds of sounding frames around each
+    frame (None: the whole clip) is its whitening filter, so the colour of a noise does not
+    matter, nor a change from one steady noise to another; bins the clip barely reaches
+    (``LTAS_RANGE_DB``) are left out, where the ratio of two tiny numbers would only add noise.
     """
     power, sounding = _power_frames(audio)
     if not sounding.any():
@@ -59,13 +64,26 @@ def frame_whitened_flatness(audio: np.ndarray) -> np.ndarray:
     power = power[sounding]
     ltas = power.mean(axis=0)
     bins = ltas >= ltas.max() * 10 ** (-LTAS_RANGE_DB / 10)
-    white = power[:, bins] / ltas[bins] + FLOAT_EPS
+    power = power[:, bins]
+    if local_s is None:
+        average = power.mean(axis=0, keepdims=True)
+    else:
+        average = moving_average(power, half_width=int(round(local_s * sample_rate / audio_metrics.HOP / 2)))
+    white = power / np.maximum(average, FLOAT_EPS) + FLOAT_EPS
     return np.exp(np.mean(np.log(white), axis=1)) / np.mean(white, axis=1)
 
 
-def whitened_flatness(audios: Sequence[np.ndarray]) -> float:
+def moving_average(rows: np.ndarray, *, half_width: int) -> np.ndarray:
+    """Mean of rows [n, d] over rows i - half_width .. i + half_width (fewer at the ends). Shape [n, d]."""
+    totals = np.concatenate([np.zeros((1, rows.shape[1])), np.cumsum(rows, axis=0)])
+    index = np.arange(len(rows))
+    low, high = np.maximum(index - half_width, 0), np.minimum(index + half_width + 1, len(rows))
+    return (totals[high] - totals[low]) / (high - low)[:, None]
+
+
+def whitened_flatness(audios: Sequence[np.ndarray], *, sample_rate: int, local_s: float | None = LOCAL_S) -> float:
     """Mean whitened flatness over the sounding frames of a set (noise ~0.56, songs ~0.05-0.2)."""
-    values = np.concatenate([frame_whitened_flatness(a) for a in audios])
+    values = np.concatenate([frame_whitened_flatness(a, sample_rate=sample_rate, local_s=local_s) for a in audios])
     return float(values.mean()) if values.size else 0.0
 
 
@@ -125,7 +143,7 @@ def figures(audios: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, sample
 
     if eval_levels is None:
         eval_levels = relative_levels(eval_)
-    return {"whitened_flatness": whitened_flatness(audios),
+    return {"whitened_flatness": whitened_flatness(audios, sample_rate=sample_rate),
             "spectral_frechet": audio_metrics.spectral_frechet(audios, eval_, sample_rate=sample_rate),
             "chroma_clarity": chroma_clarity(audios, sample_rate=sample_rate),
             "loudness_distance": float(wasserstein_distance(eval_levels, relative_levels(audios)))}
@@ -158,10 +176,10 @@ def noise_to_song(generated: Sequence[np.ndarray], train: Sequence[np.ndarray], 
     return {"audio_ratios": ratios, "audio_figures": values, "audio_floor": floors}
 
 
-def collapse_shares(audio: np.ndarray) -> dict[str, float]:
+def collapse_shares(audio: np.ndarray, *, sample_rate: int) -> dict[str, float]:
     """Share of frames that are full scale (RMS above ``FULL_SCALE_RMS_DB``) and that are noise-flat
     (whitened flatness above ``NOISE_FLAT``), of all frames and of sounding frames respectively."""
     rms_db = audio_metrics.frame_rms_db(audio)
-    flat = frame_whitened_flatness(audio)
+    flat = frame_whitened_flatness(audio, sample_rate=sample_rate)
     return {"full_scale_share": float(np.mean(rms_db >= FULL_SCALE_RMS_DB)),
             "noise_flat_share": float(np.mean(flat >= NOISE_FLAT)) if flat.size else 0.0}

@@ -176,7 +176,7 @@ def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds:
 
 
 def _collapse(audio: np.ndarray, train: list[np.ndarray], sample_rate: int) -> dict[str, float]:
-    return {**audio_reference.collapse_shares(audio),
+    return {**audio_reference.collapse_shares(audio, sample_rate=sample_rate),
             "silence_ratio": audio_metrics.silence_ratio(audio),
             "clipping_ratio": audio_metrics.clipping_ratio(audio),
             "loop_ratio": audio_metrics.loop_ratio(audio, sample_rate=sample_rate),

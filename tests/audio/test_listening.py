@@ -74,3 +74,19 @@ def test_sample_ratios_report_the_mean_and_the_minimum(tmp_path):
     ratios = listening.sample_ratios(piece(3, seconds=2.0)[None], tmp_path, sample_rate=SR)
     clipped = np.clip([v for k, v in ratios.items() if k.startswith("ratio_")], *listening.RATIO_RANGE)
     assert ratios["audio_min"] == min(clipped) and np.isclose(ratios["audio_ratio"], np.mean(clipped))
+
+
+def test_whitened_selection_ignores_tones_and_level_jumps():
+    """The 1 kHz-tone noise of a collapsed SampleRNN earns chroma and loudness ratios above the song's
+    (2.18 and 2.23 on the rag); chosen by the whitened ratio alone, a modest music-like sample wins."""
+    tones = {"ratio_whitened_flatness": 0.02, "ratio_spectral_frechet": 0.4, "ratio_chroma_clarity": 2.18,
+             "ratio_loudness_distance": 2.23, "audio_ratio": 0.61, "audio_min": 0.02}
+    music = {"ratio_whitened_flatness": 0.35, "ratio_spectral_frechet": 0.3, "ratio_chroma_clarity": 0.3,
+             "ratio_loudness_distance": 0.3, "audio_ratio": 0.31, "audio_min": 0.3}
+
+    def loss(ratios, best_by):
+        return listening.with_selection(ratios, best_by, beats_baselines=True)["selection_loss"]
+
+    assert loss(tones, "audio_ratio") < loss(music, "audio_ratio")
+    assert loss(music, "whitened") < loss(tones, "whitened")
+    assert loss({**music, "ratio_whitened_flatness": 3.0}, "whitened") == -1.0  # clipped as the others

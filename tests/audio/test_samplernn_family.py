@@ -58,6 +58,7 @@ def small_config(**changes) -> SampleRNNConfig:
     ({"frame_sizes": (16, 16)}, "multiple of the next"),
     ({"subseq_len": 100}, "subseq_len 100 must be a multiple of the top frame size 8"),
     ({"q_levels": 1}, "q_levels"),
+    ({"listen_skip_seconds": 2.0}, "listen_skip_seconds"),
     ({"model": "lstm-vae"}, "model must be 'samplernn'"),
 ])
 def test_bad_configs_are_refused(changes, message):

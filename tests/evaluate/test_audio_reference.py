@@ -16,9 +16,9 @@ def test_whitened_flatness_is_flat_for_any_noise_and_low_for_music(corpus_audio)
     brown = np.cumsum(white).astype(np.float32)
     brown = 0.1 * brown / np.abs(brown).max()
     for noise in (white, pink, brown):
-        assert ar.whitened_flatness([noise]) == pytest.approx(0.56, abs=0.03)
-    assert ar.whitened_flatness([music]) < 0.3
-    assert ar.whitened_flatness([np.zeros(SR, np.float32)]) == 0.0
+        assert ar.whitened_flatness([noise], sample_rate=SR) == pytest.approx(0.56, abs=0.03)
+    assert ar.whitened_flatness([music], sample_rate=SR) < 0.3
+    assert ar.whitened_flatness([np.zeros(SR, np.float32)], sample_rate=SR) == 0.0
 
 
 def test_noise_like_matches_the_level():
@@ -58,8 +58,28 @@ def test_collapsed_output_is_flagged(corpus_audio):
     music = corpus_audio["fresh"]
     # the SampleRNN collapse: a second of quiet primer, then full-scale noise
     collapsed = np.concatenate([0.05 * music[:SR], rng.uniform(-1, 1, 7 * SR)]).astype(np.float32)
-    shares = ar.collapse_shares(collapsed)
+    shares = ar.collapse_shares(collapsed, sample_rate=SR)
     assert shares["full_scale_share"] > 0.8 and shares["noise_flat_share"] > 0.8
     quiet_noise = (0.02 * rng.standard_normal(8 * SR)).astype(np.float32)  # the LSTM+VAE's -35 dBFS hiss
-    assert ar.collapse_shares(quiet_noise) == {"full_scale_share": 0.0, "noise_flat_share": 1.0}
-    assert ar.collapse_shares(music) == {"full_scale_share": 0.0, "noise_flat_share": 0.0}
+    assert ar.collapse_shares(quiet_noise, sample_rate=SR) == {"full_scale_share": 0.0, "noise_flat_share": 1.0}
+    assert ar.collapse_shares(music, sample_rate=SR) == {"full_scale_share": 0.0, "noise_flat_share": 0.0}
+
+
+def test_two_steady_noises_in_turn_are_noise_not_music():
+    """The SampleRNN trick of session 5: a low-pass hum, then white noise 6 dB louder. Whitened by
+    the whole clip's spectrum every frame looks coloured (music-like); by the local one it is flat."""
+    rng = np.random.default_rng(3)
+    white = rng.standard_normal(8 * SR)
+    hum = np.convolve(rng.standard_normal(8 * SR), np.ones(32) / 32, mode="same")
+    hum *= 0.5 * white.std() / hum.std()
+    switching = (0.05 * np.concatenate([hum, white])).astype(np.float32)
+    assert ar.whitened_flatness([switching], sample_rate=SR, local_s=None) < 0.4  # fooled: below NOISE_FLAT
+    assert ar.whitened_flatness([switching], sample_rate=SR) > 0.45
+    assert ar.collapse_shares(switching, sample_rate=SR)["noise_flat_share"] > 0.8
+
+
+def test_moving_average_is_the_mean_of_the_window():
+    rows = np.arange(10, dtype=float)[:, None] * np.ones((1, 2))
+    means = ar.moving_average(rows, half_width=2)
+    np.testing.assert_allclose(means[:, 0], [1, 1.5, 2, 3, 4, 5, 6, 7, 7.5, 8])
+    np.testing.assert_allclose(means[:, 1], means[:, 0])
