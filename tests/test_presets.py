@@ -28,7 +28,8 @@ SHRINK = {  # per family: shorter windows and samples, nothing that changes what
     "performance-rnn": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
     "music-transformer": ["example_events=32", "example_hop=16", "eval_window=64", "sample_seconds=1"],
     "lstm-vae": ["sequence_frames=8", "primer_frames=4", "sample_seconds=1", "listen_seconds=1"],
-    "samplernn": ["subseq_len=256", "subseqs_per_stretch=2", "sample_seconds=0.25", "listen_seconds=0.25"],
+    "samplernn": ["subseq_len=256", "subseqs_per_stretch=2", "sample_seconds=0.25", "listen_seconds=0.25",
+                  "listen_skip_seconds=0.1"],
 }
 SYMBOLIC = {"performance-rnn", "music-transformer"}
 
