@@ -316,6 +316,12 @@ main()
 """
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The child starts with Ctrl-C at its default, as a shell starts a command: an ignored SIGINT
+    left in this test process by an earlier test would be inherited through exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_every_import_worker(tmp_path, make_midi):
     """Issue item 2: SIGINT to the whole process group (as a terminal sends it) ends a --jobs 2 import
     within seconds, with exit code 130 and every committed item complete."""
@@ -324,15 +330,16 @@ def test_ctrl_c_stops_every_import_worker(tmp_path, make_midi):
             "--root", str(tmp_path / "root"), "--jobs", "2"]
     (tmp_path / "slowtask.py").write_text(SLOW_TASK)  # workers unpickle the task function by module name
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"}
+    inherited = signal.getsignal(signal.SIGINT)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 60
     while not _stored_items(tmp_path / "root") and time.monotonic() < deadline:  # workers are busy now
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGINT)
     sent = time.monotonic()
     _, stderr = process.communicate(timeout=30)
-    assert time.monotonic() - sent < 5 and process.returncode == 130, stderr
+    assert time.monotonic() - sent < 5 and process.returncode == 130, (process.returncode, inherited, stderr)
     assert "Traceback" not in stderr
     corpus = Corpus.open("c", root=tmp_path / "root")
     done = corpus.items()
