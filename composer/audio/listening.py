@@ -21,7 +21,8 @@ REFERENCE_S = 30.0          # audio per split kept as reference
 RATIO_RANGE = (-1.0, 1.0)   # clipped before averaging: closer than the song itself earns nothing more
 BASELINE_PENALTY = RATIO_RANGE[1] - RATIO_RANGE[0] + 1.0
 BestBy = Literal["eval_loss", "audio_ratio", "audio_min", "whitened"]
-SELECTED_BY = {"audio_ratio": "audio_ratio", "audio_min": "audio_min", "whitened": "ratio_whitened_flatness"}
+SELECTED_BY = {"audio_ratio": ("audio_ratio",), "audio_min": ("audio_min",),
+               "whitened": ("ratio_whitened_flatness", "ratio_whitened_coherence")}
 
 
 def _first_seconds(clips: Any, n_samples: int) -> np.ndarray:
@@ -64,8 +65,9 @@ def sample_ratios(audio: np.ndarray, run_dir: Path, *, sample_rate: int) -> dict
 def with_selection(ratios: dict[str, float], best_by: BestBy, *, beats_baselines: bool) -> dict[str, float]:
     """Add "selection_loss" (lower is better) when the best checkpoint is chosen by how samples sound:
     by the mean of the clipped ratios ("audio_ratio"), by their minimum ("audio_min"), or by the
-    whitened-flatness ratio alone ("whitened": the one figure that steady tones, a level jump or
-    a near-silent start do not push above the song's; clipped like the others).
+    lower of the two whitened ratios ("whitened": the figures that steady tones, a level jump or
+    a near-silent start do not push above the song's, and a flickering drone not both; clipped
+    like the others).
 
     Checkpoints whose eval loss beats every trivial baseline rank first (their selection loss is
     below any other's: clipped ratios span less than ``BASELINE_PENALTY``), so the sound picks
@@ -73,5 +75,5 @@ def with_selection(ratios: dict[str, float], best_by: BestBy, *, beats_baselines
     """
     if best_by == "eval_loss":
         return ratios
-    score = float(np.clip(ratios[SELECTED_BY[best_by]], *RATIO_RANGE))
+    score = float(np.clip(min(ratios.get(name, np.inf) for name in SELECTED_BY[best_by]), *RATIO_RANGE))
     return {**ratios, "selection_loss": -score + (0.0 if beats_baselines else BASELINE_PENALTY)}

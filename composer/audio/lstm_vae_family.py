@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Literal
 
 import numpy as np
 
-from composer.audio import framing, listening
+from composer.audio import augment, framing, listening
 from composer.audio import primers as primers_
 from composer.audio.output import PEAK_DB, check_generate_options, write_generated
 from composer.audio.transforms import FrameSpec, Normalizer, audio_to_features, features_to_audio, load_npz, save_npz
@@ -36,7 +36,8 @@ XLA_MIN_STEPS = 10000
 MIN_SCALE_INIT = 0.01
 # The integer fields' bounds: what the network's shapes and the time per step allow.
 BOUNDS = {"layers": (1, 3), "units": (8, 4096), "decoder_units": (8, 8192), "latent_dim": (0, 1024),
-          "sequence_frames": (2, 100000), "primer_frames": (1, 100000), "kl_warmup_steps": (0, 10**9)}
+          "sequence_frames": (2, 100000), "primer_frames": (1, 100000), "kl_warmup_steps": (0, 10**9),
+          "augment_semitones": (0, 12)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,7 @@ class LstmVaeConfig:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     domain: Literal["fft", "dct"] = "dct"
     phase: Literal["keep", "griffin_lim"] = "keep"  # fft only: keep real+imag, or magnitudes + Griffin-Lim
+    magnitude: Literal["linear", "log"] = "linear"  # griffin_lim only: model |X| or log |X|
     frame_size: int = 2048  # samples at the corpus rate
     hop: int = 1024
     window: Literal["sqrt_hann", "hann"] = "sqrt_hann"
@@ -60,6 +62,7 @@ class LstmVaeConfig:
     decoder_units: int = 256
     beta: float = 1.0
     kl_warmup_steps: int = 500
+    augment_semitones: int = 0  # train also on the song played 1..K semitones faster and slower
     sequence_frames: int = 64
     primer_frames: int = 16
     sample_seconds: float = 4.0
@@ -79,12 +82,13 @@ class LstmVaeConfig:
             raise ConfigError(f"best_by '{self.best_by}' needs listen_seconds > 0")
         if self.highpass_hz is not None:
             check_range("highpass_hz", self.highpass_hz, low=0, open_low=True, note="or null")
-        FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)  # validates
+        self.spec  # validates
 
     @property
     def spec(self) -> FrameSpec:
         """The framing and transform this config describes."""
-        return FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep)
+        return FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep,
+                         self.magnitude)
 
 
 def chunk_features(audio: np.ndarray, config: LstmVaeConfig, sample_rate: int) -> np.ndarray:
@@ -94,10 +98,14 @@ def chunk_features(audio: np.ndarray, config: LstmVaeConfig, sample_rate: int) -
     return audio_to_features(audio, config.spec)
 
 
-def split_features(corpus: Any, config: LstmVaeConfig, split: str) -> Iterator[np.ndarray]:
-    """Raw features of each audio chunk of ``split``."""
+def split_features(corpus: Any, config: LstmVaeConfig, split: str, *, augmented: bool = False) -> Iterator[np.ndarray]:
+    """Raw features of each audio chunk of ``split``; ``augmented`` adds its tape-speed versions."""
+    factors = augment.speed_factors(config.augment_semitones) if augmented else []
     for audio in corpus.audio(split):
         yield chunk_features(audio, config, corpus.sample_rate)
+        for factor in factors:
+            yield chunk_features(augment.tape_speed(audio, sample_rate=corpus.sample_rate, factor=factor),
+                                 config, corpus.sample_rate)
 
 
 def window_starts(lengths: Iterable[int], window: int, *, stride: int) -> np.ndarray:
@@ -113,11 +121,12 @@ def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer,
                      *, training: bool) -> tuple[np.ndarray, np.ndarray]:
     """(features [total_frames, feature_dim], window starts) of ``split``.
 
-    Training windows start at every frame. Evaluation windows do not overlap and, past
+    Training windows start at every frame, over the augmented split. Evaluation windows do not
+    overlap and, past
     ``eval_batches * batch_size`` of them, are thinned evenly over the split, so the harness's
     eval loss and the baselines in meta.json score exactly the same windows.
     """
-    chunks = [normalizer.apply(f) for f in split_features(corpus, config, split)]
+    chunks = [normalizer.apply(f) for f in split_features(corpus, config, split, augmented=training)]
     window = config.sequence_frames + 1
     starts = window_starts([len(c) for c in chunks], window, stride=1 if training else config.sequence_frames)
     most = config.train.eval_batches * config.train.batch_size

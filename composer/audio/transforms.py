@@ -7,6 +7,9 @@ A ``FrameSpec`` fixes how audio becomes a sequence of feature vectors [n_frames,
   feature_dim == frame_size and the transform is exactly invertible.
 - ``fft``, phase "griffin_lim": magnitudes only (frame_size/2 + 1); the phase is recovered by
   Griffin-Lim iterations on output (not exactly invertible; calmer, smeared transients).
+  ``magnitude`` "log" models log(|X| + ``LOG_FLOOR``) instead of |X|: a Gaussian error there is a
+  gain, a few dB up or down in every bin, where in linear magnitudes it is an additive noise floor
+  as loud in the quiet bins between partials as in the partials themselves.
 - ``dct``: DCT-II (orthonormal) of each windowed frame, optionally truncated to the lowest
   ``dct_keep`` coefficients, which band-limits the audio to dct_keep / frame_size * Nyquist.
 
@@ -29,6 +32,10 @@ from composer.errors import ConfigError, RunDirError
 
 DOMAINS = ("fft", "dct")
 PHASES = ("keep", "griffin_lim")
+MAGNITUDES = ("linear", "log")
+# The floor of log magnitudes, ~70 dB below a loud partial's bin (a 0.1 sine in a 2048 frame: ~65):
+# what lies beneath is inaudible, and the log would spend the model's effort on it.
+LOG_FLOOR = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +48,7 @@ class FrameSpec:
     domain: str = "dct"
     phase: str = "keep"
     dct_keep: int | None = None
+    magnitude: str = "linear"
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAINS:
@@ -49,6 +57,10 @@ class FrameSpec:
             raise ConfigError(f"unknown phase '{self.phase}' (valid: {', '.join(PHASES)})")
         if self.phase == "griffin_lim" and self.domain != "fft":
             raise ConfigError("phase 'griffin_lim' applies only to domain 'fft'")
+        if self.magnitude not in MAGNITUDES:
+            raise ConfigError(f"unknown magnitude '{self.magnitude}' (valid: {', '.join(MAGNITUDES)})")
+        if self.magnitude == "log" and self.phase != "griffin_lim":
+            raise ConfigError("magnitude 'log' applies only to phase 'griffin_lim'")
         if self.dct_keep is not None and (self.domain != "dct" or not 0 < self.dct_keep <= self.frame_size):
             raise ConfigError(f"dct_keep must be in 1..frame_size ({self.frame_size}) with domain 'dct', "
                               f"got {self.dct_keep} with domain '{self.domain}'")
@@ -69,7 +81,8 @@ def to_features(frames: np.ndarray, spec: FrameSpec) -> np.ndarray:
         return coefficients[..., :spec.feature_dim].astype(np.float32)
     spectrum = np.fft.rfft(frames, axis=-1)
     if spec.phase == "griffin_lim":
-        return np.abs(spectrum).astype(np.float32)
+        magnitude = np.abs(spectrum)
+        return (np.log(magnitude + LOG_FLOOR) if spec.magnitude == "log" else magnitude).astype(np.float32)
     return np.concatenate([spectrum.real, spectrum.imag[..., 1:-1]], axis=-1).astype(np.float32)
 
 
@@ -97,6 +110,8 @@ def features_to_audio(features: np.ndarray, spec: FrameSpec, *, n_samples: int |
                       griffin_lim_iters: int = 32, seed: int = 0) -> np.ndarray:
     """Features [..., n_frames, feature_dim] -> audio [..., n_samples] by inverse transform and overlap-add."""
     if spec.phase == "griffin_lim":
+        if spec.magnitude == "log":
+            features = np.exp(features) - LOG_FLOOR
         flat = features.reshape(-1, *features.shape[-2:])
         audio = [griffin_lim(m, spec, iters=griffin_lim_iters, seed=seed, n_samples=n_samples) for m in flat]
         return np.stack(audio).reshape(*features.shape[:-2], -1)

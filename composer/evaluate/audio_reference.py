@@ -13,6 +13,9 @@ The figures:
   harmonic peaks that move. A local average, not the whole clip's: output that switches
   between two stationary noises scores like music against the whole clip's spectrum (each
   noise differs from the mix), but whitens flat against its own few seconds.
+- whitened coherence: the correlation of whitened log spectra 0.13 s apart. A steady drone
+  whose bins flicker at random frame to frame whitens as unevenly as a song, and so passes
+  the flatness; its flicker is gone 0.13 s later, where a song's notes still sound.
 - spectral Frechet distance on MFCC statistics (``audio_metrics.spectral_frechet``).
 - chroma clarity: 1 - normalized entropy of each frame's pitch-class energy; noise spreads
   over all twelve classes, tonal music piles up on a few.
@@ -34,10 +37,11 @@ from composer.evaluate import audio_metrics
 FLOAT_EPS = 1e-12
 LTAS_RANGE_DB = 80.0     # bins more than this below the loudest bin of the long-term spectrum are left out
 LOCAL_S = 4.0            # seconds of the average spectrum each frame is whitened by
+COHERENCE_S = 0.128      # how far apart the frames whose whitened spectra are correlated (a short note)
 NOISE_FLAT = 0.45        # whitened flatness above which a frame counts as noise (noise ~0.56, music < 0.3)
 FULL_SCALE_RMS_DB = -9.0  # frame RMS above which a frame counts as full scale (music peaking at 0 dBFS sits lower)
 NOISE_SEED = 1234
-RATIO_FIGURES = ("whitened_flatness", "spectral_frechet", "chroma_clarity", "loudness_distance")
+RATIO_FIGURES = ("whitened_flatness", "whitened_coherence", "spectral_frechet", "chroma_clarity", "loudness_distance")
 
 
 def _power_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,8 +54,8 @@ def _power_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return power.astype(np.float64), sounding
 
 
-def frame_whitened_flatness(audio: np.ndarray, *, sample_rate: int, local_s: float | None = LOCAL_S) -> np.ndarray:
-    """Whitened flatness of each sounding frame of one clip (shape [n_sounding]; empty for silence).
+def _whitened_frames(audio: np.ndarray, *, sample_rate: int, local_s: float | None) -> np.ndarray:
+    """Sounding frames' power divided by the clip's average spectrum around them, [n_sounding, n_bins].
 
     The clip's own average spectrum over the ``local_s`` seconds of sounding frames around each
     frame (None: the whole clip) is its whitening filter, so the colour of a noise does not
@@ -59,18 +63,39 @@ def frame_whitened_flatness(audio: np.ndarray, *, sample_rate: int, local_s: flo
     (``LTAS_RANGE_DB``) are left out, where the ratio of two tiny numbers would only add noise.
     """
     power, sounding = _power_frames(audio)
-    if not sounding.any():
-        return np.zeros(0)
     power = power[sounding]
+    if not len(power):
+        return np.zeros((0, 1))
     ltas = power.mean(axis=0)
-    bins = ltas >= ltas.max() * 10 ** (-LTAS_RANGE_DB / 10)
-    power = power[:, bins]
+    power = power[:, ltas >= ltas.max() * 10 ** (-LTAS_RANGE_DB / 10)]
     if local_s is None:
         average = power.mean(axis=0, keepdims=True)
     else:
         average = moving_average(power, half_width=int(round(local_s * sample_rate / audio_metrics.HOP / 2)))
-    white = power / np.maximum(average, FLOAT_EPS) + FLOAT_EPS
+    return power / np.maximum(average, FLOAT_EPS) + FLOAT_EPS
+
+
+def frame_whitened_flatness(audio: np.ndarray, *, sample_rate: int, local_s: float | None = LOCAL_S) -> np.ndarray:
+    """Whitened flatness of each sounding frame of one clip (shape [n_sounding]; empty for silence)."""
+    white = _whitened_frames(audio, sample_rate=sample_rate, local_s=local_s)
     return np.exp(np.mean(np.log(white), axis=1)) / np.mean(white, axis=1)
+
+
+def frame_whitened_coherence(audio: np.ndarray, *, sample_rate: int) -> np.ndarray:
+    """Correlation over frequency between each sounding frame's whitened log spectrum and the one
+    ``COHERENCE_S`` later (shape [n_sounding - lag]; empty for a clip shorter than that).
+
+    Whitened flatness alone is fooled by a steady drone whose bins flicker at random from frame to
+    frame: the flicker lifts each frame off its local average as notes do. But notes last: what
+    lifts a frame off its average still lifts the frame 0.13 s later, so their whitened spectra
+    correlate (songs ~0.3-0.4); flicker and noise are new in every frame (~0).
+    """
+    lag = max(1, int(round(COHERENCE_S * sample_rate / audio_metrics.HOP)))
+    white = np.log(_whitened_frames(audio, sample_rate=sample_rate, local_s=LOCAL_S))
+    white -= white.mean(axis=1, keepdims=True)
+    now, later = white[:-lag], white[lag:]
+    norms = np.sqrt(np.sum(now ** 2, axis=1) * np.sum(later ** 2, axis=1))
+    return np.sum(now * later, axis=1) / np.maximum(norms, FLOAT_EPS)
 
 
 def moving_average(rows: np.ndarray, *, half_width: int) -> np.ndarray:
@@ -84,6 +109,12 @@ def moving_average(rows: np.ndarray, *, half_width: int) -> np.ndarray:
 def whitened_flatness(audios: Sequence[np.ndarray], *, sample_rate: int, local_s: float | None = LOCAL_S) -> float:
     """Mean whitened flatness over the sounding frames of a set (noise ~0.56, songs ~0.05-0.2)."""
     values = np.concatenate([frame_whitened_flatness(a, sample_rate=sample_rate, local_s=local_s) for a in audios])
+    return float(values.mean()) if values.size else 0.0
+
+
+def whitened_coherence(audios: Sequence[np.ndarray], *, sample_rate: int) -> float:
+    """Mean whitened coherence over a set (noise and per-frame flicker ~0, songs ~0.3-0.4)."""
+    values = np.concatenate([frame_whitened_coherence(a, sample_rate=sample_rate) for a in audios])
     return float(values.mean()) if values.size else 0.0
 
 
@@ -144,6 +175,7 @@ def figures(audios: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, sample
     if eval_levels is None:
         eval_levels = relative_levels(eval_)
     return {"whitened_flatness": whitened_flatness(audios, sample_rate=sample_rate),
+            "whitened_coherence": whitened_coherence(audios, sample_rate=sample_rate),
             "spectral_frechet": audio_metrics.spectral_frechet(audios, eval_, sample_rate=sample_rate),
             "chroma_clarity": chroma_clarity(audios, sample_rate=sample_rate),
             "loudness_distance": float(wasserstein_distance(eval_levels, relative_levels(audios)))}

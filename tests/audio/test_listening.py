@@ -90,3 +90,5 @@ def test_whitened_selection_ignores_tones_and_level_jumps():
     assert loss(tones, "audio_ratio") < loss(music, "audio_ratio")
     assert loss(music, "whitened") < loss(tones, "whitened")
     assert loss({**music, "ratio_whitened_flatness": 3.0}, "whitened") == -1.0  # clipped as the others
+    flicker = {**music, "ratio_whitened_flatness": 0.8, "ratio_whitened_coherence": 0.05}
+    assert loss(music, "whitened") < loss(flicker, "whitened")  # the lower of the two whitened ratios counts

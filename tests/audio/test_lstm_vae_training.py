@@ -1,6 +1,7 @@
 """The LSTM+VAE end to end: training through the shared harness on synthesized chords beats the
 trivial next-frame predictors, and generation from the run dir writes clean, reproducible wavs."""
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from composer.audio.lstm_vae_family import FAMILY, generate
+from composer.audio.lstm_vae_family import FAMILY, generate, normalized_split
+from composer.audio.transforms import Normalizer
 from composer.audio_io import read_audio, write_audio
 from composer.errors import CorpusError
 from composer.train.run import load_run
@@ -134,7 +136,6 @@ def load_tiny():
 
 
 def test_the_models_scale_starts_at_the_datas_own_spread(trained):
-    from composer.audio.transforms import Normalizer
 
     run_dir, _, _ = trained
     run = load_run(run_dir)
@@ -149,3 +150,18 @@ def test_generate_keeps_the_asked_peak_limit(trained, tmp_path):
     run_dir, _, _ = trained
     [path] = generate_any(run_dir, out=tmp_path / "quiet.wav", seconds=1.0, seed=0, peak_db=-12.0)
     assert np.abs(read_audio(path)[0]).max() <= 10 ** (-12 / 20) + 1 / 32768
+
+
+def test_only_the_training_windows_come_from_the_augmented_song():
+    corpus = FakeCorpus([chord_progression(6, seed=1)], [chord_progression(6, seed=2)])
+    plain = load_tiny()
+    augmented = dataclasses.replace(plain, augment_semitones=1)
+    normalizer = Normalizer.fit([np.zeros((2, plain.spec.feature_dim)), np.ones((2, plain.spec.feature_dim))])
+    one, starts_one = normalized_split(corpus, plain, normalizer, "train", training=True)
+    three, starts_three = normalized_split(corpus, augmented, normalizer, "train", training=True)
+    # the song, a semitone slower (longer) and a semitone faster (shorter)
+    assert len(three) == pytest.approx(3 * len(one), rel=0.02) and len(starts_three) > 2.9 * len(starts_one)
+    assert np.array_equal(three[:len(one)], one)
+    eval_plain, _ = normalized_split(corpus, plain, normalizer, "eval", training=False)
+    eval_augmented, _ = normalized_split(corpus, augmented, normalizer, "eval", training=False)
+    assert np.array_equal(eval_plain, eval_augmented)

@@ -5,6 +5,7 @@ import pytest
 import scipy.signal
 
 from composer.audio.transforms import (
+    LOG_FLOOR,
     FrameSpec,
     Normalizer,
     audio_to_features,
@@ -74,8 +75,22 @@ def test_griffin_lim_recovers_audio_with_the_same_magnitudes():
         from_features(magnitudes, spec)
 
 
+def test_log_magnitudes_invert_to_the_same_audio_as_linear_ones():
+    linear = FrameSpec(1024, 256, "sqrt_hann", "fft", phase="griffin_lim")
+    log = FrameSpec(1024, 256, "sqrt_hann", "fft", phase="griffin_lim", magnitude="log")
+    audio = music_signal(1.0)
+    magnitudes, logs = audio_to_features(audio, linear), audio_to_features(audio, log)
+    assert logs.shape == magnitudes.shape
+    assert np.allclose(logs, np.log(magnitudes + LOG_FLOOR), atol=1e-5)
+    # a gain on the log features is a gain on the audio, not an added noise floor
+    assert np.allclose(features_to_audio(logs, log, n_samples=len(audio)),
+                       features_to_audio(magnitudes, linear, n_samples=len(audio)), atol=1e-4)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(domain="mdct"), "unknown domain"), (dict(phase="random"), "unknown phase"),
+    (dict(phase="griffin_lim", magnitude="db"), "unknown magnitude"),
+    (dict(magnitude="log"), "only to phase 'griffin_lim'"),
     (dict(domain="dct", phase="griffin_lim"), "only to domain 'fft'"),
     (dict(domain="fft", dct_keep=100), "dct_keep"), (dict(domain="dct", dct_keep=2048), "dct_keep"),
     (dict(hop=700), "hop"), (dict(window="blackman"), "unknown window"),

@@ -83,3 +83,21 @@ def test_moving_average_is_the_mean_of_the_window():
     means = ar.moving_average(rows, half_width=2)
     np.testing.assert_allclose(means[:, 0], [1, 1.5, 2, 3, 4, 5, 6, 7, 7.5, 8])
     np.testing.assert_allclose(means[:, 1], means[:, 0])
+
+
+def test_a_flickering_drone_passes_the_flatness_but_not_the_coherence(corpus_audio):
+    """A steady spectrum whose bins flicker at random frame to frame (log-normal gains, as a model
+    of log magnitudes sampled hot produces) whitens as unevenly as music, but nothing in it lasts."""
+    from composer.audio.transforms import FrameSpec, audio_to_features, features_to_audio
+
+    music = corpus_audio["fresh"]
+    spec = FrameSpec(1024, 512, "sqrt_hann", "fft", phase="griffin_lim")
+    steady = np.abs(audio_to_features(music, spec)).mean(axis=0, keepdims=True)
+    gains = np.exp(np.random.default_rng(4).standard_normal((len(music) // 512, steady.shape[1])))
+    drone = features_to_audio(steady * gains, spec).astype(np.float32)
+    noise = ar.noise_like(music, colour="white")
+    assert ar.whitened_flatness([drone], sample_rate=SR) < 0.45  # fooled: below NOISE_FLAT, like music
+    assert ar.whitened_coherence([drone], sample_rate=SR) < 0.05
+    assert ar.whitened_coherence([noise], sample_rate=SR) == pytest.approx(0.0, abs=0.05)
+    assert ar.whitened_coherence([music], sample_rate=SR) > 0.2
+    assert ar.whitened_coherence([np.zeros(SR, np.float32)], sample_rate=SR) == 0.0
