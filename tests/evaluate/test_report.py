@@ -92,8 +92,8 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
         assert np.isfinite(metrics[key])
     assert metrics["collapse_per_file"]["silence.wav"]["silence_ratio"] == 1.0
     assert metrics["collapse_per_file"]["fresh.wav"]["noise_flat_share"] == 0.0
-    assert set(metrics["audio_ratios"]) == {"whitened_flatness", "spectral_frechet", "chroma_clarity",
-                                            "loudness_distance"}
+    assert set(metrics["audio_ratios"]) == {"whitened_flatness", "whitened_coherence", "spectral_frechet",
+                                            "chroma_clarity", "loudness_distance"}
     assert metrics["spectral_frechet"] == metrics["audio_figures"]["generated"]["spectral_frechet"]
     assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
     assert metrics["collapse_reference"]["copy_rate"] < 0.1
