@@ -17,6 +17,7 @@ import soundfile as sf
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BACH_LIMIT = 24
+EXIT_STATUS = pytest.StashKey[int]()
 C_MAJOR = (60, 62, 64, 65, 67, 69, 71, 72)
 
 
@@ -93,3 +94,23 @@ def train_preset_text(folder: Path, yaml_text: str, corpus, *, model: str = "per
 def train_preset():
     """The ``train_preset_text(folder, yaml_text, corpus)`` trainer, for modules that need a small run."""
     return train_preset_text
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without TensorFlow's teardown once the summary is out.
+
+    A tf.data iterator still referenced at interpreter exit can deadlock in its destructor: one
+    full run printed "782 passed" and then hung for good, every tf.data thread waiting on the main
+    thread and the main thread on them. Nothing is left to write by now.
+    """
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(config.stash.get(EXIT_STATUS, 0))
