@@ -122,8 +122,7 @@ def normalized_split(corpus: Any, config: LstmVaeConfig, normalizer: Normalizer,
     """(features [total_frames, feature_dim], window starts) of ``split``.
 
     Training windows start at every frame, over the augmented split. Evaluation windows do not
-    overlap and, past
-    ``eval_batches * batch_size`` of them, are thinned evenly over the split, so the harness's
+    overlap and, past ``eval_batches * batch_size`` of them, are thinned evenly over the split, so the harness's
     eval loss and the baselines in meta.json score exactly the same windows.
     """
     chunks = [normalizer.apply(f) for f in split_features(corpus, config, split, augmented=training)]
