@@ -50,6 +50,7 @@ class LstmVaeConfig:
     domain: Literal["fft", "dct"] = "dct"
     phase: Literal["keep", "griffin_lim"] = "keep"  # fft only: keep real+imag, or magnitudes + Griffin-Lim
     magnitude: Literal["linear", "log"] = "linear"  # griffin_lim only: model |X| or log |X|
+    level_feature: bool = False  # log only: the frame's level as a feature of its own, apart from its shape
     frame_size: int = 2048  # samples at the corpus rate
     hop: int = 1024
     window: Literal["sqrt_hann", "hann"] = "sqrt_hann"
@@ -88,7 +89,7 @@ class LstmVaeConfig:
     def spec(self) -> FrameSpec:
         """The framing and transform this config describes."""
         return FrameSpec(self.frame_size, self.hop, self.window, self.domain, self.phase, self.dct_keep,
-                         self.magnitude)
+                         self.magnitude, self.level_feature)
 
 
 def chunk_features(audio: np.ndarray, config: LstmVaeConfig, sample_rate: int) -> np.ndarray:

@@ -10,6 +10,10 @@ A ``FrameSpec`` fixes how audio becomes a sequence of feature vectors [n_frames,
   ``magnitude`` "log" models log(|X| + ``LOG_FLOOR``) instead of |X|: a Gaussian error there is a
   gain, a few dB up or down in every bin, where in linear magnitudes it is an additive noise floor
   as loud in the quiet bins between partials as in the partials themselves.
+  ``level_feature`` (log only) splits each frame into its level, log RMS(|X|) as one extra
+  feature, and its shape, the log magnitudes relative to that level. On output the shape is
+  rescaled to exactly the level, so errors sampled in 513 bins cannot move the loudness: the
+  level follows its own feature, whose spread the model learns from the song's.
 - ``dct``: DCT-II (orthonormal) of each windowed frame, optionally truncated to the lowest
   ``dct_keep`` coefficients, which band-limits the audio to dct_keep / frame_size * Nyquist.
 
@@ -49,6 +53,7 @@ class FrameSpec:
     phase: str = "keep"
     dct_keep: int | None = None
     magnitude: str = "linear"
+    level_feature: bool = False
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAINS:
@@ -61,6 +66,8 @@ class FrameSpec:
             raise ConfigError(f"unknown magnitude '{self.magnitude}' (valid: {', '.join(MAGNITUDES)})")
         if self.magnitude == "log" and self.phase != "griffin_lim":
             raise ConfigError("magnitude 'log' applies only to phase 'griffin_lim'")
+        if self.level_feature and self.magnitude != "log":
+            raise ConfigError("level_feature applies only to magnitude 'log'")
         if self.dct_keep is not None and (self.domain != "dct" or not 0 < self.dct_keep <= self.frame_size):
             raise ConfigError(f"dct_keep must be in 1..frame_size ({self.frame_size}) with domain 'dct', "
                               f"got {self.dct_keep} with domain '{self.domain}'")
@@ -71,7 +78,9 @@ class FrameSpec:
         """Length of one frame's feature vector."""
         if self.domain == "dct":
             return self.dct_keep or self.frame_size
-        return self.frame_size // 2 + 1 if self.phase == "griffin_lim" else self.frame_size
+        if self.phase == "griffin_lim":
+            return self.frame_size // 2 + 1 + self.level_feature
+        return self.frame_size
 
 
 def to_features(frames: np.ndarray, spec: FrameSpec) -> np.ndarray:
@@ -82,7 +91,12 @@ def to_features(frames: np.ndarray, spec: FrameSpec) -> np.ndarray:
     spectrum = np.fft.rfft(frames, axis=-1)
     if spec.phase == "griffin_lim":
         magnitude = np.abs(spectrum)
-        return (np.log(magnitude + LOG_FLOOR) if spec.magnitude == "log" else magnitude).astype(np.float32)
+        if spec.magnitude == "linear":
+            return magnitude.astype(np.float32)
+        if not spec.level_feature:
+            return np.log(magnitude + LOG_FLOOR).astype(np.float32)
+        level = np.log(_rms(magnitude) + LOG_FLOOR)
+        return np.concatenate([np.log(magnitude + LOG_FLOOR) - level, level], axis=-1).astype(np.float32)
     return np.concatenate([spectrum.real, spectrum.imag[..., 1:-1]], axis=-1).astype(np.float32)
 
 
@@ -110,12 +124,28 @@ def features_to_audio(features: np.ndarray, spec: FrameSpec, *, n_samples: int |
                       griffin_lim_iters: int = 32, seed: int = 0) -> np.ndarray:
     """Features [..., n_frames, feature_dim] -> audio [..., n_samples] by inverse transform and overlap-add."""
     if spec.phase == "griffin_lim":
-        if spec.magnitude == "log":
-            features = np.exp(features) - LOG_FLOOR
+        features = magnitudes(features, spec)
         flat = features.reshape(-1, *features.shape[-2:])
         audio = [griffin_lim(m, spec, iters=griffin_lim_iters, seed=seed, n_samples=n_samples) for m in flat]
         return np.stack(audio).reshape(*features.shape[:-2], -1)
     return framing.overlap_add(from_features(features, spec), hop=spec.hop, window=spec.window, n_samples=n_samples)
+
+
+def magnitudes(features: np.ndarray, spec: FrameSpec) -> np.ndarray:
+    """Magnitude features [..., feature_dim] -> linear magnitudes [..., frame_size/2+1] (may dip below 0)."""
+    if spec.magnitude == "linear":
+        return features
+    if not spec.level_feature:
+        return np.exp(features) - LOG_FLOOR
+    shape, level = features[..., :-1], features[..., -1:]
+    magnitude = np.maximum(np.exp(shape + level) - LOG_FLOOR, 0.0)
+    target = np.maximum(np.exp(level) - LOG_FLOOR, 0.0)
+    return magnitude * (target / np.maximum(_rms(magnitude), 1e-12))
+
+
+def _rms(magnitude: np.ndarray) -> np.ndarray:
+    """Root mean square over the bins: [..., n_bins] -> [..., 1]."""
+    return np.sqrt(np.mean(np.square(magnitude, dtype=np.float64), axis=-1, keepdims=True))
 
 
 def griffin_lim(magnitude: np.ndarray, spec: FrameSpec, *, iters: int = 32, seed: int = 0,

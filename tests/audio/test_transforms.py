@@ -11,6 +11,7 @@ from composer.audio.transforms import (
     audio_to_features,
     features_to_audio,
     from_features,
+    magnitudes,
     to_features,
 )
 from composer.errors import ConfigError, RunDirError
@@ -87,10 +88,30 @@ def test_log_magnitudes_invert_to_the_same_audio_as_linear_ones():
                        features_to_audio(magnitudes, linear, n_samples=len(audio)), atol=1e-4)
 
 
+def test_the_level_feature_inverts_exactly_and_holds_the_loudness_against_noise_in_the_shape():
+    log = FrameSpec(1024, 256, "sqrt_hann", "fft", phase="griffin_lim", magnitude="log")
+    split = FrameSpec(1024, 256, "sqrt_hann", "fft", phase="griffin_lim", magnitude="log", level_feature=True)
+    audio = music_signal(1.0)
+    logs, features = audio_to_features(audio, log), audio_to_features(audio, split)
+    assert features.shape == (len(logs), 514) and split.feature_dim == 514
+    magnitude = np.exp(logs.astype(np.float64)) - LOG_FLOOR
+    assert np.allclose(features[:, -1], np.log(np.sqrt(np.mean(magnitude ** 2, axis=1)) + LOG_FLOOR), atol=1e-5)
+    assert np.allclose(magnitudes(features, split), magnitude, rtol=1e-4, atol=1e-5)
+    # Errors sampled into the shape bins change the spectrum but not the frame's level.
+    noisy = features.copy()
+    noisy[:, :-1] += np.random.default_rng(0).normal(0.0, 1.0, noisy[:, :-1].shape)
+    rms = np.sqrt(np.mean(magnitudes(noisy, split) ** 2, axis=1))
+    assert np.allclose(rms, np.exp(features[:, -1]) - LOG_FLOOR, rtol=1e-4)
+    noisy_logs = logs + np.random.default_rng(0).normal(0.0, 1.0, logs.shape)
+    unanchored = np.sqrt(np.mean(magnitudes(noisy_logs, log) ** 2, axis=1))
+    assert np.median(unanchored / rms) > 1.3  # without the level feature the same noise raises the level
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(domain="mdct"), "unknown domain"), (dict(phase="random"), "unknown phase"),
     (dict(phase="griffin_lim", magnitude="db"), "unknown magnitude"),
     (dict(magnitude="log"), "only to phase 'griffin_lim'"),
+    (dict(phase="griffin_lim", level_feature=True), "level_feature applies only to magnitude 'log'"),
     (dict(domain="dct", phase="griffin_lim"), "only to domain 'fft'"),
     (dict(domain="fft", dct_keep=100), "dct_keep"), (dict(domain="dct", dct_keep=2048), "dct_keep"),
     (dict(hop=700), "hop"), (dict(window="blackman"), "unknown window"),
