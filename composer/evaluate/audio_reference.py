@@ -144,6 +144,15 @@ def relative_levels(audios: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(levels) if levels else np.zeros(1)
 
 
+def level_spread_db(audio: np.ndarray) -> float:
+    """How much one clip's loudness moves: the std (dB) of its sounding frames' levels.
+
+    Read beside the eval clips' own spread: noise holds one level (well under 1 dB), a gain
+    that wanders or flickers spreads wider than the song.
+    """
+    return float(np.std(relative_levels([audio])))
+
+
 def noise_like(audio: np.ndarray, *, colour: str, seed: int = NOISE_SEED) -> np.ndarray:
     """White or pink (1/f power) noise as long as ``audio`` and at its RMS level."""
     rng = np.random.default_rng(seed)

@@ -84,7 +84,8 @@ def _audio(m: dict) -> list[str]:
     if "spectral_frechet" not in m:
         return []
     ref = m["collapse_reference"]
-    checks = ("full_scale_share", "noise_flat_share", "silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate")
+    checks = ("full_scale_share", "noise_flat_share", "silence_ratio", "clipping_ratio", "loop_ratio", "copy_rate",
+              "level_spread_db")
     rows = [[name] + [row[c] for c in checks] for name, row in m["collapse_per_file"].items()]
     rows += [["**mean generated**"] + [m[c] for c in checks], ["eval split (reference)"] + [ref[c] for c in checks]]
     spectral = [[name, m["spectral_overlap"][name], m["spectral_overlap_ceiling"][name], m["spectral_kl"][name]]
@@ -93,7 +94,8 @@ def _audio(m: dict) -> list[str]:
             f"Frechet distance on MFCC statistics vs the eval split: **{m['spectral_frechet']:.4g}** "
             f"(train split: {m['spectral_frechet_ceiling']:.4g}).", ""] + _table(
         ["spectral feature", "overlap generated", "overlap train (ceiling)", "KL generated"], spectral) + [
-        "Collapse checks (share of frames or samples; compare with the eval split's own clips):", ""] + _table(
+        "Collapse checks (share of frames or samples) and the level's spread over time (dB); compare with "
+        "the eval split's own clips:", ""] + _table(
         ["clip"] + list(checks), rows)
 
 

@@ -180,7 +180,8 @@ def _collapse(audio: np.ndarray, train: list[np.ndarray], sample_rate: int) -> d
             "silence_ratio": audio_metrics.silence_ratio(audio),
             "clipping_ratio": audio_metrics.clipping_ratio(audio),
             "loop_ratio": audio_metrics.loop_ratio(audio, sample_rate=sample_rate),
-            "copy_rate": audio_metrics.copy_rate(audio, train, sample_rate=sample_rate)}
+            "copy_rate": audio_metrics.copy_rate(audio, train, sample_rate=sample_rate),
+            "level_spread_db": audio_reference.level_spread_db(audio)}
 
 
 def audio_measures(paths: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:

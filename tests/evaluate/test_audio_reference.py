@@ -48,6 +48,17 @@ def test_ratios_put_noise_at_0_and_held_out_music_at_1(corpus_audio, generated, 
             assert value == pytest.approx(0.0, abs=0.1), name
 
 
+def test_level_spread_reads_steady_noise_low_and_a_wandering_gain_high(corpus_audio):
+    music = corpus_audio["fresh"]
+    white = ar.noise_like(music, colour="white")
+    assert ar.level_spread_db(white) < 0.5
+    # the same noise under a gain that swings +-6 dB once a second
+    t = np.arange(len(white)) / SR
+    wandering = (white * 10 ** (6 * np.sin(2 * np.pi * t) / 20)).astype(np.float32)
+    assert ar.level_spread_db(wandering) == pytest.approx(6 / np.sqrt(2), abs=0.5)
+    assert ar.level_spread_db(music) > ar.level_spread_db(white)
+
+
 def test_ratio_is_none_when_floor_and_ceiling_coincide():
     assert ar.ratio(0.3, floor=0.5, ceiling=0.5) is None
     assert ar.ratio(0.5, floor=0.0, ceiling=1.0) == 0.5

@@ -97,12 +97,14 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
     assert metrics["spectral_frechet"] == metrics["audio_figures"]["generated"]["spectral_frechet"]
     assert metrics["collapse_per_file"]["fresh.wav"]["silence_ratio"] < 0.1
     assert metrics["collapse_reference"]["copy_rate"] < 0.1
+    assert metrics["collapse_reference"]["level_spread_db"] > 0.5  # a played piece breathes
     text = (out / "report.md").read_text()
     assert set(metrics["plots"]) == {"likelihood", "nll_by_position", "features", "spectra", "collapse"}
     for path in metrics["plots"].values():
         assert f"]({path})" in text
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Kneser-Ney 10-gram" in text and "silence.wav" in text and "From noise to the song" in text
+    assert "level_spread_db" in text
 
 
 def test_corpus_only_gives_the_baselines(tmp_path, corpus):
