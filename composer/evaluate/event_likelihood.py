@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from composer.evaluate.ngram import ngram_baselines
-from composer.evaluate.position import by_band, ngram_nll_by_position
+from composer.evaluate.position import by_band, ngram_nll_by_position, windows_by_band
 
 NGRAM_ORDERS = (3, 5, 7, 10)
 
@@ -20,7 +20,8 @@ def baseline_figures(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *
     """Eval nats per event of an add-one unigram and of Kneser-Ney n-grams fit on ``train``.
 
     Returns ``composer evaluate``'s keys: ``baseline_nll_per_event``, ``ngram_order``,
-    ``ngram_nll_by_order``, ``events`` and ``nll_by_position`` (the best n-gram's bands).
+    ``ngram_nll_by_order``, ``events``, ``nll_by_position`` (the best n-gram's bands) and
+    ``eval_windows_by_position`` (how many eval windows reach each band).
     """
     base = ngram_baselines(train, eval_, vocab_size=vocab_size, orders=NGRAM_ORDERS)
     order = base["ngram_order"]
@@ -28,7 +29,8 @@ def baseline_figures(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *
     return {"baseline_nll_per_event": {"unigram": base["unigram"], "ngram": base["ngram"]},
             "ngram_order": order, "ngram_nll_by_order": base["ngram_by_order"],
             "events": {"train": int(sum(map(len, train))), "eval": int(sum(map(len, eval_)))},
-            "nll_by_position": {f"Kneser-Ney {order}-gram": by_position}}
+            "nll_by_position": {f"Kneser-Ney {order}-gram": by_position},
+            "eval_windows_by_position": windows_by_band([len(chunk) for chunk in eval_])}
 
 
 def add_model_figures(result: dict, *, nll_per_event: float, nll: np.ndarray, positions: np.ndarray) -> dict[str, Any]:

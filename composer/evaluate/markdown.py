@@ -32,6 +32,8 @@ def _likelihood(m: dict) -> list[str]:
     if "nll_by_position" in m:
         rows = [[name, *bands.values()] for name, bands in m["nll_by_position"].items()]
         bands = list(next(iter(m["nll_by_position"].values())))
+        if "eval_windows_by_position" in m:
+            rows.append(["eval windows reaching the band", *m["eval_windows_by_position"].values()])
         lines += ["Nats per event by the position of the predicted event in its eval window: a model that "
                   "uses long context gets better further in.", ""] + _table(["predictor", *bands], rows)
     if "eval_bits_per_sample" in m:

@@ -8,13 +8,18 @@ from note_seq.protobuf import music_pb2
 
 from composer.evaluate.copying import TrainGrams, copy_measures, intervals
 from composer.evaluate.ngram import KneserNey
-from composer.evaluate.position import by_band, ngram_nll_by_position
+from composer.evaluate.position import by_band, ngram_nll_by_position, windows_by_band
 
 
 def test_by_band_means_and_empty_bands():
     positions = np.array([0, 127, 128, 511, 600])
     bands = by_band(np.array([1.0, 3.0, 2.0, 4.0, 5.0]), positions)
     assert bands == {"0-128": 2.0, "128-512": 3.0, "512-1024": 5.0, "1024-2048": None}
+
+
+def test_windows_by_band_counts_the_windows_long_enough_to_reach_each_band():
+    # 5,000 events cut into windows of 2,048, 2,048 and 904; two short pieces; an empty chunk
+    assert windows_by_band([5000, 300, 60, 0]) == {"0-128": 5, "128-512": 4, "512-1024": 3, "1024-2048": 2}
 
 
 def test_ngram_by_position_bins_each_chunk_from_its_start():

@@ -93,6 +93,9 @@ def test_cli_train_generate_evaluate(bach_corpus, tmp_path):
     by_position = metrics["nll_by_position"]
     assert list(by_position["model"]) == ["0-128", "128-512", "512-1024", "1024-2048"]
     assert by_position["model"]["0-128"] < np.log(388) and len(by_position) == 2  # the model and the n-gram
+    reaching = metrics["eval_windows_by_position"]
+    assert list(reaching) == list(by_position["model"]) and reaching["0-128"] >= reaching["128-512"] >= 0
+    assert "eval windows reaching the band" in (tmp_path / "eval" / "report.md").read_text()
     assert set(metrics["copying"]) == {"generated", "eval (reference)"}
     assert 0 <= metrics["copying"]["eval (reference)"]["ngram_share_in_train"] <= 1
     assert "## Copying" in (tmp_path / "eval" / "report.md").read_text()
