@@ -153,11 +153,14 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
                   controls: np.ndarray | None = None, top_p: float | None = None, beam: int | None = None,
                   guidance: float | None = None, unconditional: np.ndarray | None = None,
                   density: np.ndarray | None = None, engine: str | Engine = "tf",
+                  openings: np.ndarray | None = None,
                   progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """Sample ``num`` event arrays (int32, primer first) running ``seconds`` past the primer.
 
     Args:
       primer: int32 [P] events to continue (default: one 10 ms time shift).
+      openings: int32 [num], each piece's own first event in place of ``primer[0]`` (e.g. its
+        opening velocity), so pieces of one batch can start differently.
       controls: float32 [K, C] control rows spread evenly over the new material (conditioned models),
         or a density ladder [L, K, C] (``controls.density_ladder``) for density feedback.
       density: with a ladder, the asked notes/s of each of the K segments: feedback keeps each
@@ -189,14 +192,18 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
                  width=width, conditioned=engine.control_dim > 0,
                  shifts=(encoding.shift_offset, encoding.velocity_offset), note_ons=encoding.shift_offset // 2)
     alive = np.tile(np.r_[0.0, np.full(width - 1, -np.inf)], num).astype(np.float32)  # one live hypothesis
-    carry = (np.full(rows, primer[0], np.int32), engine.initial_state(2 * rows if guided else rows),
+    openings = np.full(num, primer[0], np.int32) if openings is None else np.asarray(openings, np.int32)
+    if openings.shape != (num,):
+        raise ConfigError(f"openings must hold one event per piece ({num}), got shape {openings.shape}")
+    carry = (np.repeat(openings, width), engine.initial_state(2 * rows if guided else rows),
              np.zeros(rows, np.int32), np.zeros(rows, bool), alive, np.zeros(rows, np.float32))
     run = _run_compiled if isinstance(engine, TFEngine) else _run_stepwise
     tokens, parents, score = run(engine, plan, carry, seed=resolve_seed(seed),
                                  limit=len(primer) + seconds * MAX_EVENTS_PER_SECOND, progress=progress)
     if width == 1:
-        return [np.concatenate([primer[:1], row[row >= 0]]).astype(np.int32) for row in tokens.T]
-    return [_backtrack(primer, tokens, parents, score, first=piece * width, width=width) for piece in range(num)]
+        return [np.concatenate([[opening], row[row >= 0]]).astype(np.int32) for opening, row in zip(openings, tokens.T)]
+    return [np.concatenate([[openings[piece]], _backtrack(tokens, parents, score, first=piece * width, width=width)])
+            for piece in range(num)]
 
 
 def _run_stepwise(engine: Engine, plan: _Plan, carry: tuple, *, seed: int, limit: float,
@@ -282,12 +289,11 @@ def _chunk_loop(engine: TFEngine, plan: _Plan) -> Any:
     return run
 
 
-def _backtrack(primer: np.ndarray, tokens: np.ndarray, parents: np.ndarray, score: np.ndarray, *, first: int,
-               width: int) -> np.ndarray:
-    """The best hypothesis of one piece, followed back through the parent rows: int32 [n]."""
+def _backtrack(tokens: np.ndarray, parents: np.ndarray, score: np.ndarray, *, first: int, width: int) -> np.ndarray:
+    """The best hypothesis of one piece, followed back through the parent rows: int32 [n], after its first event."""
     row = first + int(np.argmax(score[first:first + width]))
     path = np.empty(len(tokens), np.int32)
     for t in range(len(tokens) - 1, -1, -1):
         path[t] = tokens[t, row]
         row = parents[t, row]
-    return np.concatenate([primer[:1], path[path >= 0]]).astype(np.int32)
+    return path[path >= 0]

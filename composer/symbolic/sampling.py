@@ -16,6 +16,7 @@ import numpy as np
 
 from composer.errors import ConfigError, RunDirError
 from composer.progress import seconds_bar
+from composer.seeding import resolve_seed
 from composer.symbolic.controls import densities, density_ladder, event_steps, hidden, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.engines import ENGINES
@@ -34,6 +35,7 @@ from composer.symbolic.sampler import sample_events
 from composer.train.run import checkpoint_path, load_run, model_name
 
 MIDI_SUFFIXES = (".mid", ".midi")
+OPENING_STREAM = 1  # the opening velocities draw from a stream of their own, apart from the events' draws
 
 
 def _controls(config: Any, run_dir: Path, *, density: list[float] | None, key: list[str] | None,
@@ -162,6 +164,21 @@ def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
     return load_run(run_dir)
 
 
+def opening_velocities(meta: dict, *, num: int, seed: int) -> np.ndarray | None:
+    """Each piece's opening velocity event [num], drawn from the corpus's own (None: no velocities).
+
+    Runs trained before the distribution was recorded hold only the commonest event.
+    """
+    if "opening_velocities" not in meta:
+        legacy = meta.get("opening_velocity_event")
+        return None if legacy is None else np.full(num, legacy, np.int32)
+    if not meta["opening_velocities"]:
+        return None
+    events, shares = np.array(meta["opening_velocities"]).T
+    draws = np.random.default_rng([seed, OPENING_STREAM]).choice(len(events), size=num, p=shares / shares.sum())
+    return events[draws].astype(np.int32)
+
+
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
              seed: int | None = None, num: int = 1, primer: str | Path | None = None,
              primer_pitches: list[int] | None = None, density: list[float] | None = None,
@@ -210,9 +227,12 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     unconditional = None if guidance is None else _unguided(run.config, Path(run_dir), controls,
                                                             pitches_asked=bool(key or pitch_histogram))
     primer_events, meter = _primer(encoding, primer, primer_pitches)
-    opening = run.meta.get("opening_velocity_event")
-    if opening is not None and not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
-        primer_events = np.concatenate([[opening], primer_events]).astype(np.int32)
+    seed = resolve_seed(seed)
+    openings = None
+    if not (len(primer_events) and primer_events[0] >= encoding.velocity_offset):
+        openings = opening_velocities(run.meta, num=num, seed=seed)
+        if openings is not None:
+            primer_events = np.concatenate([openings[:1], primer_events]).astype(np.int32)
     engine = engine or run.family.engines[0]
     if engine in ENGINES and engine not in run.family.engines:  # an unknown one: sample_events says so
         raise ConfigError(f"--engine {engine}: {run.family.name} runs sample on {', '.join(run.family.engines)}")
@@ -220,7 +240,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
         pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
                                primer=primer_events, controls=controls, top_p=top_p, beam=beam, guidance=guidance,
                                unconditional=unconditional, density=asked_density, engine=engine,
-                               progress=progress)
+                               openings=openings, progress=progress)
     program = program if program is not None else meter.program or 0
     return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
                         primer_events=len(primer_events), quantize=quantize, musicxml=musicxml, meter=meter)

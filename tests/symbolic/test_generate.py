@@ -11,6 +11,7 @@ from note_seq import midi_io
 from composer.errors import ComposerError, RunDirError
 from composer.symbolic import generate
 from composer.symbolic.encoding import PerformanceEncoding
+from composer.symbolic.sampling import opening_velocities
 
 CONFIG = """
 model: performance-rnn
@@ -97,10 +98,33 @@ def test_unprimed_pieces_open_with_the_corpus_velocity(run_dir, tmp_path):
     """Chorales are all velocity 64; without an opening velocity event notes would decode at 100."""
     meta = json.loads((run_dir / "meta.json").read_text())
     encoding = PerformanceEncoding()
-    assert meta["opening_velocity_event"] == encoding.velocity_offset + (64 - 1) // encoding.velocity_bin_size
+    assert meta["opening_velocities"] == [[encoding.velocity_offset + (64 - 1) // encoding.velocity_bin_size, 1.0]]
     piece = generate(run_dir, out=tmp_path / "v.mid", seconds=3, seed=2)[0]
     notes = sorted(midi_io.midi_file_to_note_sequence(str(piece)).notes, key=lambda n: n.start_time)
     assert notes and notes[0].velocity == 1 + (64 - 1) // encoding.velocity_bin_size * encoding.velocity_bin_size
+
+
+def test_opening_velocities_are_drawn_per_piece_from_the_corpus_share():
+    """A corpus whose pieces each hold one dynamic (Essen: 71% at 80, 29% at 90) gets both, not only the commonest."""
+    meta = {"opening_velocities": [[375, 0.7], [378, 0.3]]}
+    drawn = opening_velocities(meta, num=1000, seed=4)
+    assert drawn.dtype == np.int32 and set(drawn) == {375, 378} and 0.25 < np.mean(drawn == 378) < 0.35
+    np.testing.assert_array_equal(opening_velocities(meta, num=1000, seed=4), drawn)
+    assert opening_velocities({"opening_velocities": []}, num=2, seed=0) is None
+    # run dirs from before the distribution was recorded open every piece at their commonest velocity
+    np.testing.assert_array_equal(opening_velocities({"opening_velocity_event": 378}, num=3, seed=0), [378] * 3)
+    assert opening_velocities({}, num=3, seed=0) is None
+
+
+def test_generate_opens_each_piece_with_its_own_velocity(run_dir, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    meta = json.loads((copy / "meta.json").read_text())
+    (copy / "meta.json").write_text(json.dumps(meta | {"opening_velocities": [[375, 0.5], [378, 0.5]]}))
+    paths = generate(copy, out=tmp_path / "p.mid", seconds=2, seed=4, num=12, engine="tf")
+    first = [min(midi_io.midi_file_to_note_sequence(str(p)).notes, key=lambda n: n.start_time).velocity for p in paths]
+    assert {77, 89} <= set(first)  # velocity events 375 and 378 decode at 77 and 89
 
 
 @pytest.mark.slow

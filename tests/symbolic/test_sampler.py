@@ -69,6 +69,21 @@ def test_pieces_are_valid_primed_and_run_their_seconds(engine, beam):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("beam", [None, 2])
+def test_each_piece_opens_with_its_own_event_and_continues_from_it(engine, beam):
+    model = _model()
+    loud, soft = ENCODING.velocity_offset + 28, ENCODING.velocity_offset + 10
+    pieces = sample_events(model, ENCODING, num=3, seconds=1.0, temperature=0.0, seed=0, primer=PRIMER,
+                           openings=np.array([soft, soft, loud]), beam=beam, engine=engine)
+    assert [p[0] for p in pieces] == [soft, soft, loud]
+    for piece in pieces:
+        np.testing.assert_array_equal(piece[1:len(PRIMER)], PRIMER[1:])
+    assert list(pieces[0]) == list(pieces[1]) and list(pieces[2][1:]) != list(pieces[0][1:])  # the model heard it
+    with pytest.raises(ConfigError, match=r"openings must hold one event per piece \(3\)"):
+        sample_events(model, ENCODING, num=3, seconds=1.0, primer=PRIMER, openings=np.array([soft]), engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_beam_search_finds_likelier_pieces_than_plain_sampling(engine):
     model = _model()
     model.logits.kernel.assign(model.logits.kernel * 10.0)  # peaked: the events' likelihood outweighs their number
