@@ -165,7 +165,7 @@ def _load_checkpoint(run_dir: str, checkpoint: str | None) -> Any:
 
 
 def opening_velocities(meta: dict, *, num: int, seed: int) -> np.ndarray | None:
-    """Each piece's opening velocity event [num], drawn from the corpus's own (None: no velocities).
+    """Each piece's opening velocity event [num], drawn from the corpus's shares (None: no velocities).
 
     Runs trained before the distribution was recorded hold only the commonest event.
     """
@@ -175,8 +175,12 @@ def opening_velocities(meta: dict, *, num: int, seed: int) -> np.ndarray | None:
     if not meta["opening_velocities"]:
         return None
     events, shares = np.array(meta["opening_velocities"]).T
-    draws = np.random.default_rng([seed, OPENING_STREAM]).choice(len(events), size=num, p=shares / shares.sum())
-    return events[draws].astype(np.int32)
+    rng = np.random.default_rng([seed, OPENING_STREAM])
+    # Systematic sampling: one random offset, num evenly spaced points through the shares' CDF, so
+    # a batch holds each velocity within one piece of its share (20 independent draws stray by 10%).
+    points = (rng.random() + np.arange(num)) / num
+    draws = np.minimum(np.searchsorted(np.cumsum(shares / shares.sum()), points, side="right"), len(events) - 1)
+    return events[rng.permutation(draws)].astype(np.int32)
 
 
 def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, temperature: float | None = None,
