@@ -126,6 +126,7 @@ def test_kl_weight_ramps_with_the_training_step_and_eval_uses_full_beta():
     (dict(sequence_frames=1), "sequence_frames"), (dict(temperature=-0.5), "temperature"),
     (dict(best_by="audio_ratio", listen_seconds=0.0), "listen_seconds"),
     (dict(augment_semitones=13), "augment_semitones"), (dict(magnitude="db"), "magnitude"),
+    (dict(domain="fft", phase="griffin_lim", level_feature=True), "level_feature applies only to magnitude .log."),
 ])
 def test_config_rejects_bad_values_naming_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
