@@ -109,15 +109,18 @@ def corpus_builtin(
     corpus: str = typer.Option(..., "--corpus", help="Name of the corpus to build."),
     root: Optional[Path] = RootOption,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Import only the first N pieces."),
+    split_unit: Optional[str] = typer.Option(
+        None, "--split-unit", help="'item' holds whole pieces out for evaluation; 'chunk' (the default) "
+                                   "also holds out a share of each short piece."),
     jobs: int = JobsOption,
 ) -> None:
     """Build a corpus from data a package ships (no download).
 
-    Example: composer corpus builtin bach-chorales --corpus bach
+    Example: composer corpus builtin bach-chorales --corpus bach --split-unit item
     """
     from composer.corpus import builtin
 
-    built = builtin.build(recipe, corpus, root=root, limit=limit, jobs=jobs, progress=True)
+    built = builtin.build(recipe, corpus, root=root, limit=limit, jobs=jobs, progress=True, split_unit=split_unit)
     typer.echo(f"corpus '{built.name}' at {built.path}")
 
 

@@ -70,7 +70,7 @@ def load_recipe(name: str) -> Recipe:
 
 
 def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limit: int | None = None,
-          jobs: int = 1, progress: bool = False) -> Corpus:
+          jobs: int = 1, progress: bool = False, split_unit: str | None = None) -> Corpus:
     """Build (or top up) the corpus ``name`` from the built-in ``recipe``.
 
     Args:
@@ -78,6 +78,7 @@ def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limi
       name: the corpus to create under the root.
       limit: import only the first ``limit`` files of the recipe (sorted order).
       jobs: worker processes.
+      split_unit: "item" or "chunk" in place of the recipe's (default "chunk"); see ``corpus.splits``.
     Returns:
       The opened corpus.
     """
@@ -87,6 +88,7 @@ def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limi
     files = spec.files()[:limit]
     if not files:
         raise CorpusError(f"recipe '{recipe}' matched no files")
-    corpus = Corpus.create(name, root=root, **spec.settings)
+    settings = spec.settings | ({} if split_unit is None else {"split_unit": split_unit})
+    corpus = Corpus.create(name, root=root, **settings)
     corpus.import_paths(files, jobs=jobs, progress=progress)
     return corpus

@@ -57,3 +57,26 @@ def test_render_audio_adds_one_twin_per_symbolic_item_in_the_same_split(corpus_r
     assert (again.imported, again.skipped) == (0, 2)
     with pytest.raises(CorpusError, match="soundfont .*missing.sf2 not found"):
         render_audio(corpus, soundfont=tmp_path / "missing.sf2")
+
+
+def test_builtin_can_hold_whole_pieces_out(corpus_root, capfd, monkeypatch):
+    """By chunk, each chorale keeps a few seconds of itself for eval; by item, whole chorales are held out."""
+    import sys
+
+    from composer.cli import main
+
+    def run(*argv: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["composer", "corpus", "builtin", "bach-chorales", "--root", str(corpus_root),
+                                          "--limit", "30", *argv])
+        with pytest.raises(SystemExit) as stopped:
+            main()
+        return stopped.value.code, capfd.readouterr().err
+
+    assert run("--corpus", "whole", "--split-unit", "item")[0] == 0
+    corpus = Corpus.open("whole", root=corpus_root)
+    assert corpus.info()["split_unit"] == "item"
+    splits = [{split for split in ("train", "eval") if corpus.chunks(row, split)} for row in corpus.items()]
+    assert all(len(s) == 1 for s in splits) and {"train"} in splits and {"eval"} in splits
+    code, err = run("--corpus", "other", "--split-unit", "piece")
+    assert code == 1 and "split_unit must be one of chunk, item, got 'piece'" in err
+    assert not (corpus_root / "other").exists()
