@@ -14,27 +14,23 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import tensorflow as tf
 
 from composer.config import load
 from composer.corpus.corpus import Corpus
 from composer.evaluate import features
+from composer.symbolic.augment import transpose_window, transposition_range
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.dataset import stretched
-from composer.symbolic.encoding import NUM_PITCHES
 from composer.train.family import get_family
 
 
-def transposed(events: np.ndarray, semitones: int) -> np.ndarray:
-    """Note-on/off events shifted by ``semitones`` (the numpy twin of ``augment.transpose_window``)."""
-    return np.where(events < 2 * NUM_PITCHES, events + semitones, events)
-
-
-def random_shift(events: np.ndarray, most: int, rng: np.random.Generator) -> int:
-    """A shift in +-``most`` keeping every pitch in 0..127, as ``augment.transposition_range`` allows."""
-    pitches = events[events < 2 * NUM_PITCHES] % NUM_PITCHES
-    if not pitches.size:
-        return 0
-    return int(rng.integers(max(-most, -pitches.min()), min(most, NUM_PITCHES - 1 - pitches.max()) + 1))
+def transposed(events: np.ndarray, most: int, rng: np.random.Generator) -> np.ndarray:
+    """``events`` shifted by a draw in +-``most`` semitones that keeps every pitch in 0..127, by the
+    training pipeline's own ``transposition_range`` and ``transpose_window``."""
+    events, weights = tf.constant(events, tf.int32), tf.ones(len(events))
+    low, high = (int(bound) for bound in transposition_range(events, weights, most))
+    return transpose_window(events, weights, tf.constant(int(rng.integers(low, high + 1)))).numpy()
 
 
 def main() -> None:
@@ -50,7 +46,7 @@ def main() -> None:
         config = load(args.config, get_family(yaml.safe_load(handle)["model"]).config_class)
     encoding, rng = config.encoding, np.random.default_rng(args.seed)
     train = encoded_split(corpus, "train", encoding)
-    augmented = [transposed(chunk, random_shift(chunk, config.transpose, rng))
+    augmented = [transposed(chunk, config.transpose, rng)
                  for chunk in stretched(train, encoding, low=config.stretch[0], high=config.stretch[1],
                                         count=config.stretch_variants)]
     sets = {name: features.set_features(encoding.decode(chunk) for chunk in chunks)
