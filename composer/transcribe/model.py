@@ -54,7 +54,7 @@ class NoteModel:
         with muted_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
             interpreter = Interpreter(model_path=str(upstream.model_path()), num_threads=threads or os.cpu_count())
             self._run = interpreter.get_signature_runner()  # resizes itself to each batch
-        self._interpreter, self._batch = interpreter, 1
+        self._interpreter, self._batch = interpreter, None
 
     def __call__(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posteriors in [0, 1] for ``windows`` [batch, samples] (float32 audio in [-1, 1])."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
 from composer.audio_io import stream_audio
-from composer.errors import TranscriptionError
+from composer.errors import ComposerError, TranscriptionError
 from composer.transcribe.chunks import Event, Segmenter, batches, windows
 from composer.transcribe.model import BATCH_WINDOWS, NoteModel
 from composer.transcribe.notes import NoteOptions, decoder, to_sequence
@@ -46,9 +47,22 @@ def transcribe_file(path: str | os.PathLike, *, options: NoteOptions = NoteOptio
       ComposerError (one line naming ``path``): unreadable audio, or a TranscriptionError when it is
       too short, silent, noise, or holds no note Basic Pitch finds.
     """
+    if not Path(path).is_file():
+        raise ComposerError(f"{path}: no such file")
     model = model or shared_model()
     blocks = stream_audio(path, sample_rate=model.geometry.sample_rate)
     return transcribe_blocks(blocks, name=str(path), options=options, model=model, on_progress=on_progress)
+
+
+def recording_seconds(path: str | os.PathLike) -> float:
+    """The length a recording's header declares (0 when it has none, or cannot be read: the
+    transcription then says what is wrong)."""
+    import soundfile as sf
+
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:  # libsndfile raises several unrelated types; transcribe_file reports the problem
+        return 0.0
 
 
 def transcribe_audio(audio: np.ndarray, sample_rate: int, *, name: str = "audio",
