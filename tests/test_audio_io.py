@@ -98,11 +98,12 @@ def test_streaming_a_bad_file_raises_one_line(tmp_path, content, reason):
     assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
 
 
-def test_streaming_a_truncated_file_says_so(tmp_path):
+def test_streaming_a_cut_ogg_says_it_ends_early(tmp_path):
+    """As read_audio: an Ogg cut short lacks its end-of-stream page (a cut wav is read to its end)."""
     from composer.audio_io import stream_audio
 
-    write_audio(tmp_path / "long.wav", sine(440, 16000, 4.0), 16000)
-    data = (tmp_path / "long.wav").read_bytes()
-    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ComposerError, match=r"cut.wav: truncated or corrupt: decoded 2.0 s of 4.0 s"):
-        list(stream_audio(tmp_path / "cut.wav", sample_rate=16000, block_s=0.5))
+    sf.write(tmp_path / "long.ogg", sine(440, 16000, 12.0), 16000)
+    data = (tmp_path / "long.ogg").read_bytes()
+    (tmp_path / "cut.ogg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ComposerError, match=r"cut.ogg: truncated or corrupt: decoded .* s of an unknown length"):
+        list(stream_audio(tmp_path / "cut.ogg", sample_rate=16000, block_s=0.5))
