@@ -392,7 +392,8 @@ def transcribe(
         sequence = transcribe_file(audio, options=options, on_progress=advance)
     write_midi(sequence, out, program=0, qpm=estimate_qpm(sequence))
     pitches = [note.pitch for note in sequence.notes]
-    typer.echo(f"{out}: {len(pitches)} notes over {sequence.total_time:.1f} s, pitches {min(pitches)}-{max(pitches)}")
+    typer.echo(f"{out}: {len(pitches)} note{'s' if len(pitches) != 1 else ''} over {sequence.total_time:.1f} s, "
+               f"pitches {min(pitches)}-{max(pitches)}")
 
 
 @app.command()
