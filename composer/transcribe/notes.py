@@ -8,12 +8,16 @@ strong frames that had no onset. Pitch bends are left out: performance events ha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from composer.errors import ComposerError, check_range
 from composer.transcribe import upstream
-from composer.transcribe.chunks import Event
+from composer.transcribe.chunks import Decoder, Event
+
+if TYPE_CHECKING:
+    from note_seq.protobuf.music_pb2 import NoteSequence
 
 PROGRAM = 0  # Basic Pitch is instrument-agnostic; the notes go on one piano track
 
@@ -33,7 +37,7 @@ class NoteOptions:
         check_range("min_note_s", self.min_note_s, low=0.0, high=10.0, note="seconds", error=ComposerError)
 
 
-def decoder(options: NoteOptions, *, frames_per_second: float):
+def decoder(options: NoteOptions, *, frames_per_second: float) -> Decoder:
     """``decode(note, onset) -> events`` for ``chunks.Segmenter``: one segment's notes in its frames."""
     note_creation = upstream.submodule("note_creation")
     min_note_frames = int(round(options.min_note_s * frames_per_second))
@@ -49,7 +53,7 @@ def decoder(options: NoteOptions, *, frames_per_second: float):
     return decode
 
 
-def to_sequence(events: list[Event], *, n_frames: int, duration_s: float):
+def to_sequence(events: list[Event], *, n_frames: int, duration_s: float) -> NoteSequence:
     """A NoteSequence of ``events`` (frames of a piece ``n_frames`` long) lasting ``duration_s``.
 
     Frame indices become seconds with Basic Pitch's own ``model_frames_to_time`` (it corrects for

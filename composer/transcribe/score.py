@@ -7,12 +7,18 @@ reference note's length (at least 50 ms). Drum notes are left out: they have no 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from note_seq.protobuf.music_pb2 import NoteSequence
 
 ONSET_TOLERANCE_S = 0.05
 
 
-def note_scores(reference, estimate, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> dict:
+def note_scores(reference: NoteSequence, estimate: NoteSequence, *,
+                onset_tolerance_s: float = ONSET_TOLERANCE_S) -> dict:
     """Precision, recall and F1 of ``estimate`` against ``reference`` (NoteSequences), by onset alone
     and by onset and offset: ``{"onset": {"precision", "recall", "f1"}, "onset_offset": {...},
     "reference_notes", "estimated_notes"}``."""
@@ -32,7 +38,7 @@ def note_scores(reference, estimate, *, onset_tolerance_s: float = ONSET_TOLERAN
     return scores
 
 
-def _notes(sequence) -> tuple[np.ndarray, np.ndarray]:
+def _notes(sequence: NoteSequence) -> tuple[np.ndarray, np.ndarray]:
     """Pitched notes of positive length as mir_eval wants them: intervals [n, 2] (s) and pitches [n] (Hz)."""
     notes = [n for n in sequence.notes if not n.is_drum and n.end_time > n.start_time]
     intervals = np.array([[n.start_time, n.end_time] for n in notes], dtype=float).reshape(-1, 2)

@@ -9,6 +9,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,19 +22,23 @@ from composer.transcribe.notes import NoteOptions, decoder, to_sequence
 SEGMENT_S = 60.0  # notes are decoded per minute of frames...
 MARGIN_S = 10.0  # ...with this much context each side (a note held longer is cut at a segment's end)
 MIN_DURATION_S = 0.5  # a note needs 128 ms and context around its onset
-SILENT_PEAK = 1e-3  # -60 dBFS: nothing a microphone took for music
+SILENT_PEAK = 1e-3  # -60 dBFS: a recording that never gets louder is silence
 NOISE_FLATNESS = 0.3  # the median window's spectral flatness above which a recording is noise (white: 0.56)
 N_PITCHES = 88
+
+if TYPE_CHECKING:
+    from note_seq.protobuf.music_pb2 import NoteSequence
 
 
 @functools.cache
 def shared_model(threads: int | None = None) -> NoteModel:
-    """One network per process and thread count: loading it takes a moment, and it holds no state."""
+    """One network per process and thread count: loading it takes a moment and its weights are fixed.
+    Not thread-safe: one transcription at a time per process (the studio runs its jobs one by one)."""
     return NoteModel(threads=threads)
 
 
 def transcribe_file(path: str | os.PathLike, *, options: NoteOptions = NoteOptions(), model: NoteModel | None = None,
-                    on_progress: Callable[[float], None] | None = None):
+                    on_progress: Callable[[float], None] | None = None) -> NoteSequence:
     """Transcribe an audio file (any format ``composer.audio_io`` reads) into a NoteSequence.
 
     Args:
@@ -66,7 +71,7 @@ def recording_seconds(path: str | os.PathLike) -> float:
 
 
 def transcribe_audio(audio: np.ndarray, sample_rate: int, *, name: str = "audio",
-                     options: NoteOptions = NoteOptions(), model: NoteModel | None = None):
+                     options: NoteOptions = NoteOptions(), model: NoteModel | None = None) -> NoteSequence:
     """``transcribe_file`` for audio in memory: float32 [n_samples] (mono) or [n_samples, channels]."""
     import soxr
 
@@ -79,7 +84,7 @@ def transcribe_audio(audio: np.ndarray, sample_rate: int, *, name: str = "audio"
 
 
 def transcribe_blocks(blocks: Iterable[np.ndarray], *, name: str, options: NoteOptions, model: NoteModel,
-                      on_progress: Callable[[float], None] | None = None):
+                      on_progress: Callable[[float], None] | None = None) -> NoteSequence:
     """The recording as mono blocks at the network's rate (``model.geometry.sample_rate``) to a NoteSequence."""
     geometry = model.geometry
     fps = geometry.frames_per_second
