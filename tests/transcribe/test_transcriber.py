@@ -135,3 +135,15 @@ def test_basic_pitch_is_used_without_tensorflow():
     except subprocess.CalledProcessError as exc:  # nothing pitched in a sine at 700 Hz? then say what happened
         pytest.fail(exc.stderr[-2000:])
     assert out.strip().splitlines()[-1] == "False"
+
+
+def test_a_machine_without_basic_pitch_is_told_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    from composer.transcribe import upstream
+
+    monkeypatch.delitem(sys.modules, "basic_pitch", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+    with pytest.raises(ComposerError, match=r"Basic Pitch .* is not installed: run `make setup`, or `pip install "
+                                            r"--no-deps basic-pitch==0\.4\.0 mir_eval resampy`"):
+        upstream.model_path()
