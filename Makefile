@@ -27,10 +27,13 @@ system-deps:
 		echo "note: the studio's browser test needs 'sudo apt-get install chromium chromium-driver'; it is skipped without them"; \
 	fi
 
+# Basic Pitch (the transcription model) is installed without its dependencies: its metadata pins
+# tensorflow<2.15.1 and we run 2.21; what it needs (mir_eval, resampy, librosa, scipy) is in pyproject.toml.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps basic-pitch==0.4.0
 	@touch $(STAMP)
 
 test: setup

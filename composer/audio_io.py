@@ -7,6 +7,7 @@ Audio inside composer is float32 in [-1, 1]; mono is shape [n_samples], multicha
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +40,8 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
     try:
         audio, file_rate, subtype, declared = _read_float32(path)
     except Exception as exc:  # libsndfile raises several unrelated types
-        reason = _first_line(exc)
-        if "is not a regular file" in reason and path.is_file():  # libsndfile's words for "format not known"
-            reason = f"not a {path.suffix.lstrip('.') or 'known'} audio file, or a corrupt one"
-        raise ComposerError(f"{path}: cannot read audio ({reason})") from None
-    if audio.shape[0] == 0:
-        raise ComposerError(f"{path}: audio file holds no samples")
-    if path.suffix.lower() == ".ogg" and not _ogg_ends_cleanly(path):  # an ogg declares no length: its last
-        declared = audio.shape[0] + file_rate  # page carries an end-of-stream flag, which a cut file lacks
-    if declared - audio.shape[0] > max(TRUNCATION_TOLERANCE * declared, 0.5 * file_rate):
-        length = "an unknown length" if path.suffix.lower() == ".ogg" else f"{declared / file_rate:.1f} s"
-        raise ComposerError(f"{path}: truncated or corrupt: decoded {audio.shape[0] / file_rate:.1f} s of "
-                            f"{length} (the file ends early)")
+        raise _unreadable(path, exc) from None
+    _check_length(path, audio.shape[0], declared, file_rate)
     if subtype != "PCM_16" and not np.all(np.isfinite(audio)):  # integers always are
         raise ComposerError(f"{path}: audio holds NaN or infinite samples")
     if mono:
@@ -59,6 +50,69 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int | None = None, mono:
         audio = soxr.resample(audio, file_rate, sample_rate, quality="HQ").astype(np.float32)
         file_rate = sample_rate
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
+
+
+def stream_audio(path: str | os.PathLike, *, sample_rate: int, block_s: float = 10.0) -> Iterator[np.ndarray]:
+    """Read an audio file as mono float32 blocks at ``sample_rate``, so that a recording of hours never
+    sits in memory whole (``read_audio`` returns it in one array).
+
+    Args:
+      path: any format libsndfile reads, as for ``read_audio``.
+      sample_rate: resample to this rate (Hz, soxr high quality, streamed).
+      block_s: seconds of the file read per block; the blocks yielded are about this long.
+    Yields:
+      float32 [n_samples] blocks; concatenated they equal ``read_audio(path, sample_rate=...)``
+      up to the resampler's block edges.
+    Raises:
+      ComposerError naming the file, as ``read_audio`` does (checked block by block, and the
+      length at the end).
+    """
+    path = Path(path)
+    try:
+        file = sf.SoundFile(str(path))
+    except Exception as exc:  # libsndfile raises several unrelated types
+        raise _unreadable(path, exc) from None
+    with file:
+        file_rate, declared, n_read = file.samplerate, file.frames, 0
+        resampler = soxr.ResampleStream(file_rate, sample_rate, 1, dtype="float32", quality="HQ")
+        block_frames = max(1, int(block_s * file_rate))
+        while True:
+            try:
+                block = file.read(block_frames, dtype="float32", always_2d=True)
+            except Exception as exc:  # a decoder error midway: the same one line as on open
+                raise _unreadable(path, exc) from None
+            if len(block) and not np.all(np.isfinite(block)):
+                raise ComposerError(f"{path}: audio holds NaN or infinite samples")
+            n_read += len(block)
+            last = len(block) < block_frames
+            if last:
+                _check_length(path, n_read, declared, file_rate)
+            mono = block.mean(axis=1, dtype=np.float32)
+            out = mono if file_rate == sample_rate else resampler.resample_chunk(mono, last=last)
+            if len(out):
+                yield out
+            if last:
+                return
+
+
+def _unreadable(path: Path, exc: Exception) -> ComposerError:
+    """The one-line error for a file libsndfile cannot open or decode."""
+    reason = _first_line(exc)
+    if "is not a regular file" in reason and path.is_file():  # libsndfile's words for "format not known"
+        reason = f"not a {path.suffix.lstrip('.') or 'known'} audio file, or a corrupt one"
+    return ComposerError(f"{path}: cannot read audio ({reason})")
+
+
+def _check_length(path: Path, n_decoded: int, declared: int, file_rate: int) -> None:
+    """ComposerError for a file without samples, or one that decodes to less than its header declares."""
+    if n_decoded == 0:
+        raise ComposerError(f"{path}: audio file holds no samples")
+    if path.suffix.lower() == ".ogg" and not _ogg_ends_cleanly(path):  # an ogg declares no length: its last
+        declared = n_decoded + file_rate  # page carries an end-of-stream flag, which a cut file lacks
+    if declared - n_decoded > max(TRUNCATION_TOLERANCE * declared, 0.5 * file_rate):
+        length = "an unknown length" if path.suffix.lower() == ".ogg" else f"{declared / file_rate:.1f} s"
+        raise ComposerError(f"{path}: truncated or corrupt: decoded {n_decoded / file_rate:.1f} s of "
+                            f"{length} (the file ends early)")
 
 
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str | None = None,

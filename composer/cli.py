@@ -144,6 +144,26 @@ def corpus_render_audio(
     _echo_errors(summary.errors)
 
 
+@corpus_app.command("transcribe")
+def corpus_transcribe(
+    name: str = typer.Argument(..., help="Corpus name."),
+    root: Optional[Path] = RootOption,
+    jobs: int = JobsOption,
+) -> None:
+    """Add a MIDI twin (notes by Basic Pitch) for each recording, in the recording's split.
+
+    Re-running skips recordings already transcribed; one that fails is listed with its reason.
+
+    Example: composer corpus transcribe songs --jobs 2
+    """
+    from composer.corpus import Corpus
+    from composer.pipeline import transcribe_corpus
+
+    summary = transcribe_corpus(Corpus.open(name, root=root), jobs=jobs, progress=True)
+    typer.echo(summary.line())
+    _echo_errors(summary.errors)
+
+
 @corpus_app.command("list")
 def corpus_list(root: Optional[Path] = RootOption, as_json: bool = JsonOption) -> None:
     """List the corpora under the corpus root.
@@ -174,9 +194,12 @@ def corpus_info(name: str = typer.Argument(..., help="Corpus name."), root: Opti
         _print_json(info)
         return
     items, splits = info["items"], info["splits"]
+    transcribed = info["transcribed"]
     typer.echo(f"{info['name']}: {items['total']} items ({items['symbolic']} symbolic, {items['audio']} audio), "
                f"chunks train {splits['train']} / eval {splits['eval']}, "
-               f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors")
+               f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors"
+               + (f", {transcribed['transcribed']}/{transcribed['recordings']} recordings transcribed"
+                  if transcribed["recordings"] else ""))
     _echo_errors(info["errors"])
 
 
@@ -339,6 +362,38 @@ def render(
     audio = render_midi(midi, sample_rate=sample_rate, soundfont=soundfont, program=program, reverb=reverb,
                         chorus=chorus)
     typer.echo(str(write_audio(out, audio, sample_rate, subtype="PCM_16")))
+
+
+@app.command()
+def transcribe(
+    audio: Path = typer.Argument(..., help="Recording (wav, flac, ogg, aiff, mp3)."),
+    out: Path = typer.Option(..., "--out", help="MIDI file to write (.mid)."),
+    onset_threshold: float = typer.Option(0.5, "--onset-threshold", min=0.01, max=1.0,
+                                          help="Lower finds more notes (and more false ones)."),
+    frame_threshold: float = typer.Option(0.3, "--frame-threshold", min=0.01, max=1.0,
+                                          help="Lower holds notes longer."),
+    min_note_ms: float = typer.Option(127.7, "--min-note-ms", min=0.0, max=10000.0,
+                                      help="Drop notes shorter than this."),
+) -> None:
+    """Transcribe one recording to editable MIDI with Spotify's Basic Pitch (polyphonic, any instrument).
+
+    Example: composer transcribe song.wav --out song.mid
+    """
+    from composer.progress import seconds_bar
+    from composer.symbolic.midi import estimate_qpm, write_midi
+    from composer.transcribe import NoteOptions, transcribe_file
+    from composer.transcribe.transcriber import recording_seconds
+
+    if out.suffix.lower() not in (".mid", ".midi"):
+        raise ComposerError(f"{out}: --out must be a MIDI file name ending in .mid")
+    options = NoteOptions(onset_threshold=onset_threshold, frame_threshold=frame_threshold,
+                          min_note_s=min_note_ms / 1000.0)
+    with seconds_bar(recording_seconds(audio), label="transcribing") as advance:
+        sequence = transcribe_file(audio, options=options, on_progress=advance)
+    write_midi(sequence, out, program=0, qpm=estimate_qpm(sequence))
+    pitches = [note.pitch for note in sequence.notes]
+    typer.echo(f"{out}: {len(pitches)} note{'s' if len(pitches) != 1 else ''} over {sequence.total_time:.1f} s, "
+               f"pitches {min(pitches)}-{max(pitches)}")
 
 
 @app.command()

@@ -29,6 +29,10 @@ class TrainingError(ComposerError):
     """Training could not continue (e.g. repeated non-finite loss)."""
 
 
+class TranscriptionError(ComposerError):
+    """A recording gives no notes to transcribe: silent, noise, too short, or nothing pitched found."""
+
+
 
 def check_range(name: str, value: float, *, low: float | None = None, high: float | None = None,
                 open_low: bool = False, open_high: bool = False, note: str = "",

@@ -17,11 +17,12 @@ MODELS = {"symbolic", "audio"}
 MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions",
             "composer.evaluate.event_likelihood"}
 FORBIDDEN = {  # stage -> the stages it must not import
-    "corpus": {"render", "train", "evaluate", "studio", "cli", "demo", *MODELS},
-    "render": {"corpus", "train", "evaluate", "studio", "cli", "demo", *MODELS},
-    "train": {"evaluate", "studio", "cli", "demo", "pipeline", *MODELS},
-    "symbolic": {"evaluate", "studio", "cli", "demo", "pipeline", "audio"},
-    "audio": {"evaluate", "studio", "cli", "demo", "pipeline", "symbolic"},
+    "corpus": {"render", "transcribe", "train", "evaluate", "studio", "cli", "demo", *MODELS},
+    "render": {"corpus", "transcribe", "train", "evaluate", "studio", "cli", "demo", *MODELS},
+    "transcribe": {"corpus", "render", "train", "evaluate", "studio", "cli", "demo", "pipeline", *MODELS},
+    "train": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", *MODELS},
+    "symbolic": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", "audio"},
+    "audio": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", "symbolic"},
     "evaluate": {"studio", "cli", "demo"},
     "studio": {"cli", "demo"},
 }

@@ -67,3 +67,43 @@ def test_16_bit_stores_the_dither_grid_exactly_and_reads_like_libsndfile(tmp_pat
         assert list(stored) == [-32767, -2, -1, 0, 1, 2, 32767, 32767, -32768]  # out of range: clipped
         back, _ = read_audio(tmp_path / name)
         assert np.array_equal(back, sf.read(tmp_path / name, dtype="float32")[0])
+
+
+@pytest.mark.parametrize("file_rate, rate, block_s", [(44100, 22050, 0.3), (22050, 22050, 0.25), (8000, 22050, 1.0)])
+def test_streamed_blocks_equal_the_whole_read(tmp_path, file_rate, rate, block_s):
+    from composer.audio_io import stream_audio
+
+    stereo = np.stack([sine(440, file_rate, 2.0), sine(660, file_rate, 2.0)], axis=1)
+    sf.write(tmp_path / "s.wav", stereo, file_rate, subtype="FLOAT")
+    blocks = list(stream_audio(tmp_path / "s.wav", sample_rate=rate, block_s=block_s))
+    whole, _ = read_audio(tmp_path / "s.wav", sample_rate=rate)
+    streamed = np.concatenate(blocks)
+    assert streamed.dtype == np.float32 and abs(len(streamed) - len(whole)) <= 1
+    n = min(len(streamed), len(whole))
+    assert np.max(np.abs(streamed[:n] - whole[:n])) < 1e-3  # soxr streamed vs in one go
+    assert max(len(b) for b in blocks) <= 1.05 * block_s * rate + 1024  # a block plus the resampler delay
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "cannot read audio"),
+    (b"RIFF\x00\x00garbage" * 10, "cannot read audio"),
+])
+def test_streaming_a_bad_file_raises_one_line(tmp_path, content, reason):
+    from composer.audio_io import stream_audio
+
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(ComposerError, match=reason) as info:
+        list(stream_audio(path, sample_rate=16000))
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_streaming_a_cut_ogg_says_it_ends_early(tmp_path):
+    """As read_audio: an Ogg cut short lacks its end-of-stream page (a cut wav is read to its end)."""
+    from composer.audio_io import stream_audio
+
+    sf.write(tmp_path / "long.ogg", sine(220, 16000, 48.0), 16000)
+    data = (tmp_path / "long.ogg").read_bytes()
+    (tmp_path / "cut.ogg").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ComposerError, match=r"cut.ogg: truncated or corrupt: decoded 11.0 s of an unknown length"):
+        list(stream_audio(tmp_path / "cut.ogg", sample_rate=16000, block_s=0.5))

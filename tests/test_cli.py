@@ -10,7 +10,8 @@ from composer.cli import app
 
 COMMANDS = [
     ["corpus", "import"], ["corpus", "builtin"], ["corpus", "render-audio"], ["corpus", "list"],
-    ["corpus", "info"], ["train"], ["generate"], ["render"], ["mix"], ["plot"], ["evaluate"], ["demo"],
+    ["corpus", "info"], ["corpus", "transcribe"], ["transcribe"], ["train"], ["generate"], ["render"], ["mix"],
+    ["plot"], ["evaluate"], ["demo"],
 ]
 
 

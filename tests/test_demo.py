@@ -39,3 +39,20 @@ def test_finished_runs_are_reused_and_unfinished_ones_resumed(tmp_path, metrics,
     if metrics is not None:
         (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     assert _finished(tmp_path) is finished
+
+
+def test_the_transcription_stage_scores_renderings_against_their_own_notes(corpus_root, tmp_path, make_midi, capsys):
+    from composer.corpus import Corpus
+    from composer.demo import transcribe_chorales
+    from composer.pipeline import render_audio
+
+    corpus = Corpus.create("audio", root=corpus_root, sample_rate=16000)
+    corpus.import_paths([make_midi(tmp_path / "scale.mid", repeats=2),
+                         make_midi(tmp_path / "low.mid", pitches=(43, 47, 50, 55, 59, 62), note_s=0.4)])
+    render_audio(corpus)
+    scores = transcribe_chorales(tmp_path / "out", corpus)
+    assert sorted(piece["piece"] for piece in scores["pieces"]) == ["low", "scale"]
+    assert scores["onset_f1_mean"] >= 0.8 and {p.name for p in (tmp_path / "out" / "transcribed").iterdir()} == {
+        "scale.mid", "low.mid", "scores.json"}
+    assert "mean onset F1" in capsys.readouterr().out
+    assert transcribe_chorales(tmp_path / "out", corpus) == scores  # a second demo run reuses it

@@ -196,9 +196,19 @@ class Corpus:
             "chunks": counts,
             "hours_audio": sum(r["duration_s"] for r in rows if r["kind"] == "audio") / 3600.0,
             "notes": sum(r["notes"] or 0 for r in rows if r["kind"] == "symbolic"),
+            "transcribed": _transcribed(rows),
             "fingerprint": self.fingerprint(),
             "errors": self.errors(),
         }
+
+
+def _transcribed(rows: list[dict]) -> dict:
+    """How many recordings (audio items that are no rendering) have a MIDI twin: ``{"recordings",
+    "transcribed", "share"}``."""
+    recordings = {r["id"] for r in rows if r["kind"] == "audio" and r["source_id"] is None}
+    done = {r["source_id"] for r in rows if r["kind"] == "symbolic"} & recordings
+    return {"recordings": len(recordings), "transcribed": len(done),
+            "share": len(done) / len(recordings) if recordings else 0.0}
 
 
 def _check_split(split: str) -> None:

@@ -28,7 +28,7 @@ from composer.errors import CorpusError
 from composer.progress import progress_bar
 
 STALE_TEMP_S = 3600.0
-FORK_UNSAFE_MODULES = ("tensorflow", "fluidsynth")  # start threads a fork would copy mid-lock
+FORK_UNSAFE_MODULES = ("tensorflow", "fluidsynth", "ai_edge_litert")  # start threads a fork would copy mid-lock
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from composer.studio import mixing, takes
+from composer.studio import mixing, takes, transcribing
 from composer.studio.runs import list_runs
 from composer.studio.schemas import GenerateRequest, KeepRequest, MixRequest, RadioControls
 from composer.studio.workspace import StudioError
@@ -41,6 +41,15 @@ async def upload_primer(request: Request, file: Annotated[UploadFile, File()]) -
     if len(data) > MAX_PRIMER_BYTES:
         raise StudioError(f"{file.filename}: a primer may be at most {MAX_PRIMER_BYTES >> 20} MB", status=413)
     return takes.save_primer(_studio(request).workspace, data, file.filename or "upload")
+
+
+@router.post("/api/transcribe", status_code=202)
+async def start_transcription(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    """Upload a song; a job transcribes it to MIDI (poll /api/jobs/{id} for its MIDI and piano roll)."""
+    studio = _studio(request)
+    song = await transcribing.save_song(studio.workspace, file)
+    return studio.jobs.submit("transcribe",
+                              lambda job: transcribing.transcribe_song(studio.workspace, song, job)).view()
 
 
 @router.post("/api/generate", status_code=202)

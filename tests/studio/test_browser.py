@@ -139,3 +139,47 @@ def test_generate_play_keep_mix_download_and_radio(studio_server, trained_run, b
         assert shot.read_bytes().startswith(b"\x89PNG")
         if os.environ.get("STUDIO_SCREENSHOTS"):
             shutil.copy(shot, REPO / os.environ["STUDIO_SCREENSHOTS"] / shot.name)
+
+
+def test_transcribe_a_song_and_download_its_midi(studio_server, browser, tmp_path):
+    """The Transcribe tab: upload a rendered chord, see its piano roll, hear its MIDI, download it;
+    then a silent song: one line in the page."""
+    import numpy as np
+    import pretty_midi
+    import soundfile as sf
+    from selenium.webdriver.common.by import By
+
+    from composer.render.synth import render_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(program=0)
+    piano.notes += [pretty_midi.Note(velocity=90, pitch=p, start=0.5, end=2.0) for p in (60, 64, 67)]
+    pm.instruments.append(piano)
+    song, quiet = tmp_path / "chord.wav", tmp_path / "quiet.wav"
+    sf.write(str(song), render_midi(pm, sample_rate=44100), 44100)
+    sf.write(str(quiet), np.zeros(44100), 44100)
+
+    def find(css: str):
+        return browser.find_element(By.CSS_SELECTOR, css)
+
+    browser.get(studio_server.url)
+    find('.tab[data-tab="transcribe"]').click()
+    find("#tr-file").send_keys(str(song))
+    find("#tr-submit").click()
+    wait_for(lambda: find("#tr-result").is_displayed(), 120, "the transcription")
+    assert "chord.wav: " in find("#tr-result .title").text and "(pitches 60-" in find("#tr-result .title").text
+    wait_for(lambda: browser.execute_script("const i = document.querySelector('#tr-plot');"
+                                            "return i.complete && i.naturalWidth > 0;"), 30, "the piano roll")
+    browser.save_screenshot(str(tmp_path / "studio-transcribe.png"))
+    find(".download-transcription").click()
+    downloaded = tmp_path / "downloads" / "chord.mid"
+    wait_for(downloaded.is_file, 30, "the MIDI download")
+    held = {n.pitch for n in pretty_midi.PrettyMIDI(str(downloaded)).instruments[0].notes if n.end - n.start > 0.3}
+    assert held == {60, 64, 67}
+    if os.environ.get("STUDIO_SCREENSHOTS"):
+        shutil.copy(tmp_path / "studio-transcribe.png", REPO / os.environ["STUDIO_SCREENSHOTS"])
+
+    find("#tr-file").send_keys(str(quiet))
+    find("#tr-submit").click()
+    wait_for(lambda: find("#error").is_displayed(), 120, "the error message")
+    assert find("#error").text.startswith("quiet.wav: silent (peak -inf dBFS)")

@@ -246,6 +246,33 @@ async function stopRadio() {
   try { await postJSON("/api/radio/stop", {}); refreshRadio(); } catch (error) { showError(error.message); }
 }
 
+// ---------------------------------------------------------------- transcribe
+
+async function transcribe() {
+  showError("");
+  const file = $("#tr-file").files[0];
+  if (!file) { showError("choose a song to transcribe"); return; }
+  $("#tr-submit").disabled = true;
+  $("#tr-result").hidden = true;
+  try {
+    const form = new FormData();
+    form.append("file", file);
+    const job = await api("/api/transcribe", { method: "POST", body: form });
+    const result = await waitForJob(job, "#tr-progress");
+    $("#tr-result .title").textContent =
+      `${result.name}: ${result.notes} notes over ${result.seconds} s (pitches ${result.pitch_range.join("-")})`;
+    $("#tr-plot").src = result.files.plot;
+    $("#tr-audio").src = result.files.wav;
+    $("#tr-result .links").replaceChildren(link("MIDI", result.files.midi, "download-transcription"),
+      link("wav of the MIDI", result.files.wav));
+    $("#tr-result").hidden = false;
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    $("#tr-submit").disabled = false;
+  }
+}
+
 // ---------------------------------------------------------------- start
 
 window.addEventListener("DOMContentLoaded", async () => {
@@ -256,6 +283,7 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("#radio-start").addEventListener("click", startRadio);
   $("#radio-apply").addEventListener("click", applyRadio);
   $("#radio-stop").addEventListener("click", stopRadio);
+  $("#tr-submit").addEventListener("click", transcribe);
   setInterval(() => { if (!$("#tab-radio").hidden) refreshRadio(); }, 2000);
   try {
     const info = await api("/api/info");
