@@ -162,6 +162,7 @@ TRAIN = [  # issue items 4, 6, 8
     (["--config", "{repo}/configs/lstm_vae/tiny.yaml"],
      "tiny.yaml: model is 'lstm-vae', but this trains 'performance-rnn'"),
     (["--steps", "0"], "Invalid value for '--steps'"),
+    (["--set", "train.stepz=5"], "--set 'train.stepz=5': unknown key 'train.stepz'"),  # issue 28 item 8
 ]
 
 
