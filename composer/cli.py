@@ -248,7 +248,7 @@ def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
 def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
-    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
+    seconds: Optional[float] = typer.Option(None, "--seconds",
                                             help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
                                                  f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
                                                  f"[default: {SECONDS_DEFAULTS}]"),

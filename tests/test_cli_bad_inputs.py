@@ -88,7 +88,10 @@ def fill(argv: list[str], bad: dict) -> list[str]:
 
 
 GENERATE = [  # issue items 3, 4, 6, 9
-    (["--seconds", "0"], "Invalid value for '--seconds'"),
+    (["--seconds", "0"], "--seconds must be within (0, 3600] for this model (join longer pieces with composer mix), "
+                         "got 0.0"),
+    (["--seconds", "nan"], "--seconds must be within (0, 3600] for this model (join longer pieces with composer mix), "
+                           "got nan (not a number)"),
     (["--temperature", "-1"], "Invalid value for '--temperature'"),
     (["--num", "0"], "Invalid value for '--num'"),
     (["--seconds", "1e9"], "--seconds must be within (0, 3600] for this model"),
