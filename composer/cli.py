@@ -99,8 +99,7 @@ def corpus_import(
     target = Corpus.create(corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds,
                            eval_ratio=eval_ratio, split_unit=split_unit)
     summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
-    typer.echo(summary.line())
-    _echo_errors(summary.errors)
+    _echo_import(target, summary)
 
 
 @corpus_app.command("builtin")
@@ -120,8 +119,8 @@ def corpus_builtin(
     """
     from composer.corpus import builtin
 
-    built = builtin.build(recipe, corpus, root=root, limit=limit, jobs=jobs, progress=True, split_unit=split_unit)
-    typer.echo(f"corpus '{built.name}' at {built.path}")
+    target, files = builtin.prepare(recipe, corpus, root=root, limit=limit, split_unit=split_unit)
+    _echo_import(target, target.import_paths(files, jobs=jobs, progress=True))
 
 
 @corpus_app.command("render-audio")
@@ -178,6 +177,15 @@ def corpus_info(name: str = typer.Argument(..., help="Corpus name."), root: Opti
                f"chunks train {splits['train']} / eval {splits['eval']}, "
                f"{info['hours_audio']:.2f} h audio, {info['notes']} notes, {len(info['errors'])} errors")
     _echo_errors(info["errors"])
+
+
+def _echo_import(corpus: Any, summary: Any) -> None:
+    """What an import did (items imported, skipped, failed), where the corpus is and its chunks per split,
+    then each failure."""
+    chunks = {split: sum(kinds.values()) for split, kinds in corpus.chunk_counts().items()}
+    typer.echo(f"{summary.line()}; corpus '{corpus.name}' at {corpus.path}: "
+               f"chunks train {chunks['train']} / eval {chunks['eval']}")
+    _echo_errors(summary.errors)
 
 
 def _echo_errors(errors: list[dict], *, limit: int = 20) -> None:
