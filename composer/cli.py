@@ -388,7 +388,8 @@ def evaluate(
     root: Optional[Path] = RootOption,
     generated: list[Path] = typer.Option([], "--generated", help="Generated files to measure (repeatable)."),
     out: Path = typer.Option(..., "--out", help="Folder for metrics.json, report.md and plots."),
-    num: int = typer.Option(4, "--num", min=1, help="Samples to generate when a run dir is given without --generated."),
+    num: int = typer.Option(10, "--num", min=1, help="Samples to generate when a run dir is given without --generated "
+                                                      "(fewer than 10 make noisy statistics)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Objective measures: likelihood vs baselines, feature distributions, collapse checks.
