@@ -57,11 +57,14 @@ def build_corpora(root: Path | None):
                 return corpus
         except ComposerError:
             pass
-        return builtin.build("bach-chorales", name, root=root, limit=limit, jobs=2, progress=True)
+        corpus, files = builtin.prepare("bach-chorales", name, root=root, limit=limit)
+        print(f"   '{name}': {corpus.import_paths(files, jobs=2, progress=True).line()}")
+        return corpus
 
     symbolic = reuse_or_build(SYMBOLIC_CORPUS, None)
     audio = reuse_or_build(AUDIO_CORPUS, AUDIO_PIECES)
-    print(f"   {render_audio(audio, jobs=2, progress=True).line()}")  # only what an interrupted run left
+    rendered = render_audio(audio, jobs=2, progress=True)  # only what an interrupted run left
+    print(f"   '{audio.name}' rendered: {rendered.line()}")
     return symbolic, audio
 
 
