@@ -117,7 +117,7 @@ def _likelihood(m: dict, summary: Summary) -> None:
         summary.add("findings", f"The model's held-out loss is {_num(model)} nats per frame (lower is better): "
                                 f"{_versus(model, names)}.")
         if model >= min(names.values()):
-            summary.add("warnings", "The model does not beat its simplest baseline yet.", "train")
+            summary.add("warnings", "The model does not beat the best of its baselines yet.", "train")
 
 
 def _position(m: dict, summary: Summary) -> None:
@@ -297,14 +297,16 @@ def _audio_collapse(m: dict, summary: Summary) -> None:
 
 
 def _few_files(m: dict, summary: Summary) -> None:
-    """Say when the distributions of the generated set rest on too few files to trust."""
-    count = len(m.get("generated", ()))
-    measured = [what for key, what in (("feature_overlap", "feature and copying"), ("spectral_overlap", "spectral"))
-                if key in m]
-    if measured and count < ENOUGH_PIECES:
-        summary.add("warnings", f"The {' and '.join(measured)} statistics rest on {count} generated "
-                                f"file{'s' if count != 1 else ''}: too few to trust ({ENOUGH_PIECES} or more give "
-                                "steadier figures).", "more")
+    """Say when the distributions of the generated set rest on too few files to trust (MIDI and audio apart)."""
+    counts = {}
+    if "feature_overlap" in m:
+        counts["feature and copying"] = (m.get("feature_pieces") or {}).get("generated", len(m.get("generated", ())))
+    if "collapse_per_file" in m:
+        counts["spectral"] = len(m["collapse_per_file"])
+    for what, count in counts.items():
+        if count < ENOUGH_PIECES:
+            summary.add("warnings", f"The {what} statistics rest on {count} generated file{'s' if count != 1 else ''}: "
+                                    f"too few to trust ({ENOUGH_PIECES} or more give steadier figures).", "more")
     eval_pieces = (m.get("feature_pieces") or {}).get("eval")
     if eval_pieces is not None and eval_pieces < ENOUGH_PIECES:
         summary.add("warnings", f"The corpus's eval split holds {eval_pieces} symbolic chunks: its feature statistics "

@@ -197,3 +197,10 @@ def test_lstm_vae_baselines_read_as_words_and_copying_audio_is_flagged():
     assert summary.warnings[:2] == [
         "Loops: 2 of 3 generated files are mostly looping (`b.wav`: 90% of its audio; the eval clips: 1%).",
         "Copying: 60% of the generated audio matches the train split (the eval clips: 27%)."]
+
+
+def test_a_small_eval_split_is_named_as_a_weak_reference():
+    m = good_model()
+    m["feature_pieces"]["eval"] = 4
+    assert summarize(m).warnings == ["The corpus's eval split holds 4 symbolic chunks: its feature statistics are too "
+                                     "few to trust as the reference."]
