@@ -99,8 +99,7 @@ def corpus_import(
     target = Corpus.create(corpus, root=root, sample_rate=sample_rate, chunk_s=chunk_seconds,
                            eval_ratio=eval_ratio, split_unit=split_unit)
     summary = target.import_paths(sources, jobs=jobs, strict=strict, progress=True)
-    typer.echo(summary.line())
-    _echo_errors(summary.errors)
+    _echo_import(target, summary)
 
 
 @corpus_app.command("builtin")
@@ -120,8 +119,8 @@ def corpus_builtin(
     """
     from composer.corpus import builtin
 
-    built = builtin.build(recipe, corpus, root=root, limit=limit, jobs=jobs, progress=True, split_unit=split_unit)
-    typer.echo(f"corpus '{built.name}' at {built.path}")
+    target, files = builtin.prepare(recipe, corpus, root=root, limit=limit, split_unit=split_unit)
+    _echo_import(target, target.import_paths(files, jobs=jobs, progress=True))
 
 
 @corpus_app.command("render-audio")
@@ -203,6 +202,15 @@ def corpus_info(name: str = typer.Argument(..., help="Corpus name."), root: Opti
     _echo_errors(info["errors"])
 
 
+def _echo_import(corpus: Any, summary: Any) -> None:
+    """What an import did (items imported, skipped, failed), where the corpus is and its chunks per split,
+    then each failure."""
+    chunks = {split: sum(kinds.values()) for split, kinds in corpus.chunk_counts().items()}
+    typer.echo(f"{summary.line()}; corpus '{corpus.name}' at {corpus.path}: "
+               f"chunks train {chunks['train']} / eval {chunks['eval']}")
+    _echo_errors(summary.errors)
+
+
 def _echo_errors(errors: list[dict], *, limit: int = 20) -> None:
     """The first ``limit`` import errors, one line each (``corpus info NAME --json`` has all)."""
     for error in errors[:limit]:
@@ -271,7 +279,7 @@ def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
 def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
     out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
-    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1,
+    seconds: Optional[float] = typer.Option(None, "--seconds",
                                             help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
                                                  f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
                                                  f"[default: {SECONDS_DEFAULTS}]"),
@@ -435,7 +443,8 @@ def evaluate(
     root: Optional[Path] = RootOption,
     generated: list[Path] = typer.Option([], "--generated", help="Generated files to measure (repeatable)."),
     out: Path = typer.Option(..., "--out", help="Folder for metrics.json, report.md and plots."),
-    num: int = typer.Option(4, "--num", min=1, help="Samples to generate when a run dir is given without --generated."),
+    num: int = typer.Option(10, "--num", min=1, help="Samples to generate when a run dir is given without --generated "
+                                                      "(fewer than 10 make noisy statistics)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Objective measures: likelihood vs baselines, feature distributions, collapse checks.

@@ -84,10 +84,26 @@ def load(path: str | os.PathLike, cls: type[T], *, sets: Sequence[str] = (), **o
     if isinstance(expected, str) and raw.get("model", expected) != expected:
         raise ConfigError(f"{path}: model is '{raw['model']}', but this trains '{expected}' "
                           f"(its presets are in configs/{expected.replace('-', '_')}/)")
+    merged = merge_sets(raw, sets)  # its own errors name the --set
     try:
-        return from_dict(cls, merge_sets(raw, sets))
+        return from_dict(cls, merged)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(_blame(cls, raw, sets, path, exc)) from None
+
+
+def _blame(cls: type, raw: dict, sets: Sequence[str], path: Path, error: ConfigError) -> str:
+    """The load error, prefixed by what caused it: the last ``--set`` after which the config stays invalid
+    (named with that set's own complaint), else the file."""
+    for count in range(len(sets) - 1, -1, -1):   # the longest prefix of the sets that still loads
+        try:
+            from_dict(cls, merge_sets(raw, sets[:count]))
+        except ConfigError:
+            continue
+        try:
+            from_dict(cls, merge_sets(raw, sets[:count + 1]))
+        except ConfigError as exc:
+            return f"--set '{sets[count]}': {exc}"
+    return f"{path}: {error}"
 
 
 def merge_sets(raw: dict, sets: Sequence[str]) -> dict:

@@ -33,23 +33,25 @@ class TranscriptionError(ComposerError):
     """A recording gives no notes to transcribe: silent, noise, too short, or nothing pitched found."""
 
 
-
 def check_range(name: str, value: float, *, low: float | None = None, high: float | None = None,
                 open_low: bool = False, open_high: bool = False, note: str = "",
                 error: type[ComposerError] = ConfigError) -> None:
     """The one shape of an argument check: ``error`` "NAME must be BOUNDS[ NOTE], got VALUE" unless in bounds.
 
-    NaN is never in bounds. ``open_low`` / ``open_high`` leave the bound itself out.
+    NaN is never in bounds, and is named as not a number. ``open_low`` / ``open_high`` leave the bound
+    itself out.
     """
     above = low is None or (value > low if open_low else value >= low)
     below = high is None or (value < high if open_high else value <= high)
     if not (above and below and value == value):
-        raise error(f"{name} must be {_bounds(low, high, open_low, open_high)}{' ' + note if note else ''}, "
-                    f"got {value!r}")
+        got = f"{value!r}" if value == value else "nan (not a number)"
+        raise error(f"{name} must be {_bounds(low, high, open_low, open_high)}{' ' + note if note else ''}, got {got}")
 
 
 def _bounds(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
-    """``within 1..64`` (closed integers), ``within (0, 3600]``, ``positive``, ``>= 2`` or ``<= 1.0``."""
+    """``within 1..64`` (closed integers), ``within (0, 3600]``, ``positive``, ``>= 2``, ``<= 1.0`` or ``a number``."""
+    if low is None and high is None:
+        return "a number"
     if low is not None and high is not None:
         if isinstance(low, int) and isinstance(high, int) and not (open_low or open_high):
             return f"within {low}..{high}"

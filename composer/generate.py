@@ -28,8 +28,7 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     model = model_name(run_dir)
     family = get_family(model)
     audio = family.output == "audio"
-    check_output(out, seconds=options.get("seconds"), num=options.get("num", 1),
-                 max_seconds=MAX_AUDIO_SECONDS if audio else MAX_SECONDS)
+    check_output(out, seconds=options.get("seconds"), num=options.get("num", 1), audio=audio)
     if audio:
         from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
 
@@ -43,12 +42,18 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     return list(family.generate(run_dir, out=out, **options))
 
 
-def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: float = MAX_SECONDS) -> None:
+def check_output(out: Path, *, seconds: float | None, num: int, audio: bool = False) -> None:
     """Refuse, before any work, an ``out`` that is a folder and lengths no machine can hold."""
     if out.is_dir():
         raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
     check_writable(out)
     if seconds is not None:
-        check_range("--seconds", seconds, low=0, high=int(max_seconds), open_low=True,
-                    note="for this model (join longer pieces with composer mix)")
+        check_seconds(seconds, audio=audio)
     check_range("--num", num, low=1, high=MAX_NUM, note="(files generated together)")
+
+
+def check_seconds(seconds: float, *, audio: bool, name: str = "--seconds") -> None:
+    """The one range of a generated file's length, read by the CLI and the studio alike (``name``: how the
+    caller's user wrote the value)."""
+    check_range(name, seconds, low=0, high=int(MAX_AUDIO_SECONDS if audio else MAX_SECONDS), open_low=True,
+                note="for this model (join longer pieces with composer mix)")

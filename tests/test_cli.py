@@ -69,3 +69,17 @@ def test_unknown_model_lists_the_valid_ones(tmp_path):
     assert result.returncode == 1
     valid = "performance-rnn, music-transformer, lstm-vae, samplernn"
     assert f"unknown model 'no-such-model' (valid: {valid})" in result.stderr
+
+
+def test_corpus_builtin_says_what_it_imported_as_corpus_import_does(tmp_path):
+    """Items imported, skipped and failed, the corpus and its chunks per split (issue 28 item 8)."""
+    argv = ["corpus", "builtin", "bach-chorales", "--corpus", "b", "--root", str(tmp_path), "--limit"]
+    first, again = run_cli(*argv, "2"), run_cli(*argv, "3")
+    assert first.returncode == again.returncode == 0
+    assert first.stdout.splitlines()[-1].startswith(f"2 imported, 0 skipped, 0 errors; corpus 'b' at {tmp_path / 'b'}: "
+                                                    "chunks train ")
+    assert again.stdout.splitlines()[-1].startswith("1 imported, 2 skipped, 0 errors; corpus 'b'")
+    from composer.corpus import Corpus
+
+    counts = Corpus.open("b", root=tmp_path).info()["splits"]
+    assert again.stdout.splitlines()[-1].endswith(f"chunks train {counts['train']} / eval {counts['eval']}")

@@ -88,7 +88,10 @@ def fill(argv: list[str], bad: dict) -> list[str]:
 
 
 GENERATE = [  # issue items 3, 4, 6, 9
-    (["--seconds", "0"], "Invalid value for '--seconds'"),
+    (["--seconds", "0"], "--seconds must be within (0, 3600] for this model (join longer pieces with composer mix), "
+                         "got 0.0"),
+    (["--seconds", "nan"], "--seconds must be within (0, 3600] for this model (join longer pieces with composer mix), "
+                           "got nan (not a number)"),
     (["--temperature", "-1"], "Invalid value for '--temperature'"),
     (["--num", "0"], "Invalid value for '--num'"),
     (["--seconds", "1e9"], "--seconds must be within (0, 3600] for this model"),
@@ -162,6 +165,7 @@ TRAIN = [  # issue items 4, 6, 8
     (["--config", "{repo}/configs/lstm_vae/tiny.yaml"],
      "tiny.yaml: model is 'lstm-vae', but this trains 'performance-rnn'"),
     (["--steps", "0"], "Invalid value for '--steps'"),
+    (["--set", "train.stepz=5"], "--set 'train.stepz=5': unknown key 'train.stepz'"),  # issue 28 item 8
 ]
 
 

@@ -91,12 +91,14 @@ def test_set_overrides_are_typed_like_the_file(tmp_path, sets, expected):
 
 
 @pytest.mark.parametrize("sets, message", [
-    (["train.stepz=3"], "preset.yaml: unknown key 'train.stepz'"),
-    (["layers=[1,a]"], "preset.yaml: 'layers[1]' must be int"),
+    (["train.stepz=3"], "--set 'train.stepz=3': unknown key 'train.stepz'"),
+    (["layers=[1,a]"], "--set 'layers=[1,a]': 'layers[1]' must be int"),
+    (["train.steps=5", "train.stepz=3", "layers=[2]"], "--set 'train.stepz=3': unknown key 'train.stepz'"),
+    (["layers=[1,a]", "layers=[2]", "dropout=x"], "--set 'dropout=x': 'dropout' must be float"),
     (["steps"], "--set 'steps' must look like KEY=VALUE (e.g. train.steps=300)"),
     (["=3"], "--set '=3' must look like KEY=VALUE"),
     (["seed.x=1"], "--set 'seed.x=1': 'seed' is not a group of keys"),
-    (["train.steps=0"], "train.steps must be positive"),
+    (["train.steps=0"], "--set 'train.steps=0': train.steps must be positive"),
 ])
 def test_bad_set_overrides_are_one_line_errors(tmp_path, sets, message):
     path = tmp_path / "preset.yaml"
@@ -104,3 +106,10 @@ def test_bad_set_overrides_are_one_line_errors(tmp_path, sets, message):
     with pytest.raises(ConfigError) as info:
         config.load(path, ToyConfig, sets=sets)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_bad_file_is_blamed_on_the_file_not_on_a_good_set(tmp_path):
+    path = tmp_path / "preset.yaml"
+    path.write_text("seed: 1\nstepz: 3\n")
+    with pytest.raises(ConfigError, match=r"^.*preset.yaml: unknown key 'stepz'"):
+        config.load(path, ToyConfig, sets=["train.steps=5"])

@@ -82,6 +82,15 @@ def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limi
     Returns:
       The opened corpus.
     """
+    corpus, files = prepare(recipe, name, root=root, limit=limit, split_unit=split_unit)
+    corpus.import_paths(files, jobs=jobs, progress=progress)
+    return corpus
+
+
+def prepare(recipe: str, name: str, *, root: str | os.PathLike | None = None, limit: int | None = None,
+            split_unit: str | None = None) -> tuple[Corpus, list[Path]]:
+    """The corpus ``name`` created with ``recipe``'s settings, and the files ``build`` imports into it
+    (a caller that reports the import, like the CLI, imports them itself)."""
     spec = load_recipe(recipe)
     if limit is not None:
         check_range("limit", limit, low=1, note="files", error=CorpusError)
@@ -89,6 +98,4 @@ def build(recipe: str, name: str, *, root: str | os.PathLike | None = None, limi
     if not files:
         raise CorpusError(f"recipe '{recipe}' matched no files")
     settings = spec.settings | ({} if split_unit is None else {"split_unit": split_unit})
-    corpus = Corpus.create(name, root=root, **settings)
-    corpus.import_paths(files, jobs=jobs, progress=progress)
-    return corpus
+    return Corpus.create(name, root=root, **settings), files

@@ -37,6 +37,7 @@ FEATURE_BINS: dict[str, np.ndarray] = {
 }
 FEATURES = tuple(FEATURE_BINS)
 MIDI_EXTENSIONS = (".mid", ".midi")
+HELD_NOTE_S = 4.0  # a note this long is held for seconds: rare in played music, usual when a note-off never comes
 
 
 def note_array(item: Any) -> np.ndarray:
@@ -134,16 +135,34 @@ def feature_summary(generated: dict[str, np.ndarray], eval_: dict[str, np.ndarra
 
     ``feature_overlap_ratio`` is the mean generated-vs-eval overlap over the mean train-vs-eval
     overlap: 1 means generated pieces are as close to the eval split as the train split is.
+    ``feature_stats`` and ``held_note_share`` give the values behind the histograms, for a reader.
     """
     result = compare_sets(generated, eval_)
     ceiling = compare_sets(train, eval_)
+    sets = {"generated": generated, "eval": eval_, "train": train}
     return {
         "feature_overlap": {k: v["overlap"] for k, v in result.items()},
         "feature_overlap_ceiling": {k: v["overlap"] for k, v in ceiling.items()},
         "feature_kl": {k: v["kl"] for k, v in result.items()},
         "feature_kl_ceiling": {k: v["kl"] for k, v in ceiling.items()},
         "feature_overlap_ratio": _mean_overlap(result) / max(_mean_overlap(ceiling), 1e-12),
+        "feature_stats": {label: feature_stats(values) for label, values in sets.items()},
+        "held_note_share": {label: held_note_share(values) for label, values in sets.items()},
     }
+
+
+def feature_stats(features: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
+    """Median and 90th percentile of each feature's pooled values (None for a set without any); the pitch
+    class, a category, has none."""
+    return {name: {"median": float(np.median(values)) if values.size else None,
+                   "p90": float(np.percentile(values, 90)) if values.size else None}
+            for name, values in features.items() if name != "pitch_class"}
+
+
+def held_note_share(features: dict[str, np.ndarray]) -> float | None:
+    """Share of a set's notes lasting ``HELD_NOTE_S`` or more (None: no notes)."""
+    durations = features["note_duration"]
+    return float(np.mean(durations >= HELD_NOTE_S)) if durations.size else None
 
 
 def _mean_overlap(table: dict[str, dict[str, float]]) -> float:

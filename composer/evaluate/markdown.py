@@ -1,8 +1,11 @@
-"""report.md from an evaluation's metrics dict: tables a reader can scan, plots linked beside them."""
+"""report.md from an evaluation's metrics dict: a plain-language summary first, then tables a reader can scan,
+plots linked beside them."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from composer.evaluate.summary import next_steps, summarize
 
 
 def _fmt(value: Any) -> str:
@@ -29,19 +32,35 @@ def _likelihood(m: dict) -> list[str]:
         if "gain_over_best_baseline_nats" in m:
             lines += [f"Gain of the model over the best baseline: **{m['gain_over_best_baseline_nats']:.3f} "
                       "nats/event** (positive: the model predicts better).", ""]
-    if "nll_by_position" in m:
-        rows = [[name, *bands.values()] for name, bands in m["nll_by_position"].items()]
-        bands = list(next(iter(m["nll_by_position"].values())))
-        if "eval_windows_by_position" in m:
-            rows.append(["eval windows reaching the band", *m["eval_windows_by_position"].values()])
-        lines += ["Nats per event by the position of the predicted event in its eval window: a model that "
-                  "uses long context gets better further in.", ""] + _table(["predictor", *bands], rows)
+    lines += _by_position(m)
     if "eval_bits_per_sample" in m:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
     if "eval_loss" in m:
         lines += _table(["predictor", "eval loss (nats/frame)"], [["model", m["eval_loss"]]] + [
             [name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()])
+    return lines
+
+
+def _by_position(m: dict) -> list[str]:
+    """The NLL by position in the eval window, over all windows and over the same windows."""
+    if "nll_by_position" not in m:
+        return []
+    rows = [[name, *bands.values()] for name, bands in m["nll_by_position"].items()]
+    bands = list(next(iter(m["nll_by_position"].values())))
+    if "eval_windows_by_position" in m:
+        rows.append(["eval windows reaching the band", *m["eval_windows_by_position"].values()])
+    lines = ["Nats per event by the position of the predicted event in its eval window. The later bands hold only "
+             "the windows long enough to reach them (last row): a few long pieces, whose own difficulty moves the "
+             "figures as much as the position does.", ""] + _table(["predictor", *bands], rows)
+    if "nll_change_by_position" in m:
+        changes = m["nll_change_by_position"]
+        later = list(next(iter(changes.values())))
+        lines += ["The same windows only: each later band minus the opening events (first band) of the windows "
+                  "that reach it, in nats/event, which leaves each piece's difficulty out. A model that uses long "
+                  "context predicts better further in (negative), more so than the n-gram; one that loses track "
+                  "gets worse (positive).", ""]
+        lines += _table(["predictor", *later], [[name, *values.values()] for name, values in changes.items()])
     return lines
 
 
@@ -65,7 +84,19 @@ def _copying(m: dict) -> list[str]:
     return ["## Copying", "",
             "Pitch-interval 8-note n-grams found verbatim in the train split, and the longest verbatim run "
             "(notes); the eval split is what fresh music from the corpus shows.", ""] + _table(
-        ["set", "8-gram share in train", "longest run (mean)", "longest run (max)", "pieces"], rows)
+        ["set", "8-gram share in train", "longest run (mean)", "longest run (max)", "pieces"], rows) + _longest_run(m)
+
+
+def _longest_run(m: dict) -> list[str]:
+    """Where the eval split's longest verbatim run comes from: a repeated section of one piece is no copy."""
+    reference = m["copying"].get("eval (reference)", {})
+    if "longest_run_piece" not in reference:
+        return []
+    where = ("recurs in a train chunk of the same piece: a section the piece repeats, one statement held out "
+             "and one trained on, not another piece copied" if reference["longest_run_same_piece"]
+             else "is found in another piece of the train split")
+    return [f"The eval split's longest run ({reference['longest_run_notes_max']} notes, in "
+            f"`{reference['longest_run_piece']}`) {where}.", ""]
 
 
 def _controls(m: dict) -> list[str]:
@@ -113,13 +144,26 @@ def _ratios(m: dict) -> list[str]:
         ["figure", "generated", "noise floor", "floor noise", "train (ceiling)", "ratio"], rows)
 
 
+def _summary(m: dict) -> list[str]:
+    """The plain-language opening: findings, warnings, and what to do next."""
+    summary = summarize(m)
+    lines = ["## Summary", ""] + [line for text in summary.findings for line in (text, "")]
+    if summary.warnings:
+        lines += ["**Warnings**", ""] + [f"- {text}" for text in summary.warnings] + [""]
+    steps = next_steps(summary, m)
+    lines += ["**What to do next**", ""] + ([f"- {text}" for text in steps] or [
+        "- Nothing here calls for a change: listen to the generated files and keep what you like."]) + [""]
+    return lines
+
+
 def render_report(metrics: dict) -> str:
     """The whole report as Markdown; plots are linked by their paths relative to the report."""
     lines = ["# Evaluation", "", f"- corpus: `{metrics['corpus']}`"]
     if metrics.get("run_dir"):
         lines.append(f"- run: `{metrics['run_dir']}` ({metrics['model']})")
     lines += [f"- generated files: {len(metrics['generated'])}", ""]
-    lines += _likelihood(metrics) + _features(metrics) + _copying(metrics) + _controls(metrics) + _audio(metrics)
+    lines += _summary(metrics) + _likelihood(metrics) + _features(metrics) + _copying(metrics) + _controls(metrics)
+    lines += _audio(metrics)
     if metrics["plots"]:
         lines += ["## Plots", ""] + [f"![{name}]({path})" for name, path in metrics["plots"].items()] + [""]
     return "\n".join(lines)

@@ -7,7 +7,8 @@ window restart at 0 in the next one), so every model and the n-gram are binned a
 
 The late bands hold only the windows that are long enough to reach them: on a corpus of short
 pieces they are a few long ones, whose own difficulty then dominates the band. So the number of
-eval windows reaching each band is reported beside the figures.
+eval windows reaching each band is reported beside the figures, and ``change_by_band`` compares
+each later band with the opening events of the same windows, which a piece's difficulty leaves out.
 """
 
 from __future__ import annotations
@@ -35,6 +36,24 @@ def by_band(nll: np.ndarray, positions: np.ndarray, *, bands: Sequence[tuple[int
     return result
 
 
+def change_by_band(nll: np.ndarray, positions: np.ndarray, windows: np.ndarray, *,
+                   bands: Sequence[tuple[int, int]] = BANDS) -> dict:
+    """Per later band, over the windows that reach it: the band's mean ``nll`` minus the mean of the same
+    windows' events in the first band. {"128-512": nats or None, ...}; negative: predicted better further in.
+
+    Args:
+      nll, positions, windows: per event [n]: its NLL, its index in its eval window, and which window it is in.
+    """
+    nll, positions, windows = np.asarray(nll, np.float64), np.asarray(positions), np.asarray(windows)
+    first = (positions >= bands[0][0]) & (positions < bands[0][1])
+    result = {}
+    for band in bands[1:]:
+        inside = (positions >= band[0]) & (positions < band[1])
+        opening = first & np.isin(windows, np.unique(windows[inside]))
+        result[band_label(band)] = float(nll[inside].mean() - nll[opening].mean()) if inside.any() else None
+    return result
+
+
 def windows_by_band(lengths: Sequence[int], *, bands: Sequence[tuple[int, int]] = BANDS,
                     window: int = BANDS[-1][1]) -> dict:
     """How many eval windows reach each band: {"0-128": n, ...}, from the chunks' event counts.
@@ -48,11 +67,14 @@ def windows_by_band(lengths: Sequence[int], *, bands: Sequence[tuple[int, int]] 
 
 
 def ngram_nll_by_position(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, order: int,
-                          vocab_size: int, window: int = BANDS[-1][1]) -> dict:
-    """The KN n-gram of ``order``'s eval NLL by band; event i of a chunk is at position i % ``window``."""
+                          vocab_size: int, window: int = BANDS[-1][1]) -> tuple[dict, dict]:
+    """The KN n-gram of ``order``'s eval NLL by band, and its ``change_by_band``; event i of a chunk is at
+    position i % ``window`` of the chunk's window i // ``window``."""
     model = KneserNey(order, vocab_size=vocab_size).fit(train)
     chunks = [chunk for chunk in eval_ if len(chunk)]
     nll = -np.concatenate([model.log_probs(chunk) for chunk in chunks])
     positions = np.concatenate([np.arange(len(chunk)) % window for chunk in chunks])
-    return by_band(nll, positions)
+    starts = np.cumsum([0] + [-(-len(chunk) // window) for chunk in chunks])          # first window of each chunk
+    windows = np.concatenate([start + np.arange(len(chunk)) // window for start, chunk in zip(starts, chunks)])
+    return by_band(nll, positions), change_by_band(nll, positions, windows)
 

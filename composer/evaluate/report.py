@@ -28,13 +28,15 @@ from composer.evaluate import (
     plots,
 )
 from composer.evaluate.markdown import render_report
+from composer.evaluate.summary import ENOUGH_PIECES
 from composer.train.family import SUFFIXES, ModelFamily, get_family
 
 ADHERENCE_S = 20.0        # length of each piece generated to test a control
 
 
 def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated: Sequence[str | Path] = (),
-             out: str | Path, num: int = 4, seconds: float | None = None, root: str | Path | None = None) -> dict:
+             out: str | Path, num: int = ENOUGH_PIECES, seconds: float | None = None,
+             root: str | Path | None = None) -> dict:
     """Measure a run and/or generated files against a corpus; write metrics.json and report.md.
 
     Args:
@@ -148,17 +150,18 @@ def likelihood_plots(metrics: dict, out: Path) -> dict[str, str]:
 
 def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
     """Feature distributions (Yang & Lerch) of the generated MIDI vs the eval split, and the ceiling."""
-    sets = {"generated": features.set_features(midi), "eval": features.set_features(corpus.sequences("eval")),
-            "train": features.set_features(corpus.sequences("train"))}
+    pieces = {"generated": list(midi), "eval": list(corpus.sequences("eval")), "train": list(corpus.sequences("train"))}
+    sets = {label: features.set_features(items) for label, items in pieces.items()}
     if not sets["eval"]["velocity"].size:
         raise CorpusError(f"corpus '{corpus.name}' has no symbolic eval chunks to compare MIDI with")
     figures["features"] = str(plots.plot_distributions(
         {label: features.histograms(values) for label, values in sets.items()}, features.FEATURE_BINS,
         title="Symbolic features (share per bin)", out=out / "plots" / "features.png").relative_to(out))
-    grams = copying.TrainGrams(copying.intervals(s) for s in corpus.sequences("train"))
+    grams = copying.TrainGrams((copying.intervals(s) for s in pieces["train"]), ids=[s.id for s in pieces["train"]])
     copies = {"generated": copying.copy_measures(midi, grams),
-              "eval (reference)": copying.copy_measures(list(corpus.sequences("eval")), grams)}
-    return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies}
+              "eval (reference)": copying.copy_measures(pieces["eval"], grams)}
+    return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies,
+            "feature_pieces": {label: len(items) for label, items in pieces.items()}}
 
 
 def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds: float | None) -> dict:

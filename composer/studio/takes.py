@@ -17,7 +17,7 @@ from typing import Any
 
 from composer.atomic import atomic_file
 from composer.audio_io import write_audio
-from composer.generate import generate
+from composer.generate import check_seconds, generate
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
 from composer.seeding import resolve_seed
@@ -78,8 +78,10 @@ def save_primer(workspace: Workspace, data: bytes, filename: str) -> dict[str, A
 
 
 def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, Path | None]:
-    """Checks that need no model, so a bad request fails at once: the run, its controls, the key, the primer."""
+    """Checks that need no model, so a bad request fails at once: the run, the length, its controls, the key,
+    the primer."""
     summary = run_summary(workspace, request.run)
+    check_seconds(request.seconds, audio=summary["output"] != ".mid", name="seconds")
     for control, value in (("density", request.density), ("pitch_histogram", request.key)):
         if value and control not in summary["controls"]:
             raise StudioError(f"run '{request.run}' was not trained with the {control} control "

@@ -27,8 +27,9 @@ def corpus_baselines(corpus: Any, encoding: PerformanceEncoding | None = None) -
     return baseline_figures(train, eval_, vocab_size=encoding.num_classes)
 
 
-def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A loaded event-model run's NLL of each real eval target [n] and its position in its window [n].
+def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A loaded event-model run's NLL of each real eval target [n], its position in its window [n] and the
+    window's index [n].
 
     The window's first event is only an input, so a target at index t is the window's event t + 1.
     """
@@ -41,16 +42,21 @@ def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
         logits = tf.cast(run.model(batch, training=False), tf.float32)
         return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["targets"], logits=logits)  # (B, L)
 
-    nll, positions = [], []
+    nll, positions, windows, seen = [], [], [], 0
     for batch in dataset:
         real = batch["weights"].numpy() > 0                                        # (B, L)
         nll.append(nll_of(batch).numpy()[real])
         positions.append(np.broadcast_to(np.arange(1, real.shape[1] + 1), real.shape)[real])
-    return np.concatenate(nll), np.concatenate(positions)
+        windows.append(np.broadcast_to(np.arange(seen, seen + real.shape[0])[:, None], real.shape)[real])
+        seen += real.shape[0]
+    return np.concatenate(nll), np.concatenate(positions), np.concatenate(windows)
 
 
 def heldout_likelihood(run: Any, corpus: Any) -> dict:
-    """``ModelFamily.heldout_likelihood`` of the event families: the baselines plus the model's figures."""
-    nll, positions = per_event_nll(run, corpus)
-    return add_model_figures(corpus_baselines(corpus, run.config.encoding),
-                             nll_per_event=float(eval_loss(run, corpus)), nll=nll, positions=positions)
+    """``ModelFamily.heldout_likelihood`` of the event families: the baselines plus the model's figures, and the
+    length of the windows it was trained on (a model may lose track past it)."""
+    nll, positions, windows = per_event_nll(run, corpus)
+    figures = add_model_figures(corpus_baselines(corpus, run.config.encoding),
+                                nll_per_event=float(eval_loss(run, corpus)), nll=nll, positions=positions,
+                                windows=windows)
+    return {**figures, "train_window_events": run.config.example_events}

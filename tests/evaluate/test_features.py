@@ -118,3 +118,22 @@ def test_velocity_histogram_agrees_with_the_performance_encoding_bins():
     for velocity in range(1, 128):
         decoded = 1 + (velocity - 1) // size * size
         assert np.searchsorted(edges, velocity) == np.searchsorted(edges, decoded)
+
+
+def test_feature_stats_and_held_notes_are_the_values_behind_the_histograms():
+    notes = np.array([[0.0, 0.5, 60, 80], [0.0, 6.0, 64, 80], [0.0, 0.5, 67, 80], [1.0, 1.5, 72, 80]])
+    values = features.window_features(notes, duration_s=10.0)
+    stats = features.feature_stats(values)
+    assert "pitch_class" not in stats                   # a category: no median
+    assert stats["polyphony"] == {"median": 2.5, "p90": pytest.approx(2.9)}  # 3 notes at 0 s, 2 at 1 s
+    assert stats["note_duration"]["median"] == 0.5
+    assert features.held_note_share(values) == 0.25     # one note of four lasts 4 s or more
+    empty = features.set_features([])
+    assert features.feature_stats(empty)["velocity"] == {"median": None, "p90": None}
+    assert features.held_note_share(empty) is None
+
+
+def test_feature_summary_carries_stats_for_every_set(sets):
+    summary = features.feature_summary(sets["fresh"], sets["eval"], sets["train"])
+    assert set(summary["feature_stats"]) == set(summary["held_note_share"]) == {"generated", "eval", "train"}
+    assert summary["feature_stats"]["eval"]["velocity"]["median"] == pytest.approx(np.median(sets["eval"]["velocity"]))

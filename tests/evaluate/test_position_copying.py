@@ -8,7 +8,7 @@ from note_seq.protobuf import music_pb2
 
 from composer.evaluate.copying import TrainGrams, copy_measures, intervals
 from composer.evaluate.ngram import KneserNey
-from composer.evaluate.position import by_band, ngram_nll_by_position, windows_by_band
+from composer.evaluate.position import by_band, change_by_band, ngram_nll_by_position, windows_by_band
 
 
 def test_by_band_means_and_empty_bands():
@@ -26,12 +26,24 @@ def test_ngram_by_position_bins_each_chunk_from_its_start():
     rng = np.random.default_rng(0)
     train = [rng.integers(0, 6, 900) for _ in range(3)]
     eval_ = [rng.integers(0, 6, 700), rng.integers(0, 6, 100)]
-    bands = ngram_nll_by_position(train, eval_, order=3, vocab_size=6, window=2048)
+    bands, change = ngram_nll_by_position(train, eval_, order=3, vocab_size=6, window=2048)
     model = KneserNey(3, vocab_size=6).fit(train)
     first = np.concatenate([-model.log_probs(e)[:min(128, len(e))] for e in eval_])
     assert bands["0-128"] == pytest.approx(first.mean())
     assert bands["512-1024"] == pytest.approx(-model.log_probs(eval_[0])[512:].mean())
     assert bands["1024-2048"] is None
+    long_nll = -model.log_probs(eval_[0])   # the only window past event 128: compared with its own opening
+    assert change["512-1024"] == pytest.approx(long_nll[512:].mean() - long_nll[:128].mean())
+    assert change["1024-2048"] is None
+
+
+def test_change_by_band_compares_each_band_with_the_same_windows_opening():
+    # window 0: 600 events, easy opening (1.0) and harder later (2.0); window 1: 100 events, all hard (5.0)
+    nll = np.r_[np.full(128, 1.0), np.full(472, 2.0), np.full(100, 5.0)]
+    positions = np.r_[np.arange(600), np.arange(100)]
+    windows = np.r_[np.zeros(600, int), np.ones(100, int)]
+    assert by_band(nll, positions)["0-128"] == pytest.approx((128 + 500) / 228)  # the short window weighs in
+    assert change_by_band(nll, positions, windows) == {"128-512": 1.0, "512-1024": 1.0, "1024-2048": None}
 
 
 def _melody(pitches, *, start: float = 0.0) -> music_pb2.NoteSequence:
@@ -60,3 +72,23 @@ def test_copies_are_found_transposed_and_fresh_music_is_not():
     fresh = copy_measures([_melody(60 + rng.integers(0, 24, 30))], grams)
     assert fresh["ngram_share_in_train"] == 0.0 and fresh["longest_run_notes_max"] < 5
     assert copy_measures([_melody([60, 62])], grams)["ngram_share_in_train"] is None  # shorter than an 8-gram
+
+
+def test_the_longest_run_says_whose_piece_it_is():
+    """A section repeated within one piece, with a statement in each split, is no copy of another piece."""
+    rng = np.random.default_rng(2)
+    section, other = 60 + rng.integers(0, 24, 30), 60 + rng.integers(0, 24, 30)
+    repeat = _melody(section)                         # the repeat, in a train chunk of the piece 'bwv1'
+    repeat.id, repeat.filename = "bwv1", "bwv1.mxl"
+    elsewhere = _melody(other)
+    elsewhere.id = "bwv2"
+    grams = TrainGrams([intervals(repeat), intervals(elsewhere)], ids=[repeat.id, elsewhere.id])
+    held_out = _melody(section[:20])                  # the first statement, in an eval chunk of the same piece
+    held_out.id, held_out.filename = "bwv1", "bwv1.mxl"
+    same = copy_measures([held_out, _melody(60 + rng.integers(0, 24, 20))], grams)
+    assert (same["longest_run_notes_max"], same["longest_run_piece"], same["longest_run_same_piece"]) == (
+        20, "bwv1.mxl", True)
+    quoted = _melody(other[:15])                      # another piece's music
+    quoted.id, quoted.filename = "bwv3", "bwv3.mxl"
+    assert copy_measures([quoted], grams)["longest_run_same_piece"] is False
+    assert grams.owners(intervals(quoted), notes=15) == {"bwv2"}

@@ -105,6 +105,14 @@ def test_report_for_generated_midi_and_audio(tmp_path, corpus, generated):
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Kneser-Ney 10-gram" in text and "silence.wav" in text and "From noise to the song" in text
     assert "level_spread_db" in text
+    assert text.index("## Summary") < text.index("## Held-out likelihood")   # issue 28: a summary first
+    assert "- Silence: 1 of 2 generated files is mostly silent (`silence.wav`: 100% of its frames" in text
+    assert "The feature and copying statistics rest on 2 generated files" in text
+    assert "The spectral statistics rest on 2 generated files" in text
+    assert metrics["feature_pieces"] == {"generated": 2, "eval": len(corpus._notes["eval"]),
+                                         "train": len(corpus._notes["train"])}
+    assert metrics["feature_stats"]["generated"]["velocity"]["median"] > 0
+    assert set(metrics["nll_change_by_position"]) == {f"Kneser-Ney {metrics['ngram_order']}-gram"}
 
 
 def test_corpus_only_gives_the_baselines(tmp_path, corpus):
@@ -212,4 +220,7 @@ def test_report_for_a_performance_rnn_run(tmp_path, corpus_notes):
     assert set(metrics["feature_overlap"]) == set(metrics["feature_overlap_ceiling"])
     assert set(metrics["plots"]) == {"likelihood", "nll_by_position", "features"}
     assert metrics["nll_by_position"]["model"]["0-128"] > 0
+    assert set(metrics["nll_change_by_position"]["model"]) == {"128-512", "512-1024", "1024-2048"}
+    assert metrics["train_window_events"] == 32
     assert set(metrics["copying"]) == {"generated", "eval (reference)"}
+    assert "The model scores" in (tmp_path / "eval" / "report.md").read_text().split("## Held-out")[0]

@@ -66,8 +66,6 @@ def test_a_file_inside_the_session_is_served(studio_server):
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"run": RUN_NAME, "seconds": 1e9}, "seconds"),
-    ({"run": RUN_NAME, "seconds": -1}, "seconds"),
     ({"run": RUN_NAME, "temperature": 5}, "temperature"),
     ({"run": RUN_NAME, "num": 100}, "num"),
     ({"run": RUN_NAME, "num": 0}, "num"),
@@ -82,6 +80,19 @@ def test_absurd_values_get_one_line_naming_the_field(studio_server, body, field)
     assert status == 422
     assert answer["error"].startswith(f"{field}: ") and "\n" not in answer["error"]
     assert studio_server.get("/api/info")[0] == 200  # the server lives on
+
+
+@pytest.mark.parametrize("run, seconds, message", [  # the CLI's range (composer.generate.check_seconds)
+    (RUN_NAME, 1e9, "seconds must be within (0, 3600] for this model (join longer pieces with composer mix), "
+                    "got 1000000000.0"),
+    (RUN_NAME, -1, "seconds must be within (0, 3600] for this model (join longer pieces with composer mix), got -1.0"),
+    (RUN_NAME, float("nan"), "seconds must be within (0, 3600] for this model (join longer pieces with composer mix), "
+                             "got nan (not a number)"),
+    (TEXTURE_NAME, 1000, "seconds must be within (0, 600] for this model"),
+])
+def test_the_length_of_a_take_has_the_clis_range(studio_server, trained_run, texture_run, run, seconds, message):
+    status, answer = studio_server.post("/api/generate", {"run": run, "seconds": seconds})
+    assert status == 400 and answer["error"].startswith(message)
 
 
 def test_an_unknown_run_is_named(studio_server):
