@@ -17,7 +17,7 @@ import numpy as np
 
 from composer.errors import ConfigError
 from composer.lite import per_model
-from composer.symbolic.lite import lite_step
+from composer.symbolic.performance_rnn.lite import lite_step
 
 ENGINES = ("tf", "tflite")
 
