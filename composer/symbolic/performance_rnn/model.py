@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from composer.symbolic.performance_rnn.lite import PerformanceStep, lite_step
 from composer.symbolic.performance_rnn.lstm import FastLSTM
 
 
@@ -65,3 +66,8 @@ class PerformanceRNN(keras.Model):
             classes = None
             new_states.append(state)
         return self.logits(x), new_states
+
+    def lite_engine(self) -> PerformanceStep:
+        """The "tflite" sampling engine (``composer.symbolic.engines``): this model's step with int8
+        weights, exported once per model object."""
+        return lite_step(self)
