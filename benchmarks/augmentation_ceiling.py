@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from composer.config import load
 from composer.corpus.corpus import Corpus
-from composer.evaluate import features
+from composer.measures import features
 from composer.symbolic.augment import transpose_window, transposition_range
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.dataset import stretched

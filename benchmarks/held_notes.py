@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.corpus import Corpus
-from composer.evaluate import features
+from composer.measures import features
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import user_controls
 from composer.symbolic.encoding import NUM_PITCHES

@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from composer.audio.lstm_vae_family import FAMILY, LstmVaeConfig, synthesize  # noqa: E402
+from composer.audio.lstm_vae.family import FAMILY, LstmVaeConfig, synthesize  # noqa: E402
 from composer.audio.transforms import Normalizer  # noqa: E402
 from composer.config import load  # noqa: E402
 from composer.pipeline import render_audio  # noqa: E402
@@ -97,10 +97,10 @@ def quality(args: argparse.Namespace) -> None:
     """Train VAE and plain LSTM alike, generate, and print loop/copy/silence ratios side by side."""
     import yaml
 
-    from composer.audio.lstm_vae_family import generate
+    from composer.audio.lstm_vae.family import generate
     from composer.audio_io import read_audio
     from composer.corpus.builtin import build
-    from composer.evaluate.audio_metrics import copy_rate, loop_ratio, silence_ratio
+    from composer.measures.audio_metrics import copy_rate, loop_ratio, silence_ratio
     from composer.train.trainer import train
 
     work = args.work

@@ -25,10 +25,10 @@ import tensorflow as tf  # noqa: E402
 
 from composer.config import load as load_config  # noqa: E402
 from composer.symbolic.controls import control_dim  # noqa: E402
-from composer.symbolic.family import FAMILY as PRNN  # noqa: E402
-from composer.symbolic.family import PerformanceRNNConfig  # noqa: E402
-from composer.symbolic.music_transformer_family import FAMILY as MT  # noqa: E402
-from composer.symbolic.music_transformer_family import MusicTransformerConfig  # noqa: E402
+from composer.symbolic.music_transformer.family import FAMILY as MT  # noqa: E402
+from composer.symbolic.music_transformer.family import MusicTransformerConfig  # noqa: E402
+from composer.symbolic.performance_rnn.family import FAMILY as PRNN  # noqa: E402
+from composer.symbolic.performance_rnn.family import PerformanceRNNConfig  # noqa: E402
 from composer.symbolic.sampler import sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 

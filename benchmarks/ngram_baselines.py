@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.evaluate.ngram import KneserNey, Unigram
+from composer.measures.ngram import KneserNey, Unigram
 
 
 def encode_chorales(limit: int | None) -> dict[str, np.ndarray]:

@@ -33,9 +33,9 @@ import tensorflow as tf  # noqa: E402
 from composer.config import load as load_config  # noqa: E402
 from composer.symbolic.encoding import PerformanceEncoding  # noqa: E402
 from composer.symbolic.engines import ENGINES  # noqa: E402
-from composer.symbolic.family import FAMILY, PerformanceRNNConfig  # noqa: E402
-from composer.symbolic.lite import PerformanceStep, export_step, lite_step, nll_per_event  # noqa: E402
-from composer.symbolic.model import PerformanceRNN  # noqa: E402
+from composer.symbolic.performance_rnn.family import FAMILY, PerformanceRNNConfig  # noqa: E402
+from composer.symbolic.performance_rnn.lite import PerformanceStep, export_step, lite_step, nll_per_event  # noqa: E402
+from composer.symbolic.performance_rnn.model import PerformanceRNN  # noqa: E402
 from composer.symbolic.sampler import sample_events  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 

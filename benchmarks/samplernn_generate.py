@@ -31,7 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from composer.audio.samplernn_family import FAMILY, SampleRNNConfig  # noqa: E402
+from composer.audio.samplernn.family import FAMILY, SampleRNNConfig  # noqa: E402
 from composer.config import load  # noqa: E402
 from composer.train.steps import make_optimizer, make_train_step  # noqa: E402
 

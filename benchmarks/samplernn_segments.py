@@ -22,10 +22,10 @@ import numpy as np
 from composer.audio import listening
 from composer.audio import primers as primers_
 from composer.audio.output import write_generated
-from composer.audio.samplernn_family import prefer_one_op_thread, sample_audio
+from composer.audio.samplernn.family import prefer_one_op_thread, sample_audio
 from composer.audio.transforms import load_npz
-from composer.evaluate import audio_metrics
-from composer.evaluate import audio_reference as ar
+from composer.measures import audio_metrics
+from composer.measures import audio_reference as ar
 
 
 def restore(run_dir: Path, checkpoint: str):

@@ -13,14 +13,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "composer"
 MODELS = {"symbolic", "audio"}
-# evaluate's pure measures, with which a model listens to itself while training and scores itself held out
-MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions",
-            "composer.evaluate.event_likelihood"}
 FORBIDDEN = {  # stage -> the stages it must not import
-    "corpus": {"render", "transcribe", "train", "evaluate", "studio", "cli", "demo", *MODELS},
-    "render": {"corpus", "transcribe", "train", "evaluate", "studio", "cli", "demo", *MODELS},
-    "transcribe": {"corpus", "render", "train", "evaluate", "studio", "cli", "demo", "pipeline", *MODELS},
-    "train": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", *MODELS},
+    "corpus": {"render", "transcribe", "train", "measures", "evaluate", "studio", "cli", "demo", *MODELS},
+    "render": {"corpus", "transcribe", "train", "measures", "evaluate", "studio", "cli", "demo", *MODELS},
+    "transcribe": {"corpus", "render", "train", "measures", "evaluate", "studio", "cli", "demo", "pipeline", *MODELS},
+    "train": {"measures", "evaluate", "transcribe", "studio", "cli", "demo", "pipeline", *MODELS},
+    "measures": {"corpus", "render", "transcribe", "train", "evaluate", "studio", "cli", "demo", "pipeline", "generate",
+                 *MODELS},
     "symbolic": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", "audio"},
     "audio": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", "symbolic"},
     "evaluate": {"studio", "cli", "demo"},
@@ -31,11 +30,6 @@ FORBIDDEN = {  # stage -> the stages it must not import
 def stage_of(module: str) -> str | None:
     parts = module.split(".")
     return parts[1] if parts[0] == "composer" and len(parts) > 1 else None
-
-
-def is_measure(module: str, stage: str) -> bool:
-    """A model importing one of evaluate's measure modules (or a name from one)."""
-    return stage in MODELS and any(module == m or module.startswith(m + ".") for m in MEASURES)
 
 
 def imports_of(path: Path) -> set[str]:
@@ -57,8 +51,34 @@ def source_files() -> list[Path]:
 def test_no_forbidden_arrow(path):
     stage = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
     banned = FORBIDDEN.get(stage, set()) | ({"cli"} if stage != "cli" else set())
-    bad = sorted(name for name in imports_of(path) if stage_of(name) in banned and not is_measure(name, stage))
+    bad = sorted(name for name in imports_of(path) if stage_of(name) in banned)
     assert not bad, f"composer/{path.relative_to(PACKAGE)} ({stage}) imports {bad}; see docs/architecture.md"
+
+
+def family_folder(module: str) -> tuple[str, str] | None:
+    """(branch, folder) when ``module`` lies in a family's folder (``composer.symbolic.performance_rnn...``)."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[1] not in MODELS:
+        return None
+    return (parts[1], parts[2]) if (PACKAGE / parts[1] / parts[2] / "__init__.py").is_file() else None
+
+
+@pytest.mark.parametrize("path", [p for p in source_files() if p.relative_to(PACKAGE).parts[0] in MODELS],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_family_folder_is_imported_only_from_inside(path):
+    """What a branch shares imports no family, and no family imports another: families are found
+    through the registry, so one can be added or removed alone."""
+    parts = path.relative_to(PACKAGE).parts
+    own = (parts[0], parts[1]) if len(parts) > 2 else None
+    bad = sorted(name for name in imports_of(path) if family_folder(name) not in (None, own))
+    assert not bad, f"composer/{path.relative_to(PACKAGE)} imports {bad}; see docs/architecture.md"
+
+
+def test_every_family_has_a_folder():
+    from composer.train.family import FAMILIES
+
+    for name, target in FAMILIES.items():
+        assert family_folder(target.split(":")[0]) is not None, f"{name} ({target}) is not in a family folder"
 
 
 def test_the_rule_sees_lazy_imports(tmp_path):
@@ -68,14 +88,15 @@ def test_the_rule_sees_lazy_imports(tmp_path):
 
 
 def test_only_the_families_and_the_registry_name_a_family():
-    """Stages ask a family (``output``, ``heldout_likelihood``) rather than compare its name, so adding
-    one touches only its folder, the registry and its presets (the CLI's help and the demo name them)."""
+    """Stages, and what a branch's families share, ask a family (``output``, ``heldout_likelihood``)
+    rather than compare its name, so adding one touches only its folder, the registry and its presets
+    (the CLI's help and the demo name them)."""
     from composer.train.family import FAMILIES
 
     allowed = {"train/family.py", "cli.py", "demo.py"}
     for path in source_files():
         where = path.relative_to(PACKAGE).as_posix()
-        if where in allowed or where.split("/")[0] in MODELS:
+        if where in allowed or family_folder("composer." + where.removesuffix(".py").replace("/", ".")):
             continue
         strings = {node.value for node in ast.walk(ast.parse(path.read_text()))
                    if isinstance(node, ast.Constant) and isinstance(node.value, str)}

@@ -26,7 +26,8 @@ def test_every_command_has_help_with_an_example(command):
 def test_seconds_help_shows_each_familys_default():
     import inspect
 
-    from composer.audio import lstm_vae_family, samplernn_family
+    from composer.audio.lstm_vae import family as lstm_vae_family
+    from composer.audio.samplernn import family as samplernn_family
     from composer.cli import SECONDS_DEFAULTS
     from composer.symbolic import sampling
 

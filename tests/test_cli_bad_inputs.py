@@ -241,7 +241,7 @@ def test_failed_start_does_not_block_its_rerun(bad, tmp_path, capfd, monkeypatch
 
 def test_learning_rate_written_1e_3_is_a_float(bad):
     from composer.config import load
-    from composer.symbolic.family import PerformanceRNNConfig
+    from composer.symbolic.performance_rnn.family import PerformanceRNNConfig
 
     assert load(bad["tmp"] / "lr.yaml", PerformanceRNNConfig).train.learning_rate == 0.001
 

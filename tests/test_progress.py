@@ -1,6 +1,6 @@
 """Long generation reports its progress (issue 17 item 3): the loops call back, the bar shows.
 
-SampleRNN's call-back is checked in tests/audio/test_samplernn.py, where its generator is compiled anyway.
+SampleRNN's call-back is checked in tests/audio/samplernn/test_model.py, where its generator is compiled anyway.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def test_bar_only_for_long_pieces():
 
 def test_performance_rnn_reports_seconds_done():
     from composer.symbolic.encoding import PerformanceEncoding
-    from composer.symbolic.model import PerformanceRNN
+    from composer.symbolic.performance_rnn.model import PerformanceRNN
     from composer.symbolic.sampler import sample_events
 
     encoding = PerformanceEncoding()

@@ -1,1 +1,2 @@
-"""Raw-audio branch: framing transforms, the LSTM+VAE over frames, and SampleRNN."""
+"""Raw-audio branch: framing transforms, quantization, primers and output shared by the families
+``lstm_vae/`` (LSTM+VAE over frames) and ``samplernn/``."""

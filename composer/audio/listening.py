@@ -2,7 +2,7 @@
 
 The eval loss of a raw-audio model can fall while its samples stay noise (and on one song it
 often rises from early on while the samples improve), so each evaluation during training also
-generates a short sample and places it with ``composer.evaluate.audio_reference``: 0 = noise at
+generates a short sample and places it with ``composer.measures.audio_reference``: 0 = noise at
 its loudness, 1 = as close to the eval audio as the train audio is. The references (a stretch
 of each split) are cut once at ``prepare`` into ``references.npz`` so each check is cheap.
 """
@@ -52,7 +52,7 @@ def sample_ratios(audio: np.ndarray, run_dir: Path, *, sample_rate: int) -> dict
     stricter judge: a noise sample at the song's loudness scores near the top on Frechet and
     loudness, which can outvote its whitened flatness of 0 in the mean, but not in the minimum.
     """
-    from composer.evaluate.audio_reference import noise_to_song
+    from composer.measures.audio_reference import noise_to_song
 
     references = load_npz(Path(run_dir) / REFERENCES)
     result = noise_to_song(list(np.atleast_2d(audio)), [references["train"]], [references["eval"]],

@@ -3,7 +3,7 @@
 Raw-audio models can collapse into full-scale noise; a user who plays such a file alone gets
 it at full volume. So every generated file is scaled down (never up) to peak at most
 ``PEAK_DB`` unless the caller asks for another limit, and a file that is mostly full scale or
-noise-flat (``composer.evaluate.audio_reference.collapse_shares``) is named on stderr.
+noise-flat (``composer.measures.audio_reference.collapse_shares``) is named on stderr.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def limit_peak(audio: np.ndarray, *, peak_db: float = PEAK_DB) -> np.ndarray:
 
 def collapse_message(audio: np.ndarray, path: Path, *, sample_rate: int) -> str | None:
     """A one-line warning when ``audio`` [n_samples] is mostly full scale or noise-flat, else None."""
-    from composer.evaluate.audio_reference import collapse_shares
+    from composer.measures.audio_reference import collapse_shares
 
     shares = collapse_shares(audio, sample_rate=sample_rate)
     flagged = {name: share for name, share in shares.items() if share > COLLAPSE_SHARE}

@@ -7,7 +7,7 @@ returns bin centres, so ``quantize(dequantize(q)) == q`` for every level.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -73,3 +73,15 @@ def histogram_entropy_bits(codes: np.ndarray, *, levels: int) -> float:
         raise ValueError("cannot take the entropy of an empty histogram")
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log2(p)).sum())
+
+
+def unigram_bits_per_sample(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, levels: int = 256,
+                            method: Method = "mu-law") -> float:
+    """Held-out cross-entropy (bits per sample) of an add-one value histogram fit on ``train``:
+    the score of a SampleRNN that learned only which sample values are common."""
+    counts = np.ones(levels)
+    for audio in train:
+        counts += np.bincount(quantize(audio, levels=levels, method=method).ravel(), minlength=levels)
+    log2_p = np.log2(counts / counts.sum())
+    codes = np.concatenate([quantize(a, levels=levels, method=method).ravel() for a in eval_])
+    return float(-log2_p[codes].mean())

@@ -1,2 +1,2 @@
-"""Objective measures for generated MIDI and audio: likelihood baselines, feature
-distributions, spectral statistics and collapse checks, gathered by ``report.evaluate``."""
+"""``composer evaluate``: gathers the measures (``composer.measures``) and each family's held-out
+likelihood into metrics.json, report.md and plots (``report.evaluate``)."""

@@ -1,7 +1,7 @@
 """Controls that control: does a conditioned run play the key and the density it is asked for?
 
 Key: the piece's duration-weighted pitch-class histogram is correlated with the Krumhansl-Kessler
-profiles of the 24 keys (``composer.symbolic.keys``); the best-correlated key is the estimated
+profiles of the 24 keys (``composer.measures.keys``); the best-correlated key is the estimated
 key, and the correlation with the asked key's profile says how well it fits even when another
 key fits better.
 Density: notes per second of the generated material against the asked notes per second.
@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from composer.evaluate.features import note_array
-from composer.symbolic.keys import estimate_key, key_correlation, key_name, parse_key
+from composer.measures.features import note_array
+from composer.measures.keys import estimate_key, key_correlation, key_name, parse_key
 
 KEYS = tuple(key_name(t, "major" if t % 2 == 0 else "minor") for t in range(12))  # 12 tonics, both modes
 DENSITIES = (2.0, 4.0, 8.0)

@@ -18,17 +18,10 @@ import numpy as np
 from composer.atomic import write_text_atomic
 from composer.audio_io import AUDIO_EXTENSIONS, read_audio
 from composer.errors import ComposerError, CorpusError
-from composer.evaluate import (
-    adherence,
-    audio_metrics,
-    audio_reference,
-    copying,
-    distributions,
-    features,
-    plots,
-)
+from composer.evaluate import adherence, plots
 from composer.evaluate.markdown import render_report
 from composer.evaluate.summary import ENOUGH_PIECES
+from composer.measures import audio_metrics, audio_reference, copying, distributions, features
 from composer.train.family import SUFFIXES, ModelFamily, get_family
 
 ADHERENCE_S = 20.0        # length of each piece generated to test a control

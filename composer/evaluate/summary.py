@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from composer.audio.output import COLLAPSE_SHARE
-from composer.evaluate.features import HELD_NOTE_S
+from composer.measures.features import HELD_NOTE_S
 
 ENOUGH_PIECES = 10        # fewer generated files than this give distributions too noisy to trust
 ENOUGH_WINDOWS = 10       # a likelihood band reached by fewer eval windows is one or two pieces' difficulty

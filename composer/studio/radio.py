@@ -244,7 +244,7 @@ def _check(settings: Settings, workspace: Workspace) -> None:
         if value and control not in run["controls"]:
             raise StudioError(f"run '{name}' was not trained with the {control} control")
     if settings.key:
-        from composer.symbolic.keys import parse_key
+        from composer.measures.keys import parse_key
 
         parse_key(settings.key)
 

@@ -87,7 +87,7 @@ def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, 
             raise StudioError(f"run '{request.run}' was not trained with the {control} control "
                               f"(it takes: {', '.join(summary['controls']) or 'none'})")
     if request.key:
-        from composer.symbolic.keys import parse_key
+        from composer.measures.keys import parse_key
 
         parse_key(request.key)
     return workspace.runs / summary["name"], primer_path(workspace, request.primer)

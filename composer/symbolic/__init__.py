@@ -1,4 +1,5 @@
-"""Symbolic branch: Magenta's performance encoding, Performance RNN, Music Transformer, sampling and MIDI export.
+"""Symbolic branch: Magenta's performance encoding, sampling and MIDI export shared by the families
+``performance_rnn/`` and ``music_transformer/``.
 
 ``composer.symbolic.generate(run_dir, out=...)`` samples new MIDI from a trained run.
 """

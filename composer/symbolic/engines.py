@@ -3,8 +3,9 @@
 A step engine has ``control_dim``, ``initial_state(batch)``, ``step(events [B] int32, controls
 [B, C] float32 or None, state) -> (logits float32 [B, V], state)`` and ``reorder(state, rows)``,
 which makes row r continue from the state of row ``rows[r]`` (beam search). Two engines:
-  - "tflite": the Performance RNN's step exported with int8 weights (``lite.PerformanceStep``),
-    its state a numpy array; a quarter of the bytes per step of the float32 weights.
+  - "tflite": the model's step exported with int8 weights (its ``lite_engine()``, e.g. the
+    Performance RNN's ``lite.PerformanceStep``), its state a numpy array; a quarter of the bytes
+    per step of the float32 weights.
   - "tf": the model's own float32 step (``TFEngine``), which the sampler compiles into its loop.
 """
 
@@ -17,7 +18,6 @@ import numpy as np
 
 from composer.errors import ConfigError
 from composer.lite import per_model
-from composer.symbolic.lite import lite_step
 
 ENGINES = ("tf", "tflite")
 
@@ -52,4 +52,9 @@ def engine_for(model: Any, engine: str | Engine) -> Engine | TFEngine:
         return engine
     if engine not in ENGINES:
         raise ConfigError(f"unknown sampling engine '{engine}' (choose from {', '.join(ENGINES)})")
-    return lite_step(model) if engine == "tflite" else per_model(model, TFEngine)
+    if engine == "tf":
+        return per_model(model, TFEngine)
+    if not hasattr(model, "lite_engine"):
+        raise ConfigError(f"sampling engine 'tflite' needs a model with an int8 step ({type(model).__name__} "
+                          "samples on 'tf')")
+    return model.lite_engine()

@@ -20,12 +20,12 @@ import tensorflow as tf
 
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError, check_range
+from composer.measures.keys import corpus_key_profiles
 from composer.symbolic import heldout, sampling
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import check_controls, control_dim, note_density, pitch_histogram
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
 from composer.symbolic.encoding import PerformanceEncoding
-from composer.symbolic.keys import corpus_key_profiles
 from composer.train.run import sample_file
 
 

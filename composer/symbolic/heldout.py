@@ -2,7 +2,7 @@
 
 A model that uses long context predicts events late in a window better than early ones, so the
 model's NLL is also reported by the position of each event in its eval window, next to the best
-n-gram's (``composer.evaluate.position``).
+n-gram's (``composer.measures.position``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from composer.errors import CorpusError
-from composer.evaluate.event_likelihood import add_model_figures, baseline_figures
+from composer.measures.event_likelihood import add_model_figures, baseline_figures
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.encoding import PerformanceEncoding
 from composer.train.run import eval_loss

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ConfigError, RunDirError
+from composer.measures.keys import key_histogram
 from composer.progress import seconds_bar
 from composer.seeding import resolve_seed
 from composer.symbolic.controls import densities, density_ladder, event_steps, hidden, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.engines import ENGINES
-from composer.symbolic.keys import key_histogram
 from composer.symbolic.midi import (
     PRIMER_MARKER,
     Meter,

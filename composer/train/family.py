@@ -18,10 +18,10 @@ from composer.errors import ConfigError
 
 # name -> "module:attribute" of a ModelFamily instance; imported lazily so the CLI starts fast.
 FAMILIES: dict[str, str] = {
-    "performance-rnn": "composer.symbolic.family:FAMILY",
-    "music-transformer": "composer.symbolic.music_transformer_family:FAMILY",
-    "lstm-vae": "composer.audio.lstm_vae_family:FAMILY",
-    "samplernn": "composer.audio.samplernn_family:FAMILY",
+    "performance-rnn": "composer.symbolic.performance_rnn.family:FAMILY",
+    "music-transformer": "composer.symbolic.music_transformer.family:FAMILY",
+    "lstm-vae": "composer.audio.lstm_vae.family:FAMILY",
+    "samplernn": "composer.audio.samplernn.family:FAMILY",
 }
 SUFFIXES = {"midi": ".mid", "audio": ".wav"}  # the default file type of each kind of ``ModelFamily.output``
 

@@ -10,6 +10,7 @@ from composer.audio.quantize import (
     mu_law_expand,
     quantize,
     silence_level,
+    unigram_bits_per_sample,
 )
 from composer.errors import ConfigError
 
@@ -65,3 +66,10 @@ def test_histogram_entropy_in_bits():
     assert histogram_entropy_bits(np.array([0, 1, 2, 3] * 5), levels=256) == pytest.approx(2.0)
     assert histogram_entropy_bits(np.full(10, 7), levels=256) == pytest.approx(0.0)
     assert histogram_entropy_bits(np.array([0, 0, 0, 1]), levels=2) == pytest.approx(0.811278, abs=1e-6)
+
+
+def test_unigram_bits_per_sample_learns_the_value_distribution(corpus_audio):
+    bits = unigram_bits_per_sample(corpus_audio["train"], corpus_audio["eval"], levels=256)
+    assert 1.0 < bits < 8.0                        # better than uniform over 256 levels
+    noise = [np.random.default_rng(1).uniform(-1, 1, 50000).astype(np.float32)]
+    assert unigram_bits_per_sample(noise, noise, levels=256, method="linear") == pytest.approx(8.0, abs=0.01)

@@ -8,7 +8,7 @@ from composer.audio_io import write_audio
 from composer.cli import app
 from composer.corpus import Corpus
 
-SR = 16000  # conftest.SAMPLE_RATE
+SR = 16000  # conftest.PIECE_RATE
 
 
 def test_cli_evaluate_generated_audio_against_a_corpus(tmp_path, corpus_audio):

@@ -12,7 +12,7 @@ from composer.errors import ComposerError, CorpusError
 from composer.evaluate import report
 from composer.symbolic import heldout
 
-SR = 16000  # conftest.SAMPLE_RATE
+SR = 16000  # conftest.PIECE_RATE
 
 
 def sequence_of(notes):

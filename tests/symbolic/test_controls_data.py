@@ -12,8 +12,8 @@ from note_seq.performance_controls import NoteDensityPerformanceControlSignal, P
 from note_seq.protobuf import music_pb2
 
 from composer.errors import ConfigError, CorpusError
+from composer.measures import keys
 from composer.symbolic import controls as ctl
-from composer.symbolic import keys
 from composer.symbolic.augment import time_stretch, transpose_window, transposition_range
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.dataset import check_tokens, layout, windows_dataset

@@ -132,7 +132,7 @@ def test_generate_opens_each_piece_with_its_own_velocity(run_dir, tmp_path):
 @pytest.mark.slow
 def test_int8_engine_scores_like_the_float_model(run_dir):
     """The default engine's int8 weights barely move the trained model's likelihood."""
-    from composer.symbolic.lite import PerformanceStep, export_step, nll_per_event
+    from composer.symbolic.performance_rnn.lite import PerformanceStep, export_step, nll_per_event
     from composer.symbolic.sampler import sample_events
     from composer.symbolic.sampling import _load_run
 
@@ -167,7 +167,7 @@ def test_beam_search_and_guidance_run_on_both_engines(run_dir, tmp_path):
 @pytest.mark.slow
 def test_key_adherence_of_a_conditioned_run(run_dir, tmp_path):
     from composer.evaluate.adherence import KEYS, measure
-    from composer.symbolic.family import FAMILY
+    from composer.symbolic.performance_rnn.family import FAMILY
     from composer.train.run import read_config
 
     result = measure(run_dir, read_config(run_dir, FAMILY), out=tmp_path, seconds=2.0, keys=KEYS[:3])

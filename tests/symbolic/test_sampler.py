@@ -10,9 +10,9 @@ import tensorflow as tf
 from composer.errors import ConfigError
 from composer.symbolic.controls import event_steps, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
-from composer.symbolic.family import PerformanceRNNConfig
-from composer.symbolic.lite import PerformanceStep, export_step
-from composer.symbolic.model import PerformanceRNN
+from composer.symbolic.performance_rnn.family import PerformanceRNNConfig
+from composer.symbolic.performance_rnn.lite import PerformanceStep, export_step
+from composer.symbolic.performance_rnn.model import PerformanceRNN
 from composer.symbolic.sampler import sample_events
 from composer.symbolic.sampling import _unguided
 
