@@ -40,6 +40,3 @@ class Budget:
     def fraction(self) -> float:
         """Share of the budget spent, 0..1 (0 without a budget): the learning-rate schedule follows it."""
         return 0.0 if self.total_s is None else min(1.0, self.elapsed_s() / self.total_s)
-
-    def spent(self) -> bool:
-        return self.total_s is not None and self.elapsed_s() >= self.total_s

@@ -40,7 +40,7 @@ from composer.train.run import (
     write_json,
 )
 from composer.train.schedule import learning_rate_at
-from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
+from composer.train.steps import make_agreement, make_optimizer, make_strategy, make_train_step, worker_index
 
 
 def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_dir: str | Path,
@@ -220,6 +220,8 @@ class _Trainer:
         self.lr_scale = 1.0  # lowered by the NaN guard; a resumed run starts on the schedule again
         self.since_eval: list[float] = []
         self.budget = Budget(self.tc.minutes, started=started)
+        self.agree = make_agreement(distribution)
+        self.spent = 0.0  # the share of the budget spent, as all workers agree before each step
         self.metrics = {"model": family.name, "step": 0, "history": [], "best": None,
                         "replicas": distribution.num_replicas_in_sync, "minutes": self.tc.minutes,
                         "elapsed_s": 0.0, "stopped": None}
@@ -241,7 +243,7 @@ class _Trainer:
         interrupt = _Interrupt()
         try:
             with interrupt:
-                while step < self.tc.steps and not interrupt.requested and not self.budget.spent():
+                while step < self.tc.steps and not interrupt.requested and not self._budget_spent():
                     loss, grad_norm = self._step(step + 1)
                     if not math.isfinite(loss) or (self.check_grads and not math.isfinite(grad_norm)):
                         step = self._recover(loss, monitor)
@@ -269,13 +271,18 @@ class _Trainer:
             self._write_metrics(step)
         return self.metrics
 
+    def _budget_spent(self) -> bool:
+        """Whether the budget is spent, by the share every worker agrees on (also the schedule's share)."""
+        if self.tc.minutes is not None:
+            self.spent = self.agree(self.budget.fraction())
+        return self.spent >= 1.0
+
     def _step(self, step: int) -> tuple[float, float]:
         """One train step; a failed input check in the data pipeline becomes a one-line TrainingError."""
         import tensorflow as tf
 
         # the rate is a variable the compiled step reads, so the budget's share reaches it every step
-        self.optimizer.learning_rate = self.lr_scale * learning_rate_at(self.tc, step,
-                                                                        budget_spent=self.budget.fraction())
+        self.optimizer.learning_rate = self.lr_scale * learning_rate_at(self.tc, step, budget_spent=self.spent)
         try:
             loss, grad_norm = (float(v) for v in self.train_step().numpy())
         except tf.errors.InvalidArgumentError as exc:
