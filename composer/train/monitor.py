@@ -100,5 +100,5 @@ def _make_bar(*, budget: bool) -> Any:
     return Progress(
         TextColumn("[bold]step"), MofNCompleteColumn(), BarColumn(),
         TextColumn("loss {task.fields[loss]:.4f}  eval {task.fields[eval_loss]:.4f}  {task.fields[rate]:.0f} items/s"),
-        TextColumn("budget left {task.fields[left]}") if budget else TimeRemainingColumn(),
+        TextColumn("budget left {task.fields[left]}", style="progress.remaining") if budget else TimeRemainingColumn(),
     )
