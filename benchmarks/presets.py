@@ -91,6 +91,14 @@ def ensure_corpus(name: str, root: Path) -> None:
     (root / name / ".built").touch()
 
 
+def commit() -> str:
+    """The checkout's commit, marked "+changes" when files differ from it (the preset may not be the one shipped)."""
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                            capture_output=True, text=True)
+    return head.stdout.strip() + ("+changes" if status.stdout.strip() else "")
+
+
 def cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -150,7 +158,7 @@ def measure(preset: Path, corpus: str, work: Path, *, seconds: float, num: int, 
     shown = preset.resolve().relative_to(REPO) if preset.resolve().is_relative_to(REPO) else preset
     return {
         "preset": str(shown), "model": model, "corpus": corpus, "date": f"{stamp:%Y-%m-%d %H:%M} UTC",
-        "cpu": cpu_model(), "cores": os.cpu_count(), **load, **costs,
+        "cpu": cpu_model(), "cores": os.cpu_count(), "commit": commit(), **load, **costs,
         "generated": {"seconds": seconds, "num": num, "seed": 0},
         "steps": trained["step"], "steps_ceiling": read_steps(run_dir), "minutes": trained.get("minutes"),
         "stopped": trained.get("stopped"), "elapsed_s": trained.get("elapsed_s"),
