@@ -44,6 +44,7 @@ DEFAULT_CORPUS = {"performance-rnn": "bach-chorales", "music-transformer": "bach
                   "lstm-vae": "song-rag", "samplernn": "song-rag"}
 GENERATE = {MIDI: (30.0, 8), AUDIO: (60.0, 2)}  # seconds and files generated per run
 QUARTET_FOLDERS = ("beethoven", "haydn", "mozart", "joplin", "chopin")
+MEASURED = ("composer", "configs", "corpora", "benchmarks/presets.py", "benchmarks/make_songs.py")  # what a row depends on
 HELDOUT = (("eval_nll_per_event", "baseline_nll_per_event"), ("eval_bits_per_sample", "baseline_bits_per_sample"),
            ("eval_loss", "baseline_eval_loss"))  # each family's held-out figure and its baselines
 
@@ -92,9 +93,10 @@ def ensure_corpus(name: str, root: Path) -> None:
 
 
 def commit() -> str:
-    """The checkout's commit, marked "+changes" when files differ from it (the preset may not be the one shipped)."""
+    """The checkout's commit, marked "+changes" when the code or presets differ from it (then the preset
+    measured may not be the one shipped)."""
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+    status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", *MEASURED],
                             capture_output=True, text=True)
     return head.stdout.strip() + ("+changes" if status.stdout.strip() else "")
 
