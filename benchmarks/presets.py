@@ -44,7 +44,7 @@ DEFAULT_CORPUS = {"performance-rnn": "bach-chorales", "music-transformer": "bach
                   "lstm-vae": "song-rag", "samplernn": "song-rag"}
 GENERATE = {MIDI: (30.0, 8), AUDIO: (60.0, 2)}  # seconds and files generated per run
 QUARTET_FOLDERS = ("beethoven", "haydn", "mozart", "joplin", "chopin")
-MEASURED = ("composer", "configs", "corpora", "benchmarks/presets.py", "benchmarks/make_songs.py")  # what a row depends on
+MEASURED = ("composer", "configs", "corpora", "benchmarks/presets.py", "benchmarks/make_songs.py")  # a row rests on
 HELDOUT = (("eval_nll_per_event", "baseline_nll_per_event"), ("eval_bits_per_sample", "baseline_bits_per_sample"),
            ("eval_loss", "baseline_eval_loss"))  # each family's held-out figure and its baselines
 
