@@ -102,6 +102,7 @@ def commit() -> str:
 
 
 def cpu_model() -> str:
+    """The CPU model name, as `lscpu` shows it."""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
