@@ -230,6 +230,9 @@ def train(
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
     root: Optional[Path] = RootOption,
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Override the config's train.steps."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Wall-clock budget of the whole run (overrides "
+                                            "train.minutes); steps or budget, whichever comes first, stops it. "
+                                            "With --resume the run trains for what is left of it."),
     sets: list[str] = typer.Option([], "--set", help="Override a preset value: KEY=VALUE with dotted keys, "
                                    "e.g. --set train.steps=300 --set layers=[512,512]. Repeatable."),
     strategy: str = typer.Option("default", "--strategy", help="default, mirrored or multi-worker (TF_CONFIG)."),
@@ -238,21 +241,23 @@ def train(
     """Train a model on a corpus through the shared harness (Ctrl-C saves a checkpoint, exit code 130).
 
     Example: composer train performance-rnn --corpus bach --config configs/performance_rnn/tiny.yaml --out runs/prnn
-    --set train.batch_size=16
+    --set train.batch_size=16 --minutes 5
     """
     _load_tensorflow_quietly()
     from composer.corpus import Corpus
     from composer.train.trainer import train as run_training
 
     metrics = run_training(model, corpus=Corpus.open(corpus, root=root), config_path=config, run_dir=out,
-                           steps=steps, sets=sets, strategy=strategy, resume=resume, progress=True)
+                           steps=steps, minutes=minutes, sets=sets, strategy=strategy, resume=resume, progress=True)
     best = metrics.get("best") or {}
     if metrics.get("interrupted"):
         typer.echo(f"interrupted at step {metrics['step']}; checkpoint saved. Continue with the same command "
                    f"plus --resume", err=True)
         raise typer.Exit(INTERRUPTED)
-    typer.echo(f"trained {model} to step {metrics['step']}; best eval loss {best.get('eval_loss')} "
-               f"at step {best.get('step')}; run dir {out}")
+    budget_spent = metrics.get("stopped") == "budget"
+    why = f"its budget of {metrics['minutes']:g} minutes spent" if budget_spent else "its last step"
+    typer.echo(f"trained {model} to step {metrics['step']} ({why}, {metrics['elapsed_s']:.0f} s); best eval loss "
+               f"{best.get('eval_loss')} at step {best.get('step')}; run dir {out}")
 
 
 def _floats(text: Optional[str], what: str) -> Optional[list[float]]:

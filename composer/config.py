@@ -22,13 +22,15 @@ from composer.atomic import write_text_atomic
 from composer.errors import ConfigError, check_range
 
 T = TypeVar("T")
+MAX_MINUTES = 30 * 24 * 60  # a month of wall clock: a longer budget is a typo, not a plan
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Options of the shared training harness, common to every model family."""
 
-    steps: int = 1000
+    steps: int = 1000  # the ceiling; with ``minutes`` set, whichever is reached first stops the run
+    minutes: float | None = None  # wall-clock budget of the whole run, evaluations included (train/budget.py)
     batch_size: int = 32
     learning_rate: float = 1e-3  # the peak rate when a schedule is set
     warmup_steps: int = 0  # linear warm-up from 0 over this many steps, at most half the run (train/schedule.py)
@@ -52,6 +54,8 @@ class TrainConfig:
             check_range(f"train.{name}", getattr(self, name), low=0, open_low=True)
         check_range("train.warmup_steps", self.warmup_steps, low=0)
         check_range("train.final_lr", self.final_lr, low=0, high=1)
+        if self.minutes is not None:
+            check_range("train.minutes", self.minutes, low=0, high=MAX_MINUTES, open_low=True)
 
 
 def load(path: str | os.PathLike, cls: type[T], *, sets: Sequence[str] = (), **overrides: Any) -> T:

@@ -166,6 +166,13 @@ TRAIN = [  # issue items 4, 6, 8
      "tiny.yaml: model is 'lstm-vae', but this trains 'performance-rnn'"),
     (["--steps", "0"], "Invalid value for '--steps'"),
     (["--set", "train.stepz=5"], "--set 'train.stepz=5': unknown key 'train.stepz'"),  # issue 28 item 8
+    (["--minutes", "0"], "--minutes must be within (0, 43200], got 0.0"),
+    (["--minutes", "-1"], "--minutes must be within (0, 43200], got -1.0"),
+    (["--minutes", "nan"], "--minutes must be within (0, 43200], got nan (not a number)"),
+    (["--minutes", "1e9"], "--minutes must be within (0, 43200], got 1000000000.0"),
+    (["--minutes", "soon"], "Invalid value for '--minutes'"),
+    (["--set", "train.minutes=0"], "--set 'train.minutes=0': train.minutes must be within (0, 43200], got 0.0"),
+    (["--set", "train.minutes=1e9"], "--set 'train.minutes=1e9': train.minutes must be within (0, 43200], got 1000000000.0"),
 ]
 
 

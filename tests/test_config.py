@@ -28,6 +28,11 @@ class ToyConfig:
     ("seed: true", "'seed' must be int"),
     ("train: {mixed_precision: fp8}", "'train.mixed_precision' must be one of"),
     ("train: {steps: 0}", "train.steps must be positive"),
+    ("train: {minutes: 0}", "train.minutes must be within (0, 43200], got 0.0"),
+    ("train: {minutes: -5}", "train.minutes must be within (0, 43200], got -5.0"),
+    ("train: {minutes: .nan}", "train.minutes must be within (0, 43200], got nan"),
+    ("train: {minutes: 1e9}", "train.minutes must be within (0, 43200], got 1000000000.0"),
+    ("train: {minutes: soon}", "'train.minutes' must be float"),
     ("train: 3", "'train' must be a mapping"),
     ("- a list", "expected a mapping"),
     ("seed: [", "not valid YAML"),
@@ -50,6 +55,14 @@ def test_good_config_round_trips_through_dump(tmp_path):
     assert loaded.train.clip_norm is None and loaded.train.batch_size == config.TrainConfig().batch_size
     config.dump(loaded, tmp_path / "resolved.yaml")
     assert config.load(tmp_path / "resolved.yaml", ToyConfig) == loaded
+
+
+def test_a_budget_in_minutes_is_optional(tmp_path):
+    path = tmp_path / "budget.yaml"
+    path.write_text("train: {minutes: 30}\n")
+    assert config.load(path, ToyConfig).train.minutes == 30.0
+    assert config.load(path, ToyConfig, sets=["train.minutes=null"]).train.minutes is None
+    assert config.TrainConfig().minutes is None
 
 
 def test_overrides_replace_file_values(tmp_path):

@@ -7,6 +7,7 @@ A new family must add its row to SHRINK, or this test fails for its presets.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,27 @@ def test_every_family_with_presets_has_a_budget():
     families = {yaml.safe_load(path.read_text())["model"] for path in PRESETS}
     assert families - set(SHRINK) == set(), "add the new family to SHRINK"
     assert {"performance-rnn", "lstm-vae", "samplernn"} <= families
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p.stem.startswith("default")],
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_default_preset_ships_with_its_budget_and_says_so(preset):
+    """Issue 25: the file keeps the header's promise: 30 minutes or its steps, figures from one script's row."""
+    train = yaml.safe_load(preset.read_text())["train"]
+    header = " ".join(line[2:] for line in preset.read_text().splitlines() if line.startswith("# "))
+    assert train["minutes"] == 30
+    assert f"Trains for 30 minutes of wall clock (train.minutes) or {train['steps']:,} steps, whichever comes first" \
+        in header
+    assert f'benchmarks/presets.py: see benchmarks/RESULTS.md, row "{preset.parent.name}/{preset.stem}, ' in header
+    assert not re.search(r"\bload \d|\d\s*\w+/s\b", header)  # no loaded machines' timings, no rate-based estimates
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p.stem.startswith("large")],
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_large_preset_says_it_has_not_run_on_a_gpu(preset):
+    header = " ".join(line[2:] for line in preset.read_text().splitlines() if line.startswith("# "))
+    assert "Not run on a GPU yet" in header and "GPU memory" in header and "mixed" in header
+    assert "Expected:" in header
 
 
 @pytest.mark.slow

@@ -10,35 +10,39 @@ from typing import Any
 class Monitor:
     """Progress bar (step, loss, eval loss, items/s, time left) and TensorBoard logging.
 
+    Under a wall-clock budget the time left is the budget's; without one, rich's estimate of the
+    time to reach the last step.
+
     Args:
       log_dir: where the TensorBoard event files go; None logs nothing (non-chief workers).
       start_step, total_steps: the bar's range.
       items_per_step: global batch size, for the items/s figure.
       progress: show the bar.
       eval_loss: the last eval loss so far (a resumed run), shown until the next evaluation.
+      seconds_left: what is left of the run's wall-clock budget, or None without a budget.
     """
 
     def __init__(self, log_dir: Path | None, *, start_step: int, total_steps: int, items_per_step: int,
-                 progress: bool, eval_loss: float | None = None) -> None:
+                 progress: bool, eval_loss: float | None = None, seconds_left: float | None = None) -> None:
         import tensorflow as tf
 
         self._writer = tf.summary.create_file_writer(str(log_dir)) if log_dir is not None else None
         self._items_per_step = items_per_step
         self._window: list[float] = []
         self._window_start = time.perf_counter()
-        self._bar = _make_bar() if progress else None
+        self._bar = _make_bar(budget=seconds_left is not None) if progress else None
         self._task = None
         if self._bar is not None:
             self._bar.start()
             self._task = self._bar.add_task("train", total=total_steps, completed=start_step,
-                                            loss=float("nan"), rate=0.0,
+                                            loss=float("nan"), rate=0.0, left=_clock(seconds_left),
                                             eval_loss=float("nan") if eval_loss is None else eval_loss)
 
-    def step(self, step: int, loss: float) -> None:
-        """Record one finished step's training loss."""
+    def step(self, step: int, loss: float, *, seconds_left: float | None = None) -> None:
+        """Record one finished step's training loss (and what is left of the budget)."""
         self._window.append(loss)
         if self._bar is not None:
-            self._bar.update(self._task, completed=step, loss=loss)
+            self._bar.update(self._task, completed=step, loss=loss, left=_clock(seconds_left))
 
     def flush(self, step: int, *, learning_rate: float, grad_norm: float) -> None:
         """Write the mean loss and throughput since the last flush to TensorBoard."""
@@ -82,11 +86,19 @@ class Monitor:
                 tf.summary.scalar(name, value)
 
 
-def _make_bar() -> Any:
+def _clock(seconds: float | None) -> str:
+    """``h:mm:ss`` of a budget's time left, as rich shows its own estimate."""
+    if seconds is None:
+        return ""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _make_bar(*, budget: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
         TextColumn("[bold]step"), MofNCompleteColumn(), BarColumn(),
         TextColumn("loss {task.fields[loss]:.4f}  eval {task.fields[eval_loss]:.4f}  {task.fields[rate]:.0f} items/s"),
-        TimeRemainingColumn(),
+        TextColumn("budget left {task.fields[left]}", style="progress.remaining") if budget else TimeRemainingColumn(),
     )

@@ -115,3 +115,16 @@ def make_train_step(family: Any, model: Any, optimizer: Any, strategy: Any, iter
         return strategy.reduce("mean", per_replica, axis=None)
 
     return train_step
+
+
+def make_agreement(strategy: Any) -> Callable[[float], float]:
+    """A function giving the mean of a float over every replica of ``strategy``: one value all workers of a
+    multi-worker run share (each worker's own clock measures its budget; they must stop at the same step and
+    train at the same rate, or one waits for the others in an all-reduce that never comes)."""
+    import tensorflow as tf
+
+    @tf.function
+    def mean(value: Any) -> Any:
+        return strategy.reduce("mean", strategy.run(tf.identity, args=(value,)), axis=None)
+
+    return lambda value: float(mean(tf.constant(value, tf.float32)))

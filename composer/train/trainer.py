@@ -2,7 +2,8 @@
 
 A family supplies the model, batches, loss and samples (``composer.train.family``); this module
 does the rest once: config resolution, the run dir, Adam with global-norm clipping, compiled
-(distributed) steps, evaluation and the best checkpoint, resume, the NaN guard, Ctrl-C, logs.
+(distributed) steps, evaluation and the best checkpoint, resume, the wall-clock budget, the NaN
+guard, Ctrl-C, logs.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import dataclasses
 import math
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from composer.config import dump, to_dict
+from composer.config import MAX_MINUTES, dump, to_dict
 from composer.config import load as load_config
 from composer.errors import ConfigError, RunDirError, TrainingError, check_range
+from composer.train.budget import Budget
 from composer.train.family import ModelFamily, get_family
 from composer.train.monitor import Monitor
 from composer.train.run import (
@@ -37,24 +40,26 @@ from composer.train.run import (
     write_json,
 )
 from composer.train.schedule import learning_rate_at
-from composer.train.steps import make_optimizer, make_strategy, make_train_step, worker_index
+from composer.train.steps import make_agreement, make_optimizer, make_strategy, make_train_step, worker_index
 
 
 def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_dir: str | Path,
-          steps: int | None = None, sets: Sequence[str] = (), strategy: str = "default", resume: bool = False,
-          progress: bool = True) -> dict:
+          steps: int | None = None, minutes: float | None = None, sets: Sequence[str] = (),
+          strategy: str = "default", resume: bool = False, progress: bool = True) -> dict:
     """Train ``family_name`` on ``corpus`` into ``run_dir``; returns the metrics.json content.
 
     Args:
       family_name: a registered family ("performance-rnn", "lstm-vae", "samplernn").
       corpus: an open ``composer.corpus.Corpus`` (or anything the family's methods accept).
       config_path: the preset YAML. With ``resume`` the run's own config.yaml is used and this
-        file, if given, must agree with it (train.steps aside).
+        file, if given, must agree with it (train.steps and train.minutes aside, which it sets).
       run_dir: a new or empty directory; with ``resume``, a run dir to continue.
       steps: overrides train.steps (the total step count, also when resuming).
+      minutes: overrides train.minutes, the wall-clock budget of the whole run (also when resuming:
+        a resumed run trains for what is left of it). Steps or budget, whichever comes first, stops.
       sets: ``KEY=VALUE`` overrides of the preset (dotted keys, e.g. ``train.steps=300``), checked
         like the YAML and recorded at the top of the run's config.yaml. On resume only
-        ``train.steps`` may change.
+        ``train.steps`` and ``train.minutes`` may change.
       strategy: "default", "mirrored" or "multi-worker" (cluster from TF_CONFIG).
       resume: continue from the last checkpoint (same step, optimizer state and data position).
       progress: show a progress bar.
@@ -64,11 +69,12 @@ def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_
     """
     import keras
 
+    started = time.monotonic()  # the budget is the user's wall clock: start-up counts
     distribution = make_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
     family = get_family(family_name)
     worker = worker_index(strategy)
     own_dir = Path(run_dir) if worker == 0 else Path(run_dir) / f".worker-{worker}"
-    config = _resolve_config(family, config_path, own_dir, steps=steps, sets=sets, resume=resume)
+    config = _resolve_config(family, config_path, own_dir, steps=steps, minutes=minutes, sets=sets, resume=resume)
     if config.train.batch_size % distribution.num_replicas_in_sync:
         raise ConfigError(f"train.batch_size {config.train.batch_size} must be a multiple of the "
                           f"{distribution.num_replicas_in_sync} replicas of strategy '{strategy}'")
@@ -79,14 +85,15 @@ def train(family_name: str, *, corpus: Any, config_path: str | Path | None, run_
     mixed = config.train.mixed_precision
     keras.mixed_precision.set_global_policy("float32" if mixed == "none" else mixed)
     try:
-        trainer = _Trainer(family, corpus, config, meta, own_dir, distribution, chief=worker == 0)
+        trainer = _Trainer(family, corpus, config, meta, own_dir, distribution, chief=worker == 0,
+                           started=started)
         return trainer.run(resume=resume, progress=progress and worker == 0)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
 
 
 def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir: Path, *,
-                    steps: int | None, sets: Sequence[str], resume: bool) -> Any:
+                    steps: int | None, minutes: float | None, sets: Sequence[str], resume: bool) -> Any:
     """The config to train with: the preset for a new run, the run's own config on resume."""
     if resume:
         check_model(run_dir, family.name)
@@ -94,7 +101,8 @@ def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir
         if config_path is not None or sets:
             given = load_config(config_path or run_dir / CONFIG, family.config_class, sets=sets)
             _check_same_config(given, config, config_path or "--set", run_dir)
-            config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=given.train.steps))
+            config = dataclasses.replace(config, train=dataclasses.replace(
+                config.train, steps=given.train.steps, minutes=given.train.minutes))
     else:
         if run_dir.exists() and not run_dir.is_dir():
             raise RunDirError(f"{run_dir}: is a file, not a folder; choose a new --out for the run dir")
@@ -108,17 +116,21 @@ def _resolve_config(family: ModelFamily, config_path: str | Path | None, run_dir
     if steps is not None:
         check_range("steps", steps, low=0, open_low=True)
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
+    if minutes is not None:
+        check_range("--minutes", minutes, low=0, high=MAX_MINUTES, open_low=True)
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, minutes=minutes))
     return config
 
 
 def _check_same_config(given: Any, stored: Any, config_path: str | Path, run_dir: Path) -> None:
-    """On resume, a preset that changes anything but train.steps is a mistake worth naming."""
+    """On resume, a preset that changes anything but train.steps and train.minutes is a mistake worth naming."""
     given_dict, stored_dict = to_dict(given), to_dict(stored)
-    given_dict["train"].pop("steps"), stored_dict["train"].pop("steps")
+    for config in (given_dict, stored_dict):
+        config["train"].pop("steps"), config["train"].pop("minutes")
     for key in given_dict:
         if given_dict[key] != stored_dict.get(key):
             raise RunDirError(f"{config_path}: '{key}' differs from {run_dir / CONFIG}; "
-                              "resume continues the run's own config (only --steps may change)")
+                              "resume continues the run's own config (only --steps and --minutes may change)")
 
 
 def _has_content(run_dir: Path) -> bool:
@@ -177,7 +189,7 @@ class _Trainer:
     """One training session over a prepared run dir (the loop's state lives here)."""
 
     def __init__(self, family: ModelFamily, corpus: Any, config: Any, meta: dict, run_dir: Path,
-                 distribution: Any, *, chief: bool) -> None:
+                 distribution: Any, *, chief: bool, started: float) -> None:
         import keras
         import tensorflow as tf
 
@@ -207,11 +219,17 @@ class _Trainer:
         self.failures = 0
         self.lr_scale = 1.0  # lowered by the NaN guard; a resumed run starts on the schedule again
         self.since_eval: list[float] = []
+        self.budget = Budget(self.tc.minutes, started=started)
+        self.agree = make_agreement(distribution)
+        self.spent = 0.0  # the share of the budget spent, as all workers agree before each step
         self.metrics = {"model": family.name, "step": 0, "history": [], "best": None,
-                        "replicas": distribution.num_replicas_in_sync}
+                        "replicas": distribution.num_replicas_in_sync, "minutes": self.tc.minutes,
+                        "elapsed_s": 0.0, "stopped": None}
 
     def run(self, *, resume: bool, progress: bool) -> dict:
-        """Train to ``train.steps``; Ctrl-C saves a checkpoint and returns early ("interrupted")."""
+        """Train until ``train.steps`` or the ``train.minutes`` budget, whichever comes first, then
+        evaluate once more; Ctrl-C saves a checkpoint and returns early. metrics.json's "stopped"
+        says which ("steps", "budget" or "interrupted")."""
         if resume:
             self._restore()
         if self.latest.latest_checkpoint is None:
@@ -220,33 +238,51 @@ class _Trainer:
         history = self.metrics["history"]
         monitor = Monitor(self.run_dir / LOGS, start_step=step, total_steps=self.tc.steps,
                           items_per_step=self.tc.batch_size, progress=progress,
-                          eval_loss=history[-1]["eval_loss"] if history else None)
+                          eval_loss=history[-1]["eval_loss"] if history else None,
+                          seconds_left=self.budget.left_s())
         interrupt = _Interrupt()
         try:
             with interrupt:
-                while step < self.tc.steps and not interrupt.requested:
+                while step < self.tc.steps and not interrupt.requested and not self._budget_spent():
                     loss, grad_norm = self._step(step + 1)
                     if not math.isfinite(loss) or (self.check_grads and not math.isfinite(grad_norm)):
                         step = self._recover(loss, monitor)
                         continue
                     step += 1
                     self._after_step(step, loss, grad_norm, monitor)
-            if interrupt.requested:
-                self._save()
-                self._write_metrics(step)
-                monitor.note(f"interrupted at step {step}: checkpoint saved; continue with --resume")
-                return {**self.metrics, "interrupted": True}
-            if not self.metrics["history"] or self.metrics["history"][-1]["step"] != step:
-                self._evaluate(step, monitor)
+            return self._finish(step, monitor, interrupted=interrupt.requested)
         finally:
             monitor.close()
+
+    def _finish(self, step: int, monitor: Monitor, *, interrupted: bool) -> dict:
+        """Record why the run stopped; a finished run (steps or budget) is evaluated at its last step."""
+        if interrupted:
+            self.metrics["stopped"] = "interrupted"
+            self._save()
+            self._write_metrics(step)
+            monitor.note(f"interrupted at step {step}: checkpoint saved; continue with --resume")
+            return {**self.metrics, "interrupted": True}
+        self.metrics["stopped"] = "steps" if step >= self.tc.steps else "budget"
+        if self.metrics["stopped"] == "budget":
+            monitor.note(f"budget of {self.tc.minutes:g} minutes spent at step {step}: last evaluation")
+        if not self.metrics["history"] or self.metrics["history"][-1]["step"] != step:
+            self._evaluate(step, monitor)  # after the budget too: short, it is eval_batches
+        else:
+            self._write_metrics(step)
         return self.metrics
+
+    def _budget_spent(self) -> bool:
+        """Whether the budget is spent, by the share every worker agrees on (also the schedule's share)."""
+        if self.tc.minutes is not None:
+            self.spent = self.agree(self.budget.fraction())
+        return self.spent >= 1.0
 
     def _step(self, step: int) -> tuple[float, float]:
         """One train step; a failed input check in the data pipeline becomes a one-line TrainingError."""
         import tensorflow as tf
 
-        self.optimizer.learning_rate = self.lr_scale * learning_rate_at(self.tc, step)
+        # the rate is a variable the compiled step reads, so the budget's share reaches it every step
+        self.optimizer.learning_rate = self.lr_scale * learning_rate_at(self.tc, step, budget_spent=self.spent)
         try:
             loss, grad_norm = (float(v) for v in self.train_step().numpy())
         except tf.errors.InvalidArgumentError as exc:
@@ -259,13 +295,14 @@ class _Trainer:
     def _after_step(self, step: int, loss: float, grad_norm: float, monitor: Monitor) -> None:
         """Bookkeeping after a good step: logs, evaluation, checkpoints, samples."""
         self.since_eval.append(loss)
-        monitor.step(step, loss)
+        monitor.step(step, loss, seconds_left=self.budget.left_s())
         if step % self.tc.log_every == 0:
             monitor.flush(step, learning_rate=float(self.optimizer.learning_rate.numpy()), grad_norm=grad_norm)
         if step % self.tc.eval_every == 0 or step == self.tc.steps:
             self._evaluate(step, monitor)
         elif step % self.tc.checkpoint_every == 0:
             self._save()
+            self._write_metrics(step)  # elapsed_s beside the checkpoint: a resume after SIGKILL knows its budget
         if self.chief and self.tc.sample_every and step % self.tc.sample_every == 0:
             self.family.write_sample(self.model, self.config, self.meta, self.run_dir / SAMPLES, step=step)
 
@@ -294,6 +331,7 @@ class _Trainer:
 
     def _write_metrics(self, step: int) -> None:
         self.metrics["step"] = step
+        self.metrics["elapsed_s"] = round(self.budget.elapsed_s(), 1)
         best = self.metrics["best"]
         if best is not None:
             self.metrics.update(self.family.summarize(best["eval_loss"], self.meta))
@@ -304,17 +342,19 @@ class _Trainer:
         self.failures = 0  # the NaN guard counts failures since the last good checkpoint
 
     def _restore(self) -> None:
-        """Continue from the latest checkpoint and the metrics recorded up to it."""
+        """Continue from the latest checkpoint, the metrics recorded up to it and the time spent so far."""
         path = self.latest.latest_checkpoint
         if path is None:
             return  # killed before the first checkpoint: start over in the same run dir
         self.checkpoint.restore(path).assert_existing_objects_matched()
         step = int(self.step.numpy())
         if (self.run_dir / METRICS).is_file():
-            history = [h for h in read_json(self.run_dir / METRICS).get("history", []) if h["step"] <= step]
+            recorded = read_json(self.run_dir / METRICS)
+            history = [h for h in recorded.get("history", []) if h["step"] <= step]
             scored = [h for h in history if h.get("eval_loss") is not None]
             best = min(scored, key=_selection) if scored else None
             self.metrics.update(history=history, step=step, best=best and _best_entry(best))
+            self.budget.spent_before_s = recorded.get("elapsed_s", 0.0)
 
     def _recover(self, loss: float, monitor: Monitor) -> int:
         """NaN guard: restore the last good checkpoint at a lower learning rate, or give up."""

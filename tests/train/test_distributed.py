@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import numpy as np
 import pytest
@@ -13,12 +12,6 @@ from composer.train.run import load_run
 from composer.train.trainer import train
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_mirrored_on_two_logical_cpus_matches_one_device(tmp_path):
@@ -37,7 +30,7 @@ def test_mirrored_on_two_logical_cpus_matches_one_device(tmp_path):
 def test_two_local_workers_train_in_step(tmp_path):
     """MultiWorkerMirroredStrategy over 127.0.0.1: both lower the loss and end with the same weights."""
     config = train_toy.write_config(tmp_path / "toy.yaml", steps=20, eval_every=10)
-    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
+    cluster = {"worker": [f"127.0.0.1:{train_toy.free_port()}", f"127.0.0.1:{train_toy.free_port()}"]}
     workers = [train_toy.start_worker(tmp_path / "run", config, "--strategy", "multi-worker", env={
         "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}) for i in range(2)]
     results = [train_toy.finish(worker) for worker in workers]

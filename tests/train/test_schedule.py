@@ -27,6 +27,22 @@ def test_warm_up_rises_linearly_then_cosine_falls_to_the_floor():
     assert all(a >= b for a, b in zip(rates, rates[1:]))
 
 
+def test_under_a_budget_the_cosine_follows_whichever_is_further_along():
+    config = TrainConfig(steps=10_000, minutes=30, learning_rate=0.01, warmup_steps=10, decay="cosine", final_lr=0.1)
+    assert learning_rate_at(config, 500, budget_spent=1.0) == pytest.approx(0.001)  # the budget spent: the floor
+    assert learning_rate_at(config, 500, budget_spent=0.5) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
+    assert learning_rate_at(config, 10_000, budget_spent=0.2) == pytest.approx(0.001)  # the steps spent first
+    assert learning_rate_at(config, 5, budget_spent=0.9) == pytest.approx(0.005)  # warm-up counts steps only
+    spent = [i / 100 for i in range(101)]
+    rates = [learning_rate_at(config, 20 + i, budget_spent=f) for i, f in enumerate(spent)]
+    assert all(a >= b for a, b in zip(rates, rates[1:])) and rates[-1] == pytest.approx(0.001)
+
+
+def test_a_budget_leaves_a_constant_rate_alone():
+    config = TrainConfig(steps=100, minutes=5, learning_rate=0.01)
+    assert learning_rate_at(config, 50, budget_spent=1.0) == 0.01
+
+
 def test_a_warm_up_longer_than_half_the_run_is_cut_to_half():
     config = TrainConfig(steps=100, learning_rate=0.01, warmup_steps=400, decay="cosine")
     assert learning_rate_at(config, 25) == pytest.approx(0.005)

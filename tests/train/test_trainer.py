@@ -196,6 +196,6 @@ def test_bad_options_are_clear_errors(tmp_path, monkeypatch, kwargs, error, mess
 def test_resume_refuses_a_changed_config(trained, tmp_path):
     run_dir, _ = trained
     changed = train_toy.write_config(tmp_path / "changed.yaml", sample_every=30, learning_rate=0.5)
-    with pytest.raises(RunDirError, match=r"changed\.yaml: 'train' differs from .*only --steps may change"):
+    with pytest.raises(RunDirError, match=r"changed\.yaml: 'train' differs from .*only --steps and --minutes may"):
         train(train_toy.NAME, corpus=train_toy.FakeCorpus(), config_path=changed, run_dir=run_dir, resume=True,
               progress=False)

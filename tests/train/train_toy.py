@@ -135,6 +135,15 @@ def write_config(path: Path, **train: Any) -> Path:
     return path
 
 
+def free_port() -> int:
+    """A local TCP port nothing listens on, for a worker of a multi-worker cluster."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_worker(run_dir: Path, config: Path | None, *args: str, env: dict | None = None) -> Any:
     """Start tests/train/train_worker.py (the harness in a fresh process); returns the Popen."""
     import subprocess
