@@ -172,7 +172,8 @@ TRAIN = [  # issue items 4, 6, 8
     (["--minutes", "1e9"], "--minutes must be within (0, 43200], got 1000000000.0"),
     (["--minutes", "soon"], "Invalid value for '--minutes'"),
     (["--set", "train.minutes=0"], "--set 'train.minutes=0': train.minutes must be within (0, 43200], got 0.0"),
-    (["--set", "train.minutes=1e9"], "--set 'train.minutes=1e9': train.minutes must be within (0, 43200], got 1000000000.0"),
+    (["--set", "train.minutes=1e9"],
+     "--set 'train.minutes=1e9': train.minutes must be within (0, 43200], got 1000000000.0"),
 ]
 
 
