@@ -23,6 +23,8 @@ FORBIDDEN = {  # stage -> the stages it must not import
     "evaluate": {"studio", "cli", "demo"},
     "studio": {"cli", "demo"},
 }
+LEAVES = {"errors", "atomic", "config", "audio_io", "quiet", "lite", "draws", "seeding", "options", "progress"}
+FORBIDDEN |= {leaf: set(FORBIDDEN) | {"pipeline", "generate", "demo", "cli"} for leaf in LEAVES}  # leaves: each other
 
 
 def stage_of(module: str) -> str | None:
