@@ -64,3 +64,13 @@ def check_output(out: Path, *, seconds: float | None, num: int, max_seconds: flo
                     note="for this model (join longer pieces with composer mix)")
     check_range("--num", num, low=1, high=MAX_NUM, note="(files generated together)")
 
+
+def primer_end_s(midi: str | Path) -> float:
+    """Where the new material of a MIDI file ``generate`` wrote begins: the time of its "end of
+    primer" marker (0 without a primer), so a caller can cut or join at it."""
+    import pretty_midi
+
+    from composer.symbolic.midi import PRIMER_MARKER
+
+    markers = [event.time for event in pretty_midi.PrettyMIDI(str(midi)).text_events if event.text == PRIMER_MARKER]
+    return float(markers[0]) if markers else 0.0

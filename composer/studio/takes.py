@@ -18,6 +18,7 @@ from typing import Any
 from composer.atomic import atomic_file
 from composer.audio_io import write_audio
 from composer.generate import generate
+from composer.render.notation import write_musicxml
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
 from composer.seeding import resolve_seed
@@ -190,8 +191,6 @@ def kept_entry(workspace: Workspace, sidecar: Path) -> dict[str, Any]:
 
 def musicxml(workspace: Workspace, name: str) -> Path:
     """MusicXML of a kept MIDI take (from its quantized copy), written on first request."""
-    from composer.symbolic.midi import write_musicxml
-
     kept_dir = workspace.session / "kept"
     grid = kept_dir / f"{check_name(name, 'take')}.q{QUANTIZE}.mid"
     if not grid.is_file():
