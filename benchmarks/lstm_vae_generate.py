@@ -30,7 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from composer.audio.lstm_vae.family import FAMILY, LstmVaeConfig, synthesize  # noqa: E402
+from composer.audio.lstm_vae.config import LstmVaeConfig  # noqa: E402
+from composer.audio.lstm_vae.family import FAMILY  # noqa: E402
+from composer.audio.lstm_vae.generate import synthesize  # noqa: E402
 from composer.audio.transforms import Normalizer  # noqa: E402
 from composer.config import load  # noqa: E402
 from composer.pipeline import render_audio  # noqa: E402
@@ -97,7 +99,7 @@ def quality(args: argparse.Namespace) -> None:
     """Train VAE and plain LSTM alike, generate, and print loop/copy/silence ratios side by side."""
     import yaml
 
-    from composer.audio.lstm_vae.family import generate
+    from composer.audio.lstm_vae.generate import generate
     from composer.audio_io import read_audio
     from composer.corpus.builtin import build
     from composer.measures.audio_metrics import copy_rate, loop_ratio, silence_ratio

@@ -7,6 +7,7 @@ inside the commands so ``composer --help`` stays fast.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -16,7 +17,8 @@ from typing import Any, Optional
 import typer
 
 from composer.errors import ComposerError
-from composer.generate import MAX_AUDIO_SECONDS, MAX_NUM, MAX_SECONDS
+from composer.generate import declared_options
+from composer.options import SharedOption, shared_options
 from composer.quiet import ignore_ffmpeg_warning
 
 # Plain help (rich_markup_mode=None): rich's panels print a '<bool>' placeholder after every flag.
@@ -38,7 +40,6 @@ app.add_typer(corpus_app, name="corpus")
 
 _STATE = {"debug": False}
 INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
-SECONDS_DEFAULTS = "30; samplernn 10"  # each family's own default (test_cli checks them)
 
 RootOption = typer.Option(None, "--root",
                           help="Folder holding corpora (default: $COMPOSER_CORPUS_ROOT, else ./corpora).")
@@ -260,72 +261,33 @@ def train(
                f"{best.get('eval_loss')} at step {best.get('step')}; run dir {out}")
 
 
-def _floats(text: Optional[str], what: str) -> Optional[list[float]]:
-    """Parse '4' or '2,4,8' into floats (a list spreads over the piece)."""
-    if text is None:
-        return None
-    try:
-        return [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ComposerError(f"{what} must be numbers separated by commas, got '{text}'") from None
+def _flag(shared: SharedOption) -> inspect.Parameter:
+    """One ``generate`` flag from what the families declare (``composer.options``): their help, each
+    labelled with the families it is theirs, and their defaults; given only when the user gives it."""
+    option = shared.option
+    text = shared.help + (f" [default: {shared.defaults}]" if shared.defaults else "")
+    if option.kind is bool:
+        return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                                 default=typer.Option(False, option.flag, help=text, show_default=False))
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[option.kind],
+                             default=typer.Option(None, option.flag, help=text, min=option.low, max=option.high))
 
 
-def _histograms(text: Optional[str]) -> Optional[list[list[float]]]:
-    """Parse '12 numbers' or several groups of 12 separated by ';'."""
-    if text is None:
-        return None
-    groups = [_floats(group.replace(" ", ","), "--pitch-histogram") for group in text.split(";")]
-    if any(len(group) != 12 for group in groups):
-        raise ComposerError(f"--pitch-histogram needs 12 numbers per group (groups separated by ';'), got '{text}'")
-    return groups
+def _with_declared_flags(command: Any) -> Any:
+    """``command`` with a keyword parameter per ``generate`` option any family declares (for typer,
+    which reads a command's flags from its signature) in place of its ``**options``."""
+    fixed = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+             if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    command.__signature__ = inspect.Signature([*fixed, *map(_flag, shared_options(declared_options()))])
+    return command
 
 
 @app.command()
+@_with_declared_flags
 def generate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `composer train`."),
-    out: Path = typer.Option(..., "--out", help="Output file (.mid for performance-rnn, .wav for audio models)."),
-    seconds: Optional[float] = typer.Option(None, "--seconds",
-                                            help=f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
-                                                 f"({MAX_AUDIO_SECONDS:.0f} for audio models). "
-                                                 f"[default: {SECONDS_DEFAULTS}]"),
-    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0,
-                                                help="Sampling temperature (default: the run's preset, else 1)."),
-    primer: Optional[Path] = typer.Option(None, "--primer", help="MIDI (symbolic) or audio file to continue."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Make the output reproducible."),
-    num: int = typer.Option(1, "--num", min=1, help=f"Generate N files (up to {MAX_NUM}) in one batched pass: "
-                                                     f"OUT-1 ... OUT-N (one file: OUT)."),
-    primer_pitches: Optional[str] = typer.Option(None, "--primer-pitches", help="performance-rnn: e.g. 60,64,67."),
-    density: Optional[str] = typer.Option(None, "--density",
-                                          help="performance-rnn (conditioned): notes/s, "
-                                               "or a list spread over the piece."),
-    key: Optional[str] = typer.Option(None, "--key",
-                                      help="performance-rnn (conditioned): e.g. 'D minor', or keys separated by ';'."),
-    pitch_histogram: Optional[str] = typer.Option(None, "--pitch-histogram",
-                                                  help="performance-rnn (conditioned): 12 numbers; "
-                                                       "groups separated by ';'."),
-    top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="performance-rnn: nucleus sampling."),
-    beam: Optional[int] = typer.Option(None, "--beam", min=1, help="performance-rnn: beam search width."),
-    engine: Optional[str] = typer.Option(None, "--engine",
-                                         help="performance-rnn: 'tflite' (int8 weights, fast; default) "
-                                              "or 'tf' (float32)."),
-    guidance: Optional[float] = typer.Option(None, "--guidance", min=0.0,
-                                             help="performance-rnn, music-transformer (conditioned, "
-                                                  "control_dropout > 0): classifier-free guidance scale; "
-                                                  "> 1 follows the controls more closely."),
-    open_loop: bool = typer.Option(False, "--open-loop",
-                                   help="performance-rnn, music-transformer (with --density): give the model the "
-                                        "asked density as it is, without the feedback that keeps each piece near "
-                                        "it."),
-    quantize: Optional[int] = typer.Option(None, "--quantize",
-                                           help="performance-rnn: also write a copy snapped to this grid "
-                                                "(e.g. 16)."),
-    musicxml: bool = typer.Option(False, "--musicxml", help="performance-rnn: also write MusicXML."),
-    program: Optional[int] = typer.Option(None, "--program", min=0, max=127,
-                                          help="performance-rnn: GM program of the track."),
-    keep_primer: bool = typer.Option(False, "--keep-primer", help="lstm-vae: keep the warm-up audio at the start."),
-    peak_db: Optional[float] = typer.Option(None, "--peak-db", max=0.0,
-                                            help="lstm-vae, samplernn: scale each file down to peak at most this "
-                                                 "(dBFS; default -1)."),
+    out: Path = typer.Option(..., "--out", help="Output file (.mid for symbolic models, .wav for audio models)."),
+    **options: Any,
 ) -> None:
     """Generate new material from a trained run.
 
@@ -334,19 +296,8 @@ def generate(
     _load_tensorflow_quietly()
     from composer.generate import generate as generate_from_run
 
-    options = {
-        "seconds": seconds, "temperature": temperature, "primer": primer, "seed": seed, "num": num,
-        "primer_pitches": [int(p) for p in _floats(primer_pitches, "--primer-pitches")] if primer_pitches else None,
-        "density": _floats(density, "--density"),
-        "key": key.split(";") if key else None,
-        "pitch_histogram": _histograms(pitch_histogram),
-        "top_p": top_p, "beam": beam, "engine": engine, "guidance": guidance, "quantize": quantize,
-        "open_loop": open_loop or None,
-        "musicxml": musicxml or None,
-        "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
-    }
-    paths = generate_from_run(run_dir, out=out, **{k: v for k, v in options.items() if v is not None})
-    for path in paths:
+    given = {name: value for name, value in options.items() if value is not None and value is not False}
+    for path in generate_from_run(run_dir, out=out, **given):
         typer.echo(str(path))
 
 
@@ -392,9 +343,9 @@ def transcribe(
 
     Example: composer transcribe song.wav --out song.mid
     """
+    from composer.pipeline import transcribe_to_midi
     from composer.progress import seconds_bar
-    from composer.symbolic.midi import estimate_qpm, write_midi
-    from composer.transcribe import NoteOptions, transcribe_file
+    from composer.transcribe import NoteOptions
     from composer.transcribe.transcriber import recording_seconds
 
     if out.suffix.lower() not in (".mid", ".midi"):
@@ -402,8 +353,7 @@ def transcribe(
     options = NoteOptions(onset_threshold=onset_threshold, frame_threshold=frame_threshold,
                           min_note_s=min_note_ms / 1000.0)
     with seconds_bar(recording_seconds(audio), label="transcribing") as advance:
-        sequence = transcribe_file(audio, options=options, on_progress=advance)
-    write_midi(sequence, out, program=0, qpm=estimate_qpm(sequence))
+        _, sequence = transcribe_to_midi(audio, out, options=options, on_progress=advance)
     pitches = [note.pitch for note in sequence.notes]
     typer.echo(f"{out}: {len(pitches)} note{'s' if len(pitches) != 1 else ''} over {sequence.total_time:.1f} s, "
                f"pitches {min(pitches)}-{max(pitches)}")

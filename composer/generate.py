@@ -1,25 +1,22 @@
 """One entry point for generation: find a run's model family and call its ``generate``.
 
 A run dir is self-describing (``config.yaml`` names the model), so callers need not know
-which family trained it. Options a family does not take are a clear error, not ignored.
+which family trained it. What each family's ``generate`` takes is declared in the ``options.py``
+of its folder (``composer.options``): an option the family does not declare is a clear error,
+not ignored, and an option given as text (a list such as '2,4,8') is parsed as the family says.
 """
 
 from __future__ import annotations
 
-import inspect
+import importlib
 from pathlib import Path
 from typing import Any
 
 from composer.atomic import check_writable
 from composer.errors import ConfigError, RunDirError, check_range
-from composer.train.family import get_family
+from composer.options import MAX_AUDIO_SECONDS, MAX_NUM, MAX_SECONDS, GenerateOption
+from composer.train.family import FAMILIES, get_family
 from composer.train.run import model_name
-
-MAX_SECONDS = 3600.0  # per file: every family keeps a whole piece in memory until it is written
-# The audio families hold several copies of every sample (LSTM+VAE frames overlap), and SampleRNN
-# draws one sample at a time: ten minutes is already long to wait for.
-MAX_AUDIO_SECONDS = 600.0
-MAX_NUM = 64  # files per call: they are generated as one batch
 
 
 def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
@@ -33,13 +30,27 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
         from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
 
         check_audio_path(out)  # before generating, not when writing
-    accepted = inspect.signature(family.generate).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    unknown = [name for name in options if name not in accepted and not takes_any]
+    declared = {option.name: option for option in options_of(model)}
+    unknown = [name for name in options if name not in declared]
     if unknown:
         flag = "--" + unknown[0].replace("_", "-")
         raise RunDirError(f"{flag} does not apply to {model} runs ({run_dir})")
-    return list(family.generate(run_dir, out=out, **options))
+    given = {name: declared[name].value(value) for name, value in options.items()}
+    return list(family.generate(run_dir, out=out, **given))
+
+
+def options_of(model: str) -> tuple[GenerateOption, ...]:
+    """What the ``generate`` of the family registered as ``model`` takes: the ``GENERATE_OPTIONS``
+    of the ``options.py`` beside its family module (no TensorFlow, so help and checks stay fast)."""
+    if model not in FAMILIES:
+        get_family(model)  # the registry's error, which lists the valid names
+    package = FAMILIES[model].split(":")[0].rsplit(".", 1)[0]
+    return importlib.import_module(f"{package}.options").GENERATE_OPTIONS
+
+
+def declared_options() -> dict[str, tuple[GenerateOption, ...]]:
+    """Every registered family's ``generate`` options, by family name in registry order."""
+    return {model: options_of(model) for model in FAMILIES}
 
 
 def check_output(out: Path, *, seconds: float | None, num: int, audio: bool = False) -> None:
@@ -57,3 +68,14 @@ def check_seconds(seconds: float, *, audio: bool, name: str = "--seconds") -> No
     caller's user wrote the value)."""
     check_range(name, seconds, low=0, high=int(MAX_AUDIO_SECONDS if audio else MAX_SECONDS), open_low=True,
                 note="for this model (join longer pieces with composer mix)")
+
+
+def primer_end_s(midi: str | Path) -> float:
+    """Where the new material of a MIDI file ``generate`` wrote begins: the time of its "end of
+    primer" marker (0 without a primer), so a caller can cut or join at it."""
+    import pretty_midi
+
+    from composer.symbolic.midi import PRIMER_MARKER
+
+    markers = [event.time for event in pretty_midi.PrettyMIDI(str(midi)).text_events if event.text == PRIMER_MARKER]
+    return float(markers[0]) if markers else 0.0

@@ -1,7 +1,8 @@
-"""Steps that join stages: twins, the same music in the other form, so each branch can train on any
-corpus. Audio twins: a corpus's symbolic items synthesized to audio (for the raw-audio models);
-MIDI twins: its recordings transcribed to notes (for the symbolic models). This joins the corpus
-with the synthesizer and the transcriber, which know nothing of each other (docs/architecture.md).
+"""Steps that join stages: a recording transcribed to a MIDI file, and twins, the same music in the
+other form, so each branch can train on any corpus. Audio twins: a corpus's symbolic items
+synthesized to audio (for the raw-audio models); MIDI twins: its recordings transcribed to notes
+(for the symbolic models). This joins the corpus with the synthesizer and the transcriber, which
+know nothing of each other (docs/architecture.md).
 
 A twin's ``source_id`` is the item it was made from and its ``split_key`` and chunk count are that
 item's, so a chunk of the piece lands in the same split in both forms. Twins are never made of
@@ -26,7 +27,10 @@ from composer.errors import CorpusError
 from composer.progress import progress_bar
 
 if TYPE_CHECKING:
+    from note_seq.protobuf.music_pb2 import NoteSequence
+
     from composer.corpus.corpus import Corpus
+    from composer.transcribe import NoteOptions
 
 
 def twin_id(source_id: str, *, kind: str = "render") -> str:
@@ -117,3 +121,15 @@ def _transcribe_one(source: tuple[dict, str], *, task: Task, threads: int) -> li
         return [store_sequence(sequence, twin, task)]
     except Exception as exc:  # one bad recording must not stop the others; recorded with its reason
         return [error_row(twin, str(exc).replace(f"{path}: ", "", 1))]  # the twin's source names the recording
+
+
+def transcribe_to_midi(audio: str | os.PathLike, out: str | os.PathLike, *, options: NoteOptions | None = None,
+                       on_progress: Callable[[float], None] | None = None) -> tuple[Path, NoteSequence]:
+    """Transcribe one recording and write it as an editable MIDI file (one piano track, its tempo
+    estimated from the notes); the MIDI path and the notes. The one path for ``composer transcribe``
+    and the studio's Transcribe tab, so both write the same file."""
+    from composer.symbolic.midi import estimate_qpm, write_midi
+    from composer.transcribe import NoteOptions, transcribe_file
+
+    sequence = transcribe_file(audio, options=options or NoteOptions(), on_progress=on_progress)
+    return write_midi(sequence, Path(out), program=0, qpm=estimate_qpm(sequence)), sequence

@@ -23,8 +23,10 @@ FORBIDDEN = {  # stage -> the stages it must not import
     "symbolic": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", "audio"},
     "audio": {"evaluate", "transcribe", "studio", "cli", "demo", "pipeline", "symbolic"},
     "evaluate": {"studio", "cli", "demo"},
-    "studio": {"cli", "demo"},
+    "studio": {"cli", "demo", *MODELS},  # models only through composer.generate
 }
+LEAVES = {"errors", "atomic", "config", "audio_io", "quiet", "lite", "draws", "seeding", "options", "progress"}
+FORBIDDEN |= {leaf: set(FORBIDDEN) | {"pipeline", "generate", "demo", "cli"} for leaf in LEAVES}  # leaves: each other
 
 
 def stage_of(module: str) -> str | None:

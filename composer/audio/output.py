@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from composer.audio.options import PEAK_DB
 from composer.errors import check_range
 
-PEAK_DB = -1.0
 COLLAPSE_SHARE = 0.5  # a file with more than this share of full-scale or noise-flat frames is flagged
 
 

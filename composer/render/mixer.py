@@ -194,6 +194,29 @@ def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> None:
         audio[len(audio) - fade_out:] *= np.linspace(1.0, 0.0, fade_out, dtype=np.float32)[:, None]
 
 
+def crossfade(tail: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """``body`` [n, 2] with ``tail`` [m <= n, 2] fading out under its first m samples as it fades in.
+
+    Equal-power curves (the sine and cosine of one angle): two unrelated signals keep their summed
+    power through the join, where linear fades would dip by 3 dB halfway. A new array.
+    """
+    theta = np.linspace(0.0, np.pi / 2, len(tail), dtype=np.float32)[:, None]
+    joined = body.astype(np.float32, copy=True)
+    joined[:len(tail)] = body[:len(tail)] * np.sin(theta) + tail * np.cos(theta)
+    return joined
+
+
+def layer_under(music: np.ndarray, layer: np.ndarray, *, level_db: float, sample_rate: int) -> np.ndarray:
+    """``music`` [n, 2] with ``layer`` [n, 2] added ``level_db`` LU from the music's loudness (BS.1770),
+    as a stem's ``lufs`` target sets it; a silent layer is added as it is, under silent music none.
+    """
+    music_lufs = loudness.integrated_lufs(music, sample_rate)
+    if music_lufs is None:
+        return music.astype(np.float32, copy=True)
+    gain_db = _normalize_db(layer, np.ones(2, np.float32), music_lufs + level_db, sample_rate)
+    return music + layer * np.float32(loudness.db_to_gain(gain_db))
+
+
 def _master(bus: np.ndarray, master: MasterSpec) -> tuple[np.ndarray, float, float | None]:
     """Loudness-normalize and limit the bus, leaving headroom for 16-bit dither.
 

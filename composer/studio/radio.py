@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ComposerError
+from composer.render.mixer import crossfade
 from composer.studio.runs import find_run, list_runs, run_summary
 from composer.studio.schemas import RadioControls
-from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, Texture, join, make_segment
+from composer.studio.segments import SAMPLE_RATE, SEGMENT_S, Settings, Texture, make_segment
 from composer.studio.workspace import StudioError, Workspace
 
 LEAD_TARGET_S = 15.0  # make a new segment once less than this is buffered (margin for a busy CPU)
@@ -142,7 +143,7 @@ class Radio:
                 texture = settings.texture_dir and Texture(settings.texture_dir, self.folder)
             try:
                 segment = make_segment(settings, self.folder, index, previous)
-                audio = join(tail, segment.body)
+                audio = segment.body if tail is None else crossfade(tail, segment.body)
                 if texture:
                     audio = texture.under(audio, level_db=settings.texture_db)
             except ComposerError as exc:
@@ -216,8 +217,9 @@ class Radio:
     def _default_settings(self) -> Settings:
         symbolic = [run["name"] for run in list_runs(self.workspace) if run.get("output") == ".mid"]
         if not symbolic:
-            raise StudioError(f"the radio needs a Performance RNN run under {self.workspace.runs} "
-                              "(train one with `composer train performance-rnn ...`)", status=404)
+            raise StudioError(f"the radio needs a run that writes MIDI under {self.workspace.runs} "
+                              "(train one with `composer train performance-rnn ...` or `music-transformer`)",
+                              status=404)
         return Settings(run_dir=find_run(self.workspace, symbolic[0]))
 
 
@@ -235,11 +237,11 @@ def _check(settings: Settings, workspace: Workspace) -> None:
     name = _name(settings.run_dir, workspace)
     run = run_summary(workspace, name)
     if run["output"] != ".mid":
-        raise StudioError(f"run '{name}' makes audio; the radio plays a Performance RNN run")
+        raise StudioError(f"run '{name}' makes audio; the radio plays a run that writes MIDI")
     texture = settings.texture_dir and run_summary(workspace, _name(settings.texture_dir, workspace))
     if texture and texture["output"] != ".wav":
         raise StudioError(f"texture run '{_name(settings.texture_dir, workspace)}' makes MIDI; "
-                          "a texture comes from an audio run (LSTM+VAE)")
+                          "a texture comes from a run that writes audio")
     for control, value in (("density", settings.density), ("pitch_histogram", settings.key)):
         if value and control not in run["controls"]:
             raise StudioError(f"run '{name}' was not trained with the {control} control")

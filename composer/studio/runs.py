@@ -2,7 +2,8 @@
 
 Reads only the run dir's own files (config.yaml, corpus.json, metrics.json, samples/), the same
 ones ``composer generate`` and ``composer evaluate`` rely on, so listing never loads a model; it
-asks the registered family only what kind of file the run writes.
+asks the registered family only what kind of file the run writes and which options its
+``generate`` takes (``composer.generate.options_of``), so the page offers only those.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from composer.errors import ConfigError, RunDirError
+from composer.generate import options_of
 from composer.studio.workspace import StudioError, Workspace
 from composer.train.family import SUFFIXES, get_family
 from composer.train.run import CONFIG, CORPUS, METRICS, SAMPLES, model_name
@@ -74,6 +76,7 @@ def _summary(workspace: Workspace, run_dir: Path) -> dict[str, Any]:
         "held_out": {"metric": score[0], "value": score[1]},
         "controls": list(run_config(run_dir).get("controls") or []),
         "output": output,
+        "options": [option.name for option in options_of(model)],
         "samples": [{"name": p.name, "url": workspace.url(p)} for p in samples[-4:]],
     }
 

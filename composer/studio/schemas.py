@@ -59,5 +59,5 @@ class RadioControls(Strict):
     temperature: float | None = Field(None, ge=0, le=2)
     key: str | None = Field(None, max_length=20)
     density: float | None = Field(None, ge=0, le=64)
-    texture: str | None = Field(None, max_length=200)  # an audio run (LSTM+VAE) layered underneath; "" for none
+    texture: str | None = Field(None, max_length=200)  # an audio run layered underneath; "" for none
     texture_db: float | None = Field(None, ge=-60, le=0)

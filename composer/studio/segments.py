@@ -1,11 +1,13 @@
-"""One radio segment: continue the previous one (its tail as primer), render it, and cross-fade it in.
+"""One radio segment: continue the previous one (its tail as primer), render it, layer a texture under it.
 
 Each segment is ``composer.generate.generate`` primed with the last ``PRIMER_S`` seconds of the
 previous segment's notes, then rendered with fluidsynth. The new material starts where the
-primer ends (the MIDI's "end of primer" marker); the previous segment's release tail fades out
-under it over ``CROSSFADE_S`` with equal-power curves, so joins keep sounding. An optional
-texture from an audio run runs underneath as one continuous layer, made in long blocks (each
-continuing the last) because loading an audio run costs seconds per call.
+primer ends (``composer.generate.primer_end_s``); the ``CROSSFADE_S`` that ring after it fade
+out under the next segment's start (the radio joins them with the render stage's equal-power
+``crossfade``), so joins keep sounding. An optional texture from an
+audio run runs underneath as one continuous layer at a loudness relative to the music (the
+render stage's ``layer_under``), made in long blocks (each continuing the last) because loading
+an audio run costs seconds per call.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import pretty_midi
 
 from composer.atomic import atomic_file
 from composer.audio_io import read_audio, write_audio
-from composer.generate import generate
+from composer.generate import generate, primer_end_s
+from composer.render.mixer import layer_under
 from composer.render.synth import render_midi
 from composer.studio.jobs import GENERATE_LOCK
-from composer.symbolic.midi import PRIMER_MARKER
 
 SAMPLE_RATE = 44100
 SEGMENT_S = 6.0     # new material per segment
@@ -39,8 +41,8 @@ class Settings:
     temperature: float = 1.0
     key: str | None = None
     density: float | None = None
-    texture_dir: Path | None = None  # an audio run (LSTM+VAE) layered underneath
-    texture_db: float = -12.0  # the texture's RMS relative to the segment's music
+    texture_dir: Path | None = None  # an audio run layered underneath
+    texture_db: float = -12.0  # the texture's loudness (LU) relative to the segment's music
 
 
 @dataclass
@@ -64,27 +66,16 @@ def make_segment(settings: Settings, folder: Path, index: int, previous: Path | 
     with GENERATE_LOCK:
         (midi,) = generate(settings.run_dir, out=folder / f"segment-{index}.mid", **options)
     audio = render_midi(midi, sample_rate=SAMPLE_RATE)
-    start = round(_primer_end_s(midi) * SAMPLE_RATE) if previous is not None else 0
+    start = round(primer_end_s(midi) * SAMPLE_RATE) if previous is not None else 0
     body_n, fade_n = int(SEGMENT_S * SAMPLE_RATE), int(CROSSFADE_S * SAMPLE_RATE)
     new = _fit(audio[start:], body_n + fade_n)
     return Segment(midi, new[:body_n], new[body_n:])
 
 
-def join(previous_tail: np.ndarray | None, body: np.ndarray) -> np.ndarray:
-    """``body`` with the previous tail faded out under its start (equal power): the audio to stream."""
-    if previous_tail is None:
-        return body
-    n = len(previous_tail)
-    theta = np.linspace(0.0, np.pi / 2, n, dtype=np.float32)[:, None]
-    joined = body.copy()
-    joined[:n] = body[:n] * np.sin(theta) + previous_tail * np.cos(theta)
-    return joined
-
-
 def write_primer(midi: Path, out: Path) -> Path:
     """The last PRIMER_S seconds of ``midi``'s notes (shifted to start at 0) as a MIDI file."""
     source = pretty_midi.PrettyMIDI(str(midi))
-    end = _primer_end_s(midi) + SEGMENT_S  # where the new material of ``midi`` stops
+    end = primer_end_s(midi) + SEGMENT_S  # where the new material of ``midi`` stops
     begin = end - PRIMER_S
     primer = pretty_midi.PrettyMIDI(initial_tempo=120.0)
     track = pretty_midi.Instrument(program=0)
@@ -99,12 +90,6 @@ def write_primer(midi: Path, out: Path) -> Path:
     return out
 
 
-def _primer_end_s(midi: Path) -> float:
-    """Where the primer ends in a generated MIDI file (0 when it has no primer marker)."""
-    markers = [t.time for t in pretty_midi.PrettyMIDI(str(midi)).text_events if t.text == PRIMER_MARKER]
-    return float(markers[0]) if markers else 0.0
-
-
 class Texture:
     """A continuous ambient layer from an audio run, made ``TEXTURE_BLOCK_S`` at a time, each block
     continuing the last (its final second as the primer)."""
@@ -116,11 +101,11 @@ class Texture:
         self._blocks = 0
 
     def under(self, music: np.ndarray, *, level_db: float) -> np.ndarray:
-        """``music`` [n, 2] with the next n frames of texture added, its RMS ``level_db`` relative to the music."""
+        """``music`` [n, 2] with the next n frames of texture added ``level_db`` LU from the music's loudness."""
         while len(self._audio) < len(music):
             self._audio = np.concatenate([self._audio, self._block()])
         layer, self._audio = self._audio[:len(music)], self._audio[len(music):]
-        return music + _level(np.repeat(layer[:, None], 2, axis=1), _rms(music) * 10 ** (level_db / 20))
+        return layer_under(music, np.repeat(layer[:, None], 2, axis=1), level_db=level_db, sample_rate=SAMPLE_RATE)
 
     def _block(self) -> np.ndarray:
         index, self._blocks = self._blocks, self._blocks + 1
@@ -134,16 +119,6 @@ class Texture:
         audio, _ = read_audio(wav, sample_rate=SAMPLE_RATE)
         self._last = audio[-SAMPLE_RATE:]
         return audio
-
-
-def _rms(audio: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-
-
-def _level(audio: np.ndarray, rms: float) -> np.ndarray:
-    """``audio`` scaled to the RMS ``rms`` (silence stays silence)."""
-    own = _rms(audio)
-    return audio * np.float32(rms / own) if own > 1e-6 else audio
 
 
 def _fit(audio: np.ndarray, n: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 from composer.atomic import atomic_file
 from composer.audio_io import write_audio
 from composer.generate import check_seconds, generate
+from composer.render.notation import write_musicxml
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
 from composer.seeding import resolve_seed
@@ -29,20 +30,21 @@ from composer.studio.workspace import StudioError, Workspace, check_name
 SAMPLE_RATE = 44100
 QUANTIZE = 16  # the "quantized MIDI" download: 16th notes
 SETTINGS = "settings.json"
+FORM_OPTIONS = ("seconds", "temperature", "num", "seed", "top_p", "key", "density")  # the Generate tab's fields
+SPREAD = ("key", "density")  # one value on the page; generate takes a list spread over the piece
 
 
-def generation_options(request: GenerateRequest, primer: Path | None) -> dict[str, Any]:
-    """The keyword arguments of ``composer.generate.generate`` for this request (unset ones left out)."""
-    options: dict[str, Any] = {"seconds": request.seconds, "temperature": request.temperature,
-                               "num": request.num, "seed": request.seed}
-    if request.top_p is not None:
-        options["top_p"] = request.top_p
-    if request.key:
-        options["key"] = [request.key]
-    if request.density is not None:
-        options["density"] = [request.density]
+def generation_options(request: GenerateRequest, primer: Path | None, run: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``composer.generate.generate`` for this request: the form's fields
+    that are set, each one the run's family takes (``run["options"]``, from its declaration)."""
+    fields = request.model_dump(include=set(FORM_OPTIONS))
+    options = {name: [value] if name in SPREAD else value for name, value in fields.items()
+               if value is not None and value != ""}
     if primer is not None:
         options["primer"] = primer
+    refused = [name for name in options if name not in run["options"]]
+    if refused:
+        raise StudioError(f"{refused[0]} does not apply to {run['model']} runs (run '{run['name']}')")
     return options
 
 
@@ -78,10 +80,12 @@ def save_primer(workspace: Workspace, data: bytes, filename: str) -> dict[str, A
 
 
 def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, Path | None]:
-    """Checks that need no model, so a bad request fails at once: the run, the length, its controls, the key,
-    the primer."""
+    """Checks that need no model, so a bad request fails at once: the run, the length, the options its
+    family takes, its controls, the key, the primer."""
     summary = run_summary(workspace, request.run)
     check_seconds(request.seconds, audio=summary["output"] != ".mid", name="seconds")
+    primer = primer_path(workspace, request.primer)
+    generation_options(request, primer, summary)
     for control, value in (("density", request.density), ("pitch_histogram", request.key)):
         if value and control not in summary["controls"]:
             raise StudioError(f"run '{request.run}' was not trained with the {control} control "
@@ -90,7 +94,7 @@ def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, 
         from composer.measures.keys import parse_key
 
         parse_key(request.key)
-    return workspace.runs / summary["name"], primer_path(workspace, request.primer)
+    return workspace.runs / summary["name"], primer
 
 
 def generate_takes(workspace: Workspace, request: GenerateRequest, run_dir: Path, primer: Path | None,
@@ -99,10 +103,10 @@ def generate_takes(workspace: Workspace, request: GenerateRequest, run_dir: Path
     folder = workspace.scratch / job.id
     settings = request.model_dump()
     settings["seed"] = resolve_seed(request.seed)  # drawn here when absent, so the take records it
-    options = generation_options(request.model_copy(update={"seed": settings["seed"]}), primer)
     summary = run_summary(workspace, request.run)
+    options = generation_options(request.model_copy(update={"seed": settings["seed"]}), primer, summary)
     is_midi = summary["output"] == ".mid"
-    if is_midi:
+    if "quantize" in summary["options"]:
         options["quantize"] = QUANTIZE
     job.report(f"generating {request.num} x {request.seconds:g} s", 0.05)
     out = folder / f"take{summary['output']}"
@@ -188,8 +192,6 @@ def kept_entry(workspace: Workspace, sidecar: Path) -> dict[str, Any]:
 
 def musicxml(workspace: Workspace, name: str) -> Path:
     """MusicXML of a kept MIDI take (from its quantized copy), written on first request."""
-    from composer.symbolic.midi import write_musicxml
-
     kept_dir = workspace.session / "kept"
     grid = kept_dir / f"{check_name(name, 'take')}.q{QUANTIZE}.mid"
     if not grid.is_file():

@@ -47,21 +47,19 @@ async def save_song(workspace: Workspace, upload: Any) -> dict[str, Any]:
 def transcribe_song(workspace: Workspace, song: dict[str, Any], job: Job) -> dict[str, Any]:
     """The job body: transcribe, then draw and render the MIDI; the URLs the page shows it with.
     A recording with nothing to transcribe fails the job with the one-line reason, naming the upload."""
-    from composer.symbolic.midi import estimate_qpm, write_midi
-    from composer.transcribe import transcribe_file
+    from composer.pipeline import transcribe_to_midi
     from composer.transcribe.transcriber import recording_seconds
 
     path, name = song["path"], song["name"]
     total_s = max(recording_seconds(path), 1e-9)
     job.report(f"transcribing {name}", 0.02)
+    folder = workspace.scratch / job.id
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).stem)[:60] or "song"
     try:
-        sequence = transcribe_file(path, on_progress=lambda done_s: job.report(
+        midi, sequence = transcribe_to_midi(path, folder / f"{stem}.mid", on_progress=lambda done_s: job.report(
             f"transcribing {name}", 0.02 + 0.88 * min(1.0, done_s / total_s)))
     except ComposerError as exc:
         raise StudioError(str(exc).replace(str(path), name)) from None
-    folder = workspace.scratch / job.id
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).stem)[:60] or "song"
-    midi = write_midi(sequence, folder / f"{stem}.mid", program=0, qpm=estimate_qpm(sequence))
     job.report("drawing and rendering the MIDI", 0.9)
     files = {"midi": midi, "plot": plot_file(midi, out=folder / f"{stem}.png"),
              "wav": write_audio(folder / f"{stem}.wav", render_midi(midi, sample_rate=SAMPLE_RATE), SAMPLE_RATE,

@@ -1,4 +1,4 @@
-"""MIDI for a human composer: a file any DAW plays, a grid-snapped copy, and MusicXML.
+"""MIDI for a human composer: a file any DAW plays and a grid-snapped copy (MusicXML: ``render.notation``).
 
 Performances carry no meter, so the written file declares a tempo and a time signature (a
 primer's when it has them, else one estimated from the onsets and 4/4), so a DAW's grid and
@@ -7,7 +7,6 @@ notation software line up with the music.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,14 +101,3 @@ def write_midi(sequence: music_pb2.NoteSequence, path: Path, *, program: int = 0
         pm.write(handle)
     return path
 
-
-def write_musicxml(midi_path: Path, path: Path) -> Path:
-    """Convert a (grid-snapped) MIDI file to MusicXML with music21, atomically."""
-    import music21
-
-    score = music21.converter.parse(str(midi_path), quantizePost=True)
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.musicxml")
-    score.write("musicxml", fp=str(tmp))
-    os.replace(tmp, path)
-    return path

@@ -17,6 +17,7 @@ import numpy as np
 from composer.errors import ConfigError, RunDirError
 from composer.measures.keys import key_histogram
 from composer.progress import seconds_bar
+from composer.render.notation import write_musicxml
 from composer.seeding import resolve_seed
 from composer.symbolic.controls import densities, density_ladder, event_steps, hidden, user_controls
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
@@ -29,7 +30,6 @@ from composer.symbolic.midi import (
     meter_of,
     quantized,
     write_midi,
-    write_musicxml,
 )
 from composer.symbolic.sampler import sample_events
 from composer.train.run import checkpoint_path, load_run, model_name

@@ -1,4 +1,4 @@
-"""Mixing: loudness target, ceiling, loops, offsets, pan, conversions, spec errors, mix.json."""
+"""Mixing: loudness target, ceiling, loops, offsets, pan, conversions, spec errors, mix.json, joins and layers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import yaml
 from composer.audio_io import read_audio, write_audio
 from composer.errors import RenderError
 from composer.render import loudness
-from composer.render.mixer import mix, pan_gains
+from composer.render.mixer import crossfade, layer_under, mix, pan_gains
 
 SR = 22050
 
@@ -237,3 +237,29 @@ def test_stem_lufs_brings_quiet_and_loud_stems_to_one_level(tmp_path, make_wav) 
     report = mix(spec, out=tmp_path / "mix.wav")
     assert report["stems"][0]["lufs"] == pytest.approx(-24.0, abs=0.1)
     assert report["stems"][1]["lufs"] == pytest.approx(-30.0, abs=0.1)  # lufs first, then gain_db
+
+
+def test_crossfade_keeps_the_power_of_unrelated_signals_level() -> None:
+    rng = np.random.default_rng(3)
+    tail, body = (rng.standard_normal((2, SR, 2)) * 0.1).astype(np.float32)
+    joined = crossfade(tail[: SR // 2], body)
+    assert joined.shape == body.shape and joined.dtype == np.float32
+    np.testing.assert_array_equal(joined[SR // 2:], body[SR // 2:])           # after the join: the body alone
+    np.testing.assert_allclose(joined[0], tail[0], atol=1e-7)                 # it starts as the tail
+    window = slice(SR // 4 - 2000, SR // 4 + 2000)                           # halfway: both at -3 dB
+    power = float(np.mean(joined[window] ** 2)) / float(np.mean(body[window] ** 2))
+    assert power == pytest.approx(1.0, abs=0.1)                               # linear fades would give 0.5
+
+
+@pytest.mark.parametrize("level_db", [-12.0, -3.0])
+def test_layer_under_sits_at_its_loudness_relative_to_the_music(level_db: float) -> None:
+    music = np.repeat(_sine(440, 4.0)[:, None], 2, axis=1)
+    layer = np.repeat(_sine(110, 4.0, amp=0.9)[:, None], 2, axis=1)
+    mixed = layer_under(music, layer, level_db=level_db, sample_rate=SR)
+    added = loudness.integrated_lufs(mixed - music, SR)
+    assert added == pytest.approx(loudness.integrated_lufs(music, SR) + level_db, abs=0.05)
+
+
+def test_nothing_is_layered_under_silent_music() -> None:
+    silence, layer = np.zeros((SR, 2), np.float32), np.ones((SR, 2), np.float32) * 0.3
+    np.testing.assert_array_equal(layer_under(silence, layer, level_db=-6.0, sample_rate=SR), silence)

@@ -35,6 +35,8 @@ def test_runs_are_summarized_from_their_files(tmp_path):
     srnn = listed["group/srnn"]
     assert (srnn["model"], srnn["corpus"], srnn["step"], srnn["output"]) == ("samplernn", "songs", 500, ".wav")
     assert srnn["held_out"] == {"metric": "eval_bits_per_sample", "value": 3.15}
+    assert "peak_db" in srnn["options"] and "top_p" not in srnn["options"]  # what its family declares
+    assert "keep_primer" in listed["vae"]["options"]
     assert [s["url"] for s in srnn["samples"]] == ["/files/runs/group/srnn/samples/step-0000250.wav",
                                                    "/files/runs/group/srnn/samples/step-0000500.wav"]
     assert listed["vae"]["held_out"] == {"metric": "eval_loss", "value": 0.7}

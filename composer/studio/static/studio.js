@@ -64,11 +64,15 @@ async function loadRuns() {
 }
 
 function updateConditioned() {
+  // A field is offered when the run's family declares the option (run.options) and, for a
+  // control, when the run was trained with it; primers are uploaded as MIDI.
   const run = state.runs.find((r) => r.name === $("#gen-run").value);
   const controls = (run && run.controls) || [];
-  $("#gen-key").disabled = !controls.includes("pitch_histogram");
-  $("#gen-density").disabled = !controls.includes("density");
-  $("#gen-top-p").disabled = $("#gen-primer").disabled = !(run && run.output === ".mid");
+  const takes = (option) => Boolean(run && (run.options || []).includes(option));
+  $("#gen-key").disabled = !(takes("key") && controls.includes("pitch_histogram"));
+  $("#gen-density").disabled = !(takes("density") && controls.includes("density"));
+  $("#gen-top-p").disabled = !takes("top_p");
+  $("#gen-primer").disabled = !(takes("primer") && run.output === ".mid");
 }
 
 // ---------------------------------------------------------------- jobs

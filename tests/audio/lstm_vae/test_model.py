@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from composer.audio.lstm_vae.family import FAMILY, LstmVaeConfig
+from composer.audio.lstm_vae.config import LstmVaeConfig
+from composer.audio.lstm_vae.family import FAMILY
 from composer.audio.lstm_vae.model import LstmVae, gaussian_kl
 from composer.config import load
 from composer.errors import ConfigError

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from composer.audio.lstm_vae.family import FAMILY, generate, normalized_split
+from composer.audio.lstm_vae.family import FAMILY
+from composer.audio.lstm_vae.features import normalized_split
+from composer.audio.lstm_vae.generate import generate
 from composer.audio.transforms import Normalizer
 from composer.audio_io import read_audio, write_audio
 from composer.errors import CorpusError
@@ -129,7 +131,7 @@ def test_prepare_names_a_corpus_without_audio(tmp_path):
 
 
 def load_tiny():
-    from composer.audio.lstm_vae.family import LstmVaeConfig
+    from composer.audio.lstm_vae.config import LstmVaeConfig
     from composer.config import load
 
     return load(TINY, LstmVaeConfig)
