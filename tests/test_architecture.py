@@ -79,7 +79,9 @@ def test_a_family_folder_is_imported_only_from_inside(path):
 def test_every_family_has_a_folder():
     from composer.train.family import FAMILIES
 
-    for name, target in FAMILIES.items():
+    shipped = {name: target for name, target in FAMILIES.items() if target.startswith("composer.")}  # not tests' toys
+    assert len(shipped) == 4
+    for name, target in shipped.items():
         assert family_folder(target.split(":")[0]) is not None, f"{name} ({target}) is not in a family folder"
 
 

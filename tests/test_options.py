@@ -6,12 +6,14 @@ from pathlib import Path
 import pytest
 
 from composer.errors import ComposerError
-from composer.generate import declared_options, options_of
+from composer.generate import options_of
 from composer.options import GenerateOption, histograms, numbers, shared_options
 from composer.train.family import FAMILIES, get_family
 
+SHIPPED = [name for name, target in FAMILIES.items() if target.startswith("composer.")]  # not the tests' toy families
 
-@pytest.mark.parametrize("model", list(FAMILIES))
+
+@pytest.mark.parametrize("model", SHIPPED)
 def test_a_family_declares_exactly_what_its_generate_takes(model):
     parameters = inspect.signature(get_family(model).generate).parameters
     taken = {name: p.default for name, p in parameters.items() if name not in ("run_dir", "out")}
@@ -23,8 +25,8 @@ def test_a_family_declares_exactly_what_its_generate_takes(model):
 
 
 def test_every_registered_family_declares_options():
-    assert list(declared_options()) == list(FAMILIES)
-    assert all(any(o.name == "seconds" for o in options) for options in declared_options().values())
+    assert len(SHIPPED) == 4
+    assert all(any(o.name == "seconds" for o in options_of(name)) for name in SHIPPED)
 
 
 def test_unknown_model_is_the_registrys_error():
