@@ -7,6 +7,8 @@ A new family must add its row to SHRINK, or this test fails for its presets.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -70,6 +72,39 @@ def test_every_large_preset_says_it_has_not_run_on_a_gpu(preset):
     header = " ".join(line[2:] for line in preset.read_text().splitlines() if line.startswith("# "))
     assert "Not run on a GPU yet" in header and "GPU memory" in header and "mixed" in header
     assert "Expected:" in header
+
+
+def _preset_benchmark():
+    """benchmarks/presets.py as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("preset_benchmark", CONFIGS.parent / "benchmarks" / "presets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_preset_benchmark_refuses_a_busy_machine(tmp_path, monkeypatch, capsys):
+    bench = _preset_benchmark()
+    cores = os.cpu_count()
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.6 * cores, 1.0, 1.0))
+    monkeypatch.setattr(bench, "ensure_corpus", lambda name, root: None)
+    argv = [str(CONFIGS / "performance_rnn" / "tiny.yaml"), "--work", str(tmp_path), "--wait", "0",
+            "--results", str(tmp_path / "rows.json")]
+    assert bench.main(argv) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"presets.py: load average {round(1.6 * cores, 2)} before training on {cores} cores is above 1.5 per core: "
+        "no row written; run again on a quieter machine"]
+    assert not (tmp_path / "rows.json").exists() and not (tmp_path / "runs").exists()
+
+
+def test_every_preset_benchmark_row_reads_as_a_table_row():
+    bench = _preset_benchmark()
+    rows = json.loads((CONFIGS.parent / "benchmarks" / "presets.json").read_text())
+    for row in rows:
+        line = bench.markdown(row).splitlines()[-1]
+        assert line.startswith(f"| {row['date']} | {row['preset']} | {row['corpus']} |") and line.count("|") == 11
+        assert (CONFIGS.parent / row["preset"]).is_file() and row["load_after"][0] <= 1.5 * row["cores"]
 
 
 @pytest.mark.slow
