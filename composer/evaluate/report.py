@@ -29,6 +29,7 @@ from composer.evaluate import (
 )
 from composer.evaluate.markdown import render_report
 from composer.train.family import SUFFIXES, ModelFamily, get_family
+from composer.train.run import read_config
 
 ADHERENCE_S = 20.0        # length of each piece generated to test a control
 
@@ -67,7 +68,8 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
         metrics.update(corpus_baselines(corpus))
     figures = likelihood_plots(metrics, out)
     if midi:
-        metrics.update(symbolic_features(midi, corpus, out, figures))
+        config = read_config(run_dir, family) if midi_run else None
+        metrics.update(symbolic_features(midi, corpus, out, figures, augmentation=config))
     if midi_run:
         metrics.update(control_adherence(run_dir, family, out, seconds=seconds))
     if audio:
@@ -146,8 +148,10 @@ def likelihood_plots(metrics: dict, out: Path) -> dict[str, str]:
     return figures
 
 
-def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
-    """Feature distributions (Yang & Lerch) of the generated MIDI vs the eval split, and the ceiling."""
+def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict, *,
+                      augmentation: Any = None) -> dict:
+    """Feature distributions (Yang & Lerch) of the generated MIDI vs the eval split, and two ceilings: the
+    train split's, and (given a run's event config, ``augmentation``) the train split as that run augments it."""
     sets = {"generated": features.set_features(midi), "eval": features.set_features(corpus.sequences("eval")),
             "train": features.set_features(corpus.sequences("train"))}
     if not sets["eval"]["velocity"].size:
@@ -158,13 +162,20 @@ def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dic
     grams = copying.TrainGrams(copying.intervals(s) for s in corpus.sequences("train"))
     copies = {"generated": copying.copy_measures(midi, grams),
               "eval (reference)": copying.copy_measures(list(corpus.sequences("eval")), grams)}
-    return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies}
+    summary = features.feature_summary(sets["generated"], sets["eval"], sets["train"])
+    summary["feature_overlap_ratio_eval_ceiling"] = summary["feature_overlap_ratio"]
+    if augmentation is not None:
+        from composer.evaluate import augmented  # TensorFlow: only for a run's own augmentation
+        from composer.symbolic.cache import encoded_split
+
+        train = encoded_split(corpus, "train", augmentation.encoding)
+        summary.update(augmented.augmented_ceiling(sets["generated"], sets["eval"],
+                                                   augmented.augmented_features(train, augmentation)))
+    return {**summary, "copying": copies}
 
 
 def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds: float | None) -> dict:
     """Key and density adherence of a conditioned MIDI run over 12 keys and several densities."""
-    from composer.train.run import read_config
-
     config = read_config(run_dir, family)
     if not config.controls:
         return {}
