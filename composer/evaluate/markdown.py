@@ -36,6 +36,7 @@ def _likelihood(m: dict) -> list[str]:
             rows.append(["eval windows reaching the band", *m["eval_windows_by_position"].values()])
         lines += ["Nats per event by the position of the predicted event in its eval window: a model that "
                   "uses long context gets better further in.", ""] + _table(["predictor", *bands], rows)
+    lines += _context(m)
     if "eval_bits_per_sample" in m:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
@@ -43,6 +44,15 @@ def _likelihood(m: dict) -> list[str]:
         lines += _table(["predictor", "eval loss (nats/frame)"], [["model", m["eval_loss"]]] + [
             [name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()])
     return lines
+
+
+def _context(m: dict) -> list[str]:
+    if m.get("context_gain") is None:
+        return []
+    return [f"Context gain: **{m['context_gain']:.3f} nats/event** = NLL with the context cut to the last "
+            f"{m['context_cut_events']} events ({m['context_nll_cut']:.4g}) - NLL with the full context "
+            f"({m['context_nll_full']:.4g}), over {m['context_events_scored']} eval events at position >= "
+            f"{m['context_min_position']} in their window (positive: the model uses the longer context).", ""]
 
 
 def _features(m: dict) -> list[str]:

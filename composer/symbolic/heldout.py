@@ -13,6 +13,7 @@ import numpy as np
 
 from composer.errors import CorpusError
 from composer.evaluate.event_likelihood import add_model_figures, baseline_figures
+from composer.symbolic import context_gain
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.encoding import PerformanceEncoding
 from composer.train.run import eval_loss
@@ -49,8 +50,20 @@ def per_event_nll(run: Any, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(nll), np.concatenate(positions)
 
 
+def context_figures(run: Any, corpus: Any) -> dict:
+    """``context_gain.context_gain`` of a loaded event-model run on the eval split (a stride keeps it short)."""
+    from composer.symbolic.event_family import eval_window
+
+    chunks = encoded_split(corpus, "eval", run.config.encoding)
+    window = eval_window(chunks, run.config.eval_window)
+    eligible = context_gain.eligible_events([len(chunk) for chunk in chunks], window=window)
+    dataset = run.family.make_dataset(corpus, run.config, run.meta, split="eval", training=False)
+    return context_gain.context_gain(run.model, dataset, stride=context_gain.stride_for(eligible))
+
+
 def heldout_likelihood(run: Any, corpus: Any) -> dict:
     """``ModelFamily.heldout_likelihood`` of the event families: the baselines plus the model's figures."""
     nll, positions = per_event_nll(run, corpus)
-    return add_model_figures(corpus_baselines(corpus, run.config.encoding),
-                             nll_per_event=float(eval_loss(run, corpus)), nll=nll, positions=positions)
+    figures = add_model_figures(corpus_baselines(corpus, run.config.encoding),
+                                nll_per_event=float(eval_loss(run, corpus)), nll=nll, positions=positions)
+    return {**figures, **context_figures(run, corpus)}
