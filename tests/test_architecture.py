@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "composer"
 MODELS = {"symbolic", "audio"}
 # evaluate's pure measures, with which a model listens to itself while training and scores itself held out
 MEASURES = {"composer.evaluate.audio_metrics", "composer.evaluate.audio_reference", "composer.evaluate.distributions",
-            "composer.evaluate.event_likelihood"}
+            "composer.evaluate.event_likelihood", "composer.evaluate.ngram"}
 FORBIDDEN = {  # stage -> the stages it must not import
     "corpus": {"render", "train", "evaluate", "studio", "cli", "demo", *MODELS},
     "render": {"corpus", "train", "evaluate", "studio", "cli", "demo", *MODELS},
