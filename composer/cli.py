@@ -280,6 +280,10 @@ def generate(
                                    help="performance-rnn, music-transformer (with --density): give the model the "
                                         "asked density as it is, without the feedback that keeps each piece near "
                                         "it."),
+    ngram_mix: Optional[bool] = typer.Option(None, "--ngram-mix/--no-ngram-mix",
+                                             help="performance-rnn, music-transformer (trained with ngram_mix): "
+                                                  "mix the run's n-gram into sampling or not (default: as "
+                                                  "trained)."),
     quantize: Optional[int] = typer.Option(None, "--quantize",
                                            help="performance-rnn: also write a copy snapped to this grid "
                                                 "(e.g. 16)."),
@@ -305,7 +309,7 @@ def generate(
         "key": key.split(";") if key else None,
         "pitch_histogram": _histograms(pitch_histogram),
         "top_p": top_p, "beam": beam, "engine": engine, "guidance": guidance, "quantize": quantize,
-        "open_loop": open_loop or None,
+        "open_loop": open_loop or None, "ngram_mix": ngram_mix,
         "musicxml": musicxml or None,
         "program": program, "keep_primer": keep_primer or None, "peak_db": peak_db,
     }

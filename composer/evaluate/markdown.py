@@ -36,7 +36,7 @@ def _likelihood(m: dict) -> list[str]:
             rows.append(["eval windows reaching the band", *m["eval_windows_by_position"].values()])
         lines += ["Nats per event by the position of the predicted event in its eval window: a model that "
                   "uses long context gets better further in.", ""] + _table(["predictor", *bands], rows)
-    lines += _context(m)
+    lines += _mixture(m) + _context(m)
     if "eval_bits_per_sample" in m:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
@@ -44,6 +44,19 @@ def _likelihood(m: dict) -> list[str]:
         lines += _table(["predictor", "eval loss (nats/frame)"], [["model", m["eval_loss"]]] + [
             [name.replace("_", " "), value] for name, value in m["baseline_eval_loss"].items()])
     return lines
+
+
+def _mixture(m: dict) -> list[str]:
+    if "ngram_mix" not in m:
+        return []
+    mix, held = m["ngram_mix"], m["ngram_mix"]["held_apart"]
+    return [f"Neural + n-gram mixture, (1 - w) p_model + w p_ngram with a Kneser-Ney {mix['order']}-gram, "
+            f"w = {mix['weight']:.3f} fitted on {held['held_apart_chunks']} train chunks held apart from training "
+            f"(there: model {held['nll_model']:.4g}, n-gram {held['nll_ngram']:.4g}, mixture "
+            f"{held['nll_mixture']:.4g}).", ""] + _table(
+        ["predictor (eval split, same events)", "nats/event"],
+        [["model alone", mix["nll_model"]], ["model + n-gram mixture", mix["nll_mixture"]],
+         ["best n-gram", min(m["baseline_nll_per_event"].values())]])
 
 
 def _context(m: dict) -> list[str]:

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import scipy.optimize
-import scipy.special
 
 from composer.atomic import write_text_atomic
 from composer.errors import RunDirError
@@ -71,8 +70,8 @@ class Mixture:
 
     def mix_logits(self, logits: np.ndarray, ngram_probs: np.ndarray) -> np.ndarray:
         """log((1 - w) softmax(logits) + w p_ngram): float32 [R, V] from the model's logits [R, V]."""
-        probs = (1 - self.weight) * scipy.special.softmax(logits.astype(np.float64), axis=1) \
-            + self.weight * ngram_probs
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs = exp * ((1 - self.weight) / exp.sum(axis=1, keepdims=True)) + self.weight * ngram_probs
         with np.errstate(divide="ignore"):
             return np.log(probs).astype(np.float32)
 
