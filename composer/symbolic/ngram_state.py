@@ -54,8 +54,10 @@ class NgramState:
             gammas.append(table.ctx_gamma[order])
         self.links, value = np.concatenate(links), np.concatenate(values)
         self.missing = first_id                                     # a context never seen in training
-        self.total = np.append(np.concatenate(totals), 0.0)
-        self.gamma = np.append(np.concatenate(gammas), 0.0)
+        total, gamma = np.append(np.concatenate(totals), 0.0), np.append(np.concatenate(gammas), 0.0)
+        seen = total > 0
+        self.inverse_total = np.where(seen, 1.0 / np.where(seen, total, 1.0), 0.0)   # 0: a context with no children
+        self.backoff = np.where(seen, gamma * self.inverse_total, 1.0)               # 1: passed through unchanged
         parent, last = self.links // base, self.links % base
         # Children of every node but the root, scattered: those of node m are entries start[m]..start[m + 1].
         keep = (last < vocab) & (value > 0) & (parent > 0)
@@ -77,9 +79,8 @@ class NgramState:
 
     def advance(self, state: np.ndarray, events: np.ndarray, *, steps: int = 1) -> np.ndarray:
         """The state [R, order] after each row reads its event of ``events`` [R] (``steps`` times)."""
-        base = self.vocab_size + 1
         for _ in range(steps):
-            query = state[:, :-1] * base + events[:, None]                          # (R, order - 1)
+            query = state[:, :-1] * (self.vocab_size + 1) + events[:, None]          # (R, order - 1)
             found = np.minimum(np.searchsorted(self.links, query), len(self.links) - 1)
             child = np.where(self.links[found] == query, found + 1, self.missing)
             state = np.concatenate([np.zeros((len(state), 1), np.int64), child], axis=1)
@@ -87,20 +88,15 @@ class NgramState:
 
     def probabilities(self, state: np.ndarray) -> np.ndarray:
         """The next-event distribution of each row: float64 [R, V], rows summing to 1."""
-        total, gamma = self.total[state], self.gamma[state]                        # (R, order)
-        seen = total > 0
-        safe = np.where(seen, total, 1.0)
-        factor = np.where(seen, gamma / safe, 1.0)
+        above = np.cumprod(self.backoff[state][:, ::-1], axis=1)[:, ::-1]         # (R, order): prod_{j>=k}
         # weight of order k's own counts: 1/total_k times the back-off factors of every longer context
-        above = np.cumprod(factor[:, ::-1], axis=1)[:, ::-1]                       # (R, order): prod_{j>=k}
-        later = np.concatenate([above[:, 1:], np.ones((len(state), 1))], axis=1)   # prod_{j>k}
-        weight = np.where(seen, later / safe, 0.0)
+        weight = self.inverse_total[state] * np.concatenate([above[:, 1:], np.ones((len(state), 1))], axis=1)
         probs = above[:, :1] / self.vocab_size + weight[:, :1] * self.root_children      # (R, V)
-        nodes, weights = state[:, 1:].ravel(), weight[:, 1:].ravel()
+        nodes = state[:, 1:].ravel()
         first, count = self.start[nodes], self.start[nodes + 1] - self.start[nodes]
         index = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-        rows = np.repeat(np.repeat(np.arange(len(state)), self.order - 1), count)
-        scattered = np.bincount(rows * self.vocab_size + self.child_event[index],
-                                weights=self.child_value[index] * np.repeat(weights, count),
+        rows = np.repeat(np.arange(len(state)) * self.vocab_size, count.reshape(len(state), -1).sum(axis=1))
+        scattered = np.bincount(rows + self.child_event[index],
+                                weights=self.child_value[index] * np.repeat(weight[:, 1:].ravel(), count),
                                 minlength=len(state) * self.vocab_size)
         return probs + scattered.reshape(probs.shape)
