@@ -14,7 +14,6 @@ import weakref
 from typing import Any, Protocol
 
 import numpy as np
-import tensorflow as tf
 
 from composer.errors import ConfigError
 from composer.lite import per_model
@@ -44,27 +43,6 @@ class TFEngine:
 
     def initial_state(self, batch: int) -> Any:
         return self.model.initial_state(batch)
-
-
-class TFStepEngine:
-    """The model's own float32 step called once per event from numpy (``sampler._run_stepwise``), for a
-    loop that also runs numpy code per event (the n-gram mixture) and so cannot be compiled whole."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = weakref.proxy(model)
-        self.control_dim = model.control_dim
-        self._step = tf.function(model.step, reduce_retracing=True)
-
-    def initial_state(self, batch: int) -> Any:
-        return self.model.initial_state(batch)
-
-    def step(self, events: np.ndarray, controls: np.ndarray | None, state: Any) -> tuple[np.ndarray, Any]:
-        logits, state = self._step(tf.constant(events, tf.int32),
-                                   None if controls is None else tf.constant(controls, tf.float32), state)
-        return logits.numpy(), state
-
-    def reorder(self, state: Any, rows: np.ndarray) -> Any:
-        return tf.nest.map_structure(lambda tensor: tf.gather(tensor, rows), state)
 
 
 def engine_for(model: Any, engine: str | Engine) -> Engine | TFEngine:

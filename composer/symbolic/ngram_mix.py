@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,8 @@ class Mixture:
     weight: float
     ngram: KneserNey
     state: NgramState
+    compiled: weakref.WeakKeyDictionary = dataclasses.field(default_factory=weakref.WeakKeyDictionary,
+                                                            compare=False, repr=False)  # model -> TF engine
 
     def mix_logits(self, logits: np.ndarray, ngram_probs: np.ndarray) -> np.ndarray:
         """log((1 - w) softmax(logits) + w p_ngram): float32 [R, V] from the model's logits [R, V]."""

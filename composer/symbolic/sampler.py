@@ -28,11 +28,11 @@ import tensorflow as tf
 
 from composer import draws
 from composer.errors import ConfigError
-from composer.lite import per_model
 from composer.seeding import resolve_seed
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
-from composer.symbolic.engines import Engine, TFEngine, TFStepEngine, engine_for
+from composer.symbolic.engines import Engine, TFEngine, engine_for
 from composer.symbolic.ngram_mix import MixedEngine
+from composer.symbolic.ngram_tf import compiled_engine
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 PROGRESS_EVERY = 256         # events between progress reports
@@ -175,10 +175,8 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
       progress: called now and then with the seconds of new material every piece has reached.
     """
     engine = engine_for(model, engine)
-    if ngram is not None:
-        # The n-gram steps in numpy, which the compiled TF loop cannot host: the TF engine then runs
-        # the stepwise loop, one compiled model step per event.
-        engine = MixedEngine(per_model(model, TFStepEngine) if isinstance(engine, TFEngine) else engine, ngram)
+    if ngram is not None:  # the n-gram steps in TensorFlow inside the compiled loop, in numpy beside LiteRT
+        engine = compiled_engine(model, ngram) if isinstance(engine, TFEngine) else MixedEngine(engine, ngram)
     guided = guidance is not None and guidance != 1
     if guided and unconditional is None:
         raise ConfigError("guidance needs the unguided control rows to push away from")
