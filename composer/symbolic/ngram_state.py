@@ -23,7 +23,7 @@ from composer.evaluate.ngram import KneserNey
 class NgramState:
     """The n-gram's distribution and context transitions as flat arrays over its k-gram nodes.
 
-    A row's state is int64 [order] node ids: its context of each length 0..order-1 (``MISSING``
+    A row's state is int64 [order] node ids: its context of each length 0..order-1 (``missing``
     where that context never occurred in training); ``initial(rows)`` is the context of a piece's start.
     """
 
