@@ -15,6 +15,8 @@ from composer.symbolic import generate, heldout, ngram_mix
 from composer.symbolic.controls import control_dim, user_controls
 from composer.symbolic.engines import engine_for
 from composer.symbolic.family import FAMILY, PerformanceRNNConfig
+from composer.symbolic.music_transformer_family import FAMILY as MT
+from composer.symbolic.music_transformer_family import MusicTransformerConfig
 from composer.symbolic.ngram_state import NgramState
 from composer.symbolic.ngram_tf import MixedModel
 from composer.symbolic.sampler import sample_events
@@ -141,6 +143,17 @@ def test_beam_search_primer_and_controls_run_with_the_mixture(ngram, engine):
         pieces = sample_events(model, config.encoding, seconds=1.0, seed=4, primer=primer, engine=engine, beam=beam,
                                num=2, ngram=mixture, controls=controls)
         assert len(pieces) == 2 and all(np.array_equal(p[:4], primer) and len(p) > 4 for p in pieces)
+
+
+def test_music_transformer_samples_with_the_mixture_in_its_compiled_loop(ngram):
+    config = MusicTransformerConfig(layers=1, width=16, heads=2, ff_dim=32, span=16)
+    model = MT.build_model(config, {"num_classes": V, "controls": [], "control_dim": 0})
+    mixture = ngram_mix.Mixture(0.5, ngram, NgramState(ngram))
+    primer = np.array([370, 60, 300, 188], np.int32)
+    for beam in (None, 2):
+        pieces = sample_events(model, config.encoding, seconds=1.0, seed=2, primer=primer, beam=beam, num=2,
+                               ngram=mixture)
+        assert all(np.array_equal(p[:4], primer) and len(p) > 4 for p in pieces)
 
 
 def test_reorder_moves_each_rows_ngram_context(ngram):
