@@ -266,6 +266,10 @@ def _flag(shared: SharedOption) -> inspect.Parameter:
     labelled with the families it is theirs, and their defaults; given only when the user gives it."""
     option = shared.option
     text = shared.help + (f" [default: {shared.defaults}]" if shared.defaults else "")
+    if option.kind is bool and option.default is None:  # a switch both ways: unset means "as the run says"
+        return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[bool],
+                                 default=typer.Option(None, f"{option.flag}/--no-{option.flag[2:]}", help=text,
+                                                      show_default=False))
     if option.kind is bool:
         return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=bool,
                                  default=typer.Option(False, option.flag, help=text, show_default=False))
@@ -296,7 +300,10 @@ def generate(
     _load_tensorflow_quietly()
     from composer.generate import generate as generate_from_run
 
-    given = {name: value for name, value in options.items() if value is not None and value is not False}
+    switches = {shared.option.name for shared in shared_options(declared_options())
+                if shared.option.kind is bool and shared.option.default is None}
+    given = {name: value for name, value in options.items()
+             if value is not None and (value is not False or name in switches)}
     for path in generate_from_run(run_dir, out=out, **given):
         typer.echo(str(path))
 

@@ -33,6 +33,7 @@ def _likelihood(m: dict) -> list[str]:
             lines += [f"Gain of the model over the best baseline: **{m['gain_over_best_baseline_nats']:.3f} "
                       "nats/event** (positive: the model predicts better).", ""]
     lines += _by_position(m)
+    lines += _mixture(m) + _context(m)
     if "eval_bits_per_sample" in m:
         lines += _table(["predictor", "bits/sample"], [["model", m["eval_bits_per_sample"]],
                                                         ["unigram", m["baseline_bits_per_sample"]["unigram"]]])
@@ -64,6 +65,28 @@ def _by_position(m: dict) -> list[str]:
     return lines
 
 
+def _mixture(m: dict) -> list[str]:
+    if "ngram_mix" not in m:
+        return []
+    mix, held = m["ngram_mix"], m["ngram_mix"]["held_apart"]
+    return [f"Neural + n-gram mixture, (1 - w) p_model + w p_ngram with a Kneser-Ney {mix['order']}-gram, "
+            f"w = {mix['weight']:.3f} fitted on {held['held_apart_chunks']} train chunks held apart from training "
+            f"(there: model {held['nll_model']:.4g}, n-gram {held['nll_ngram']:.4g}, mixture "
+            f"{held['nll_mixture']:.4g}).", ""] + _table(
+        ["predictor (eval split, same events)", "nats/event"],
+        [["model alone", mix["nll_model"]], ["model + n-gram mixture", mix["nll_mixture"]],
+         ["best n-gram", min(m["baseline_nll_per_event"].values())]])
+
+
+def _context(m: dict) -> list[str]:
+    if m.get("context_gain") is None:
+        return []
+    return [f"Context gain: **{m['context_gain']:.3f} nats/event** = NLL with the context cut to the last "
+            f"{m['context_cut_events']} events ({m['context_nll_cut']:.4g}) - NLL with the full context "
+            f"({m['context_nll_full']:.4g}), over {m['context_events_scored']} eval events at position >= "
+            f"{m['context_min_position']} in their window (positive: the model uses the longer context).", ""]
+
+
 def _features(m: dict) -> list[str]:
     if "feature_overlap" not in m:
         return []
@@ -73,7 +96,18 @@ def _features(m: dict) -> list[str]:
             "Overlap area of histograms (1 = identical) and KL(eval || set) in nats; the train split "
             "against the eval split is the ceiling.", ""] + _table(
         ["feature", "overlap generated", "overlap train (ceiling)", "KL generated", "KL train"], rows) + [
-        f"Overlap ratio generated/ceiling: **{m['feature_overlap_ratio']:.3f}**", ""]
+        f"Overlap ratio generated/ceiling: **{m['feature_overlap_ratio']:.3f}** against the eval-vs-train ceiling "
+        "(the train split as stored)", ""] + _augmented_ceiling(m)
+
+
+def _augmented_ceiling(m: dict) -> list[str]:
+    if "feature_overlap_ratio_augmented_ceiling" not in m:
+        return []
+    mean = sum(m["feature_overlap_augmented_ceiling"].values()) / len(m["feature_overlap_augmented_ceiling"])
+    return [f"Overlap ratio against the augmented train split's ceiling (the train split transposed and "
+            f"stretched as the run trained on it, mean overlap {mean:.3f}): "
+            f"**{m['feature_overlap_ratio_augmented_ceiling']:.3f}**; a perfect model of what it was shown "
+            "reaches 1.", ""]
 
 
 def _copying(m: dict) -> list[str]:

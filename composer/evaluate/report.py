@@ -23,6 +23,7 @@ from composer.evaluate.markdown import render_report
 from composer.evaluate.summary import ENOUGH_PIECES
 from composer.measures import audio_metrics, audio_reference, copying, distributions, features
 from composer.train.family import SUFFIXES, ModelFamily, get_family
+from composer.train.run import read_config
 
 ADHERENCE_S = 20.0        # length of each piece generated to test a control
 
@@ -62,7 +63,8 @@ def evaluate(run_dir: str | Path | None = None, *, corpus: Any = None, generated
         metrics.update(corpus_baselines(corpus))
     figures = likelihood_plots(metrics, out)
     if midi:
-        metrics.update(symbolic_features(midi, corpus, out, figures))
+        config = read_config(run_dir, family) if midi_run else None
+        metrics.update(symbolic_features(midi, corpus, out, figures, augmentation=config))
     if midi_run:
         metrics.update(control_adherence(run_dir, family, out, seconds=seconds))
     if audio:
@@ -141,8 +143,10 @@ def likelihood_plots(metrics: dict, out: Path) -> dict[str, str]:
     return figures
 
 
-def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict) -> dict:
-    """Feature distributions (Yang & Lerch) of the generated MIDI vs the eval split, and the ceiling."""
+def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dict, *,
+                      augmentation: Any = None) -> dict:
+    """Feature distributions (Yang & Lerch) of the generated MIDI vs the eval split, and two ceilings: the
+    train split's, and (given a run's event config, ``augmentation``) the train split as that run augments it."""
     pieces = {"generated": list(midi), "eval": list(corpus.sequences("eval")), "train": list(corpus.sequences("train"))}
     sets = {label: features.set_features(items) for label, items in pieces.items()}
     if not sets["eval"]["velocity"].size:
@@ -153,14 +157,20 @@ def symbolic_features(midi: Sequence[Path], corpus: Any, out: Path, figures: dic
     grams = copying.TrainGrams((copying.intervals(s) for s in pieces["train"]), ids=[s.id for s in pieces["train"]])
     copies = {"generated": copying.copy_measures(midi, grams),
               "eval (reference)": copying.copy_measures(pieces["eval"], grams)}
-    return {**features.feature_summary(sets["generated"], sets["eval"], sets["train"]), "copying": copies,
-            "feature_pieces": {label: len(items) for label, items in pieces.items()}}
+    summary = features.feature_summary(sets["generated"], sets["eval"], sets["train"])
+    summary["feature_overlap_ratio_eval_ceiling"] = summary["feature_overlap_ratio"]
+    if augmentation is not None:
+        from composer.evaluate import augmented  # TensorFlow: only for a run's own augmentation
+        from composer.symbolic.cache import encoded_split
+
+        train = encoded_split(corpus, "train", augmentation.encoding)
+        summary.update(augmented.augmented_ceiling(sets["generated"], sets["eval"],
+                                                   augmented.augmented_features(train, augmentation)))
+    return {**summary, "copying": copies, "feature_pieces": {label: len(items) for label, items in pieces.items()}}
 
 
 def control_adherence(run_dir: Path, family: ModelFamily, out: Path, *, seconds: float | None) -> dict:
     """Key and density adherence of a conditioned MIDI run over 12 keys and several densities."""
-    from composer.train.run import read_config
-
     config = read_config(run_dir, family)
     if not config.controls:
         return {}

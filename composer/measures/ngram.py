@@ -149,6 +149,14 @@ class KneserNey:
         prefix[ids[k][here]] = np.roll(ids[k - 1], 1)[here]
         return prefix
 
+    @property
+    def tables(self) -> list[_OrderTable]:
+        """The fitted statistics of orders 0..n (order 0: the empty context), for readers such as
+        ``composer.symbolic.ngram_state`` that step the model event by event."""
+        if not self._tables:
+            raise ComposerError("the n-gram model is not fitted yet (call fit first)")
+        return self._tables
+
     def log_probs(self, sequence: Sequence[int]) -> np.ndarray:
         """Natural-log probability of each event given the events before it. Shape [len]."""
         return self._log_probs(_check_sequences([sequence], self.vocab_size))

@@ -21,7 +21,7 @@ import tensorflow as tf
 from composer.config import TrainConfig
 from composer.errors import ConfigError, CorpusError, RunDirError, check_range
 from composer.measures.keys import corpus_key_profiles
-from composer.symbolic import heldout, sampling
+from composer.symbolic import heldout, ngram_mix, sampling
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.controls import check_controls, control_dim, note_density, pitch_histogram
 from composer.symbolic.dataset import check_tokens, layout, stretched, windows_dataset
@@ -53,6 +53,8 @@ class EventConfig:
     sample_seconds: float = 10.0        # length of the samples written during training
     temperature: float = 1.0            # generate's default sampling temperature
     guidance: float | None = None       # generate's default guidance scale when a key is asked
+    ngram_mix: bool = False             # mix a Kneser-Ney n-gram into the next-event distribution (ngram_mix.py)
+    ngram_mix_share: float = 0.05       # share of the train chunks held apart from training to fit its weight
 
     def __post_init__(self) -> None:
         if self.model != self.NAME:
@@ -69,6 +71,7 @@ class EventConfig:
         check_range("dropout", self.dropout, low=0.0, high=1.0, open_high=True)
         check_range("max_note_s", self.max_note_s, low=0, open_low=True)
         check_range("temperature", self.temperature, low=0.0)
+        check_range("ngram_mix_share", self.ngram_mix_share, low=0.0, high=0.5, open_low=True)
         if self.guidance is not None:
             check_range("guidance", self.guidance, low=0.0)
             if not self.controls or self.control_dropout == 0:
@@ -160,7 +163,8 @@ class EventFamily:
                 **({"density_quantiles": density_quantiles(train, config.encoding)} if "density" in config.controls
                    else {}),
                 **({"key_profiles": key_profiles(train, config.encoding)} if "pitch_histogram" in config.controls
-                   else {})}
+                   else {}),
+                **(ngram_mix.store_train_events(train, config, run_dir) if config.ngram_mix else {})}
 
     def eval_batch_size(self, config: EventConfig, window: int) -> int:
         """Batch size of eval windows of ``window`` events (a model may need fewer at long windows)."""
@@ -171,6 +175,8 @@ class EventFamily:
         """Windows of ``example_events``; the train split is time-stretched and transposed when training."""
         chunks = encoded_split(corpus, split, config.encoding)
         check_tokens(chunks, meta["num_classes"], corpus=getattr(corpus, "name", str(corpus)), split=split)
+        if split == "train":
+            chunks = ngram_mix.training_chunks(chunks, config)
         if training:
             chunks = stretched(chunks, config.encoding, low=config.stretch[0], high=config.stretch[1],
                                count=config.stretch_variants)

@@ -33,6 +33,8 @@ def event_options(*, engine: GenerateOption) -> tuple[GenerateOption, ...]:
                        "scale; > 1 follows the controls more closely.", low=0.0),
         GenerateOption("open_loop", bool, "(with --density): give the model the asked density as it is, without "
                        "the feedback that keeps each piece near it.", default=False),
+        GenerateOption("ngram_mix", bool, "(trained with ngram_mix): mix the run's n-gram into sampling, or not "
+                       "(default: as trained)."),
         GenerateOption("quantize", int, "also write a copy snapped to this grid (e.g. 16)."),
         GenerateOption("musicxml", bool, "also write MusicXML.", default=False),
         GenerateOption("program", int, "GM program of the track.", low=0, high=127),

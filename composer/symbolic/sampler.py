@@ -31,6 +31,8 @@ from composer.errors import ConfigError
 from composer.seeding import resolve_seed
 from composer.symbolic.encoding import STEPS_PER_SECOND, PerformanceEncoding
 from composer.symbolic.engines import Engine, TFEngine, engine_for
+from composer.symbolic.ngram_mix import MixedEngine
+from composer.symbolic.ngram_tf import compiled_engine
 
 MAX_EVENTS_PER_SECOND = 300  # hard cap on a row that never moves time forward
 PROGRESS_EVERY = 256         # events between progress reports
@@ -153,7 +155,7 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
                   controls: np.ndarray | None = None, top_p: float | None = None, beam: int | None = None,
                   guidance: float | None = None, unconditional: np.ndarray | None = None,
                   density: np.ndarray | None = None, engine: str | Engine = "tf",
-                  openings: np.ndarray | None = None,
+                  openings: np.ndarray | None = None, ngram: Any = None,
                   progress: Callable[[float], None] | None = None) -> list[np.ndarray]:
     """Sample ``num`` event arrays (int32, primer first) running ``seconds`` past the primer.
 
@@ -169,9 +171,12 @@ def sample_events(model: Any, encoding: PerformanceEncoding, *, num: int = 1, se
       guidance: classifier-free guidance scale (None or 1: off); needs ``unconditional``, the
         control rows (shaped as ``controls``, or one row [C]) the guided rows are pushed away from.
       engine: "tf" (float32), "tflite" (int8 weights, Performance RNN only) or an engine object.
+      ngram: an n-gram mixture (``ngram_mix.Mixture``) whose distribution is mixed into the model's.
       progress: called now and then with the seconds of new material every piece has reached.
     """
     engine = engine_for(model, engine)
+    if ngram is not None:  # the n-gram steps in TensorFlow inside the compiled loop, in numpy beside LiteRT
+        engine = compiled_engine(model, ngram) if isinstance(engine, TFEngine) else MixedEngine(engine, ngram)
     guided = guidance is not None and guidance != 1
     if guided and unconditional is None:
         raise ConfigError("guidance needs the unguided control rows to push away from")

@@ -189,7 +189,7 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
              key: list[str] | None = None, pitch_histogram: list[list[float]] | None = None,
              top_p: float | None = None, beam: int | None = None, quantize: int | None = None,
              musicxml: bool = False, program: int | None = None, engine: str | None = None,
-             guidance: float | None = None, open_loop: bool = False) -> list[Path]:
+             guidance: float | None = None, open_loop: bool = False, ngram_mix: bool | None = None) -> list[Path]:
     """Generate ``num`` MIDI files from the event model (Performance RNN, Music Transformer) of ``run_dir``.
 
     ``seconds`` of new material follow the primer (kept at the start, with an 'end of primer'
@@ -201,7 +201,8 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     trained with ``control_dropout`` > 0). ``temperature`` and ``guidance`` default to the run's
     preset (guidance only where a key or histogram is asked). ``engine`` defaults to the family's first (Performance
     RNN: "tflite", int8 weights, faster on CPU). A primer file's tempo, time signature and program
-    are kept (``program`` overrides the last). Returns the paths written.
+    are kept (``program`` overrides the last). ``ngram_mix`` mixes the run's n-gram into every step
+    (default: as the run's config says; it needs a run trained with ``ngram_mix``). Returns the paths written.
     """
     checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1),
               "temperature": (temperature, temperature is None or temperature >= 0),
@@ -240,11 +241,16 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     engine = engine or run.family.engines[0]
     if engine in ENGINES and engine not in run.family.engines:  # an unknown one: sample_events says so
         raise ConfigError(f"--engine {engine}: {run.family.name} runs sample on {', '.join(run.family.engines)}")
+    mixture = None
+    if run.config.ngram_mix if ngram_mix is None else ngram_mix:
+        from composer.symbolic.heldout import mixture_of
+
+        mixture = mixture_of(run)[0]
     with seconds_bar(seconds) as progress:
         pieces = sample_events(run.model, encoding, num=num, seconds=seconds, temperature=temperature, seed=seed,
                                primer=primer_events, controls=controls, top_p=top_p, beam=beam, guidance=guidance,
                                unconditional=unconditional, density=asked_density, engine=engine,
-                               openings=openings, progress=progress)
+                               openings=openings, ngram=mixture, progress=progress)
     program = program if program is not None else meter.program or 0
     return write_pieces(pieces, encoding, out=Path(out), max_note_s=run.config.max_note_s, program=program,
                         primer_events=len(primer_events), quantize=quantize, musicxml=musicxml, meter=meter)

@@ -1,0 +1,176 @@
+"""The neural + n-gram mixture of an event model: p = (1 - w) * p_model + w * p_ngram (option ``ngram_mix``).
+
+A neural model and a Kneser-Ney n-gram make different errors, and on formulaic tunes the n-gram
+recites what the train split holds; mixing their next-event distributions is the classic way to
+beat both. With ``ngram_mix`` on, a slice of the train split (``ngram_mix_share`` of its chunks,
+picked by the seed) is held apart from training; after training, the n-gram's order (of
+``NGRAM_ORDERS``) and the single weight ``w`` are those of the lowest held-apart NLL, with the
+n-gram fit on the chunks the model trained on. The n-gram used after that is refit on the whole
+train split. The train events are stored in the run dir at ``prepare`` (``ngram_mix.npz``) and the
+fitted order and weight in ``ngram_mix.json`` (fitted at first use, again when the checkpoint
+changes), so ``composer generate RUN_DIR`` needs no corpus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+
+from composer.atomic import write_text_atomic
+from composer.errors import RunDirError
+from composer.measures.event_likelihood import NGRAM_ORDERS
+from composer.measures.ngram import KneserNey
+from composer.symbolic.ngram_state import NgramState
+
+EVENTS_FILE = "ngram_mix.npz"
+WEIGHT_FILE = "ngram_mix.json"
+
+
+def held_apart(count: int, *, share: float, seed: int) -> np.ndarray:
+    """Which of ``count`` train chunks are held apart from training: bool [count], ``share`` of them
+    (at least one when there are two or more), drawn by ``seed``."""
+    mask = np.zeros(count, bool)
+    if count >= 2:
+        mask[np.random.default_rng([seed, 27]).permutation(count)[:max(1, round(share * count))]] = True
+    return mask
+
+
+def training_chunks(chunks: list[np.ndarray], config: Any) -> list[np.ndarray]:
+    """The train chunks the model trains on: all, or all but the held-apart slice when ``ngram_mix`` is on."""
+    if not config.ngram_mix:
+        return chunks
+    mask = held_apart(len(chunks), share=config.ngram_mix_share, seed=config.seed)
+    return [chunk for chunk, held in zip(chunks, mask) if not held]
+
+
+def store_train_events(chunks: list[np.ndarray], config: Any, run_dir: Path) -> dict:
+    """Write the train split's events and the held-apart mask to ``run_dir/ngram_mix.npz``; returns meta keys."""
+    mask = held_apart(len(chunks), share=config.ngram_mix_share, seed=config.seed)
+    path = Path(run_dir) / EVENTS_FILE
+    temporary = path.with_name(f".{path.name}.tmp.npz")
+    np.savez_compressed(temporary, events=np.concatenate(chunks).astype(np.int16),
+                        lengths=np.array([len(c) for c in chunks], np.int64), held=mask)
+    temporary.replace(path)
+    return {"ngram_mix_held_apart_chunks": int(mask.sum())}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mixture:
+    """A fitted mixture: the weight of the n-gram, the n-gram (fit on the whole train split) and its stepper."""
+
+    weight: float
+    ngram: KneserNey
+    state: NgramState
+    compiled: weakref.WeakKeyDictionary = dataclasses.field(default_factory=weakref.WeakKeyDictionary,
+                                                            compare=False, repr=False)  # model -> TF engine
+
+    def mix_logits(self, logits: np.ndarray, ngram_probs: np.ndarray) -> np.ndarray:
+        """log((1 - w) softmax(logits) + w p_ngram): float32 [R, V] from the model's logits [R, V]."""
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs = exp * ((1 - self.weight) / exp.sum(axis=1, keepdims=True)) + self.weight * ngram_probs
+        with np.errstate(divide="ignore"):
+            return np.log(probs).astype(np.float32)
+
+    def target_nll(self, model_nll: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
+        """The mixture's NLL of each target [n], from the model's [n] over ``chunks``' events after their first
+        (the order in which the eval windows score them)."""
+        ngram_logp = np.concatenate([self.ngram.log_probs(chunk)[1:] for chunk in chunks if len(chunk) >= 2])
+        if len(ngram_logp) != len(model_nll):
+            raise RunDirError(f"the model scored {len(model_nll)} targets, the n-gram {len(ngram_logp)}")
+        return mixed_nll(model_nll, ngram_logp, self.weight)
+
+
+def mixed_nll(model_nll: np.ndarray, ngram_logp: np.ndarray, weight: float) -> np.ndarray:
+    """-log((1 - w) p_model + w p_ngram) per target, from -log p_model and log p_ngram [n]."""
+    return -np.logaddexp(np.log1p(-weight) - model_nll if weight < 1 else -np.inf,
+                         np.log(weight) + ngram_logp if weight > 0 else -np.inf)
+
+
+def fit_weight(model_nll: np.ndarray, ngram_logp: np.ndarray) -> tuple[float, float]:
+    """The weight in [0, 1] of lowest mean mixed NLL (a convex 1-D search), and that NLL."""
+    cost = lambda w: float(mixed_nll(model_nll, ngram_logp, w).mean())  # noqa: E731
+    found = scipy.optimize.minimize_scalar(cost, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
+    best = min((0.0, 1.0, float(found.x)), key=cost)
+    return best, cost(best)
+
+
+def _train_events(run_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    path = Path(run_dir) / EVENTS_FILE
+    if not path.is_file():
+        raise RunDirError(f"{run_dir}: no {EVENTS_FILE} (the run was trained without ngram_mix: train it with "
+                          "--set ngram_mix=true)")
+    with np.load(path) as stored:
+        chunks = np.split(stored["events"].astype(np.int32), np.cumsum(stored["lengths"])[:-1])
+        return chunks, stored["held"]
+
+
+def fit(run: Any, score: Any) -> dict:
+    """Fit the n-gram's order and weight on the held-apart slice; ``score(chunks) -> model NLL per target``.
+
+    Returns the record written to ``ngram_mix.json``.
+    """
+    chunks, held = _train_events(run.run_dir)
+    trained = [c for c, h in zip(chunks, held) if not h]
+    apart = [c for c, h in zip(chunks, held) if h and len(c) >= 2]
+    if not apart:
+        raise RunDirError(f"{run.run_dir}: the held-apart slice has no chunk of 2+ events to fit the weight on")
+    model_nll = score(apart)
+    vocab = run.meta["num_classes"]
+    fits = {}
+    for order in NGRAM_ORDERS:
+        ngram = KneserNey(order, vocab_size=vocab).fit(trained)
+        logp = np.concatenate([ngram.log_probs(c)[1:] for c in apart])
+        weight, nll = fit_weight(model_nll, logp)
+        fits[order] = {"weight": weight, "nll_mixture": nll, "nll_ngram": float(-logp.mean())}
+    order = min(fits, key=lambda k: fits[k]["nll_mixture"])
+    return {"step": run.step, "order": order, **fits[order], "nll_model": float(model_nll.mean()),
+            "held_apart_chunks": len(apart), "held_apart_targets": int(len(model_nll)),
+            "by_order": {str(k): v for k, v in fits.items()}}
+
+
+def load(run: Any, score: Any) -> tuple[Mixture, dict]:
+    """The run's mixture and its record, fitting (and recording) the weight when the checkpoint is new."""
+    path = Path(run.run_dir) / WEIGHT_FILE
+    record = json.loads(path.read_text()) if path.is_file() else None
+    if record is None or record.get("step") != run.step:
+        record = fit(run, score)
+        write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+    return _mixture(str(run.run_dir), record["order"], record["weight"], run.meta["num_classes"]), record
+
+
+@functools.lru_cache(maxsize=2)
+def _mixture(run_dir: str, order: int, weight: float, vocab: int) -> Mixture:
+    chunks, _ = _train_events(Path(run_dir))
+    ngram = KneserNey(order, vocab_size=vocab).fit(chunks)
+    return Mixture(weight=weight, ngram=ngram, state=NgramState(ngram))
+
+
+class MixedEngine:
+    """A step engine (``engines.Engine``) whose logits are the mixture's: each row's n-gram state reads the
+    event the model reads, and follows its row when beam search reorders them.
+
+    With classifier-free guidance both halves (asked and hidden controls) are mixed, then guided.
+    """
+
+    def __init__(self, engine: Any, mixture: Mixture) -> None:
+        self.engine, self.mixture = engine, mixture
+        self.control_dim = engine.control_dim
+
+    def initial_state(self, batch: int) -> tuple:
+        return self.engine.initial_state(batch), self.mixture.state.initial(batch)
+
+    def step(self, events: np.ndarray, controls: np.ndarray | None, state: tuple) -> tuple[np.ndarray, tuple]:
+        inner, context = state
+        logits, inner = self.engine.step(events, controls, inner)
+        context = self.mixture.state.advance(context, np.asarray(events, np.int64))
+        return self.mixture.mix_logits(np.asarray(logits), self.mixture.state.probabilities(context)), (inner, context)
+
+    def reorder(self, state: tuple, rows: np.ndarray) -> tuple:
+        return self.engine.reorder(state[0], rows), state[1][rows]

@@ -1,0 +1,102 @@
+"""A fitted Kneser-Ney n-gram (``composer.measures.ngram.KneserNey``) stepped event by event, many rows at once.
+
+Sampling with the n-gram mixed in needs, at every event of every row, the n-gram's whole
+next-event distribution. ``KneserNey.probabilities`` scores every candidate from scratch; here
+each row keeps its context as one node per order (the (k-1)-gram ending at its last event, k =
+1..n), so one event costs one sorted lookup per order, and the distribution is the
+interpolation unrolled: each order's discounted counts of the context's children, weighted by
+1 / total of that context times the back-off factors (gamma / total) of every higher order,
+plus the uniform floor. The children of the empty context are one dense vector; those of longer
+contexts are few and scattered in (one ``bincount`` for all rows).
+
+Nodes are the n-gram's k-grams (k = 0..n), numbered in the order of (parent node, last event),
+so the child of a node by an event is found by one ``searchsorted`` over all orders and rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from composer.measures.ngram import KneserNey
+
+
+class NgramState:
+    """The n-gram's distribution and context transitions as flat arrays over its k-gram nodes.
+
+    A row's state is int64 [order] node ids: its context of each length 0..order-1 (``missing``
+    where that context never occurred in training); ``initial(rows)`` is the context of a piece's start.
+    """
+
+    def __init__(self, model: KneserNey) -> None:
+        tables, vocab = model.tables, model.vocab_size
+        self.order, self.vocab_size = model.order, vocab
+        base = vocab + 1                                            # events and the begin token
+        # Nodes numbered breadth first: 0 the empty context, then each order's k-grams sorted by
+        # (parent node, last event), so the links (parent * base + last) of all orders are one sorted array.
+        links, values, totals, gammas = [], [], [tables[0].ctx_total], [tables[0].ctx_gamma]
+        node, prefix, last, first_id = np.zeros(1, np.int64), None, None, 1
+        for k in range(1, self.order + 1):
+            table = tables[k]
+            suffix, first = table.keys // base, table.keys % base
+            if k == 1:
+                prefix, last = np.zeros(len(first), np.int64), first
+            else:  # the prefix of (w1..wk) is (w1..wk-1): its key from the prefix of the suffix (w2..wk)
+                prefix, last = np.searchsorted(tables[k - 1].keys, prefix[suffix] * base + first), last[suffix]
+            link = node[prefix] * base + last                       # node: order k-1 ids -> node numbers
+            order = np.argsort(link, kind="stable")
+            node = np.empty(len(link), np.int64)
+            node[order] = first_id + np.arange(len(link))
+            first_id += len(link)
+            counts = table.counts[order]
+            links.append(link[order])
+            values.append(np.maximum(counts - table.discounts[np.minimum(counts, 3).astype(np.int64)], 0))
+            totals.append(table.ctx_total[order])
+            gammas.append(table.ctx_gamma[order])
+        self.links, value = np.concatenate(links), np.concatenate(values)
+        self.missing = first_id                                     # a context never seen in training
+        total, gamma = np.append(np.concatenate(totals), 0.0), np.append(np.concatenate(gammas), 0.0)
+        seen = total > 0
+        self.inverse_total = np.where(seen, 1.0 / np.where(seen, total, 1.0), 0.0)   # 0: a context with no children
+        self.backoff = np.where(seen, gamma * self.inverse_total, 1.0)               # 1: passed through unchanged
+        parent, last = self.links // base, self.links % base
+        # Children of every node but the root, scattered: those of node m are entries start[m]..start[m + 1].
+        keep = (last < vocab) & (value > 0) & (parent > 0)
+        self.child_event, self.child_value = last[keep], value[keep]
+        self.start = np.searchsorted(parent[keep], np.arange(self.missing + 2))
+        roots = (parent == 0) & (last < vocab)
+        self.root_children = np.zeros(vocab)
+        self.root_children[last[roots]] = value[roots]
+        self._begin = self.advance(self._empty(1), np.full(1, vocab, np.int64), steps=self.order - 1)[0]
+
+    def _empty(self, rows: int) -> np.ndarray:
+        state = np.full((rows, self.order), self.missing, np.int64)
+        state[:, 0] = 0
+        return state
+
+    def initial(self, rows: int) -> np.ndarray:
+        """The state of ``rows`` pieces at their start (the context of order - 1 begin tokens). int64 [rows, order]."""
+        return np.tile(self._begin, (rows, 1))
+
+    def advance(self, state: np.ndarray, events: np.ndarray, *, steps: int = 1) -> np.ndarray:
+        """The state [R, order] after each row reads its event of ``events`` [R] (``steps`` times)."""
+        for _ in range(steps):
+            query = state[:, :-1] * (self.vocab_size + 1) + events[:, None]          # (R, order - 1)
+            found = np.minimum(np.searchsorted(self.links, query), len(self.links) - 1)
+            child = np.where(self.links[found] == query, found + 1, self.missing)
+            state = np.concatenate([np.zeros((len(state), 1), np.int64), child], axis=1)
+        return state
+
+    def probabilities(self, state: np.ndarray) -> np.ndarray:
+        """The next-event distribution of each row: float64 [R, V], rows summing to 1."""
+        above = np.cumprod(self.backoff[state][:, ::-1], axis=1)[:, ::-1]         # (R, order): prod_{j>=k}
+        # weight of order k's own counts: 1/total_k times the back-off factors of every longer context
+        weight = self.inverse_total[state] * np.concatenate([above[:, 1:], np.ones((len(state), 1))], axis=1)
+        probs = above[:, :1] / self.vocab_size + weight[:, :1] * self.root_children      # (R, V)
+        nodes = state[:, 1:].ravel()
+        first, count = self.start[nodes], self.start[nodes + 1] - self.start[nodes]
+        index = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+        rows = np.repeat(np.arange(len(state)) * self.vocab_size, count.reshape(len(state), -1).sum(axis=1))
+        scattered = np.bincount(rows + self.child_event[index],
+                                weights=self.child_value[index] * np.repeat(weight[:, 1:].ravel(), count),
+                                minlength=len(state) * self.vocab_size)
+        return probs + scattered.reshape(probs.shape)
