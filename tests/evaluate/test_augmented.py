@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from composer.evaluate import augmented
-from composer.measures import features
 from composer.evaluate.markdown import render_report
+from composer.measures import features
 from composer.symbolic.performance_rnn.family import PerformanceRNNConfig
 from tests.evaluate.test_report import sequence_of
 
