@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from composer.audio_io import read_audio, write_audio
+from composer.audio_io import read_audio, stream_audio, write_audio
 from composer.errors import ComposerError
 
 
@@ -30,18 +30,6 @@ def test_stereo_is_downmixed_and_resampled(tmp_path):
     assert np.max(np.abs(mono)) == pytest.approx(0.25, abs=0.01)
     stereo, _ = read_audio(tmp_path / "s.wav", mono=False)
     assert stereo.shape == (48000, 2)
-
-
-@pytest.mark.parametrize("content, reason", [
-    (b"", "cannot read audio"),
-    (b"RIFF\x00\x00garbage" * 10, "cannot read audio"),
-])
-def test_bad_files_raise_one_line_errors(tmp_path, content, reason):
-    path = tmp_path / "bad.wav"
-    path.write_bytes(content)
-    with pytest.raises(ComposerError, match=reason) as info:
-        read_audio(path)
-    assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_nan_audio_is_rejected_on_read_and_write(tmp_path):
@@ -71,7 +59,6 @@ def test_16_bit_stores_the_dither_grid_exactly_and_reads_like_libsndfile(tmp_pat
 
 @pytest.mark.parametrize("file_rate, rate, block_s", [(44100, 22050, 0.3), (22050, 22050, 0.25), (8000, 22050, 1.0)])
 def test_streamed_blocks_equal_the_whole_read(tmp_path, file_rate, rate, block_s):
-    from composer.audio_io import stream_audio
 
     stereo = np.stack([sine(440, file_rate, 2.0), sine(660, file_rate, 2.0)], axis=1)
     sf.write(tmp_path / "s.wav", stereo, file_rate, subtype="FLOAT")
@@ -84,23 +71,22 @@ def test_streamed_blocks_equal_the_whole_read(tmp_path, file_rate, rate, block_s
     assert max(len(b) for b in blocks) <= 1.05 * block_s * rate + 1024  # a block plus the resampler delay
 
 
+@pytest.mark.parametrize("read", [read_audio, lambda path: list(stream_audio(path, sample_rate=16000))],
+                         ids=["read_audio", "stream_audio"])
 @pytest.mark.parametrize("content, reason", [
     (b"", "cannot read audio"),
     (b"RIFF\x00\x00garbage" * 10, "cannot read audio"),
 ])
-def test_streaming_a_bad_file_raises_one_line(tmp_path, content, reason):
-    from composer.audio_io import stream_audio
-
+def test_bad_files_raise_one_line_errors(tmp_path, read, content, reason):
     path = tmp_path / "bad.wav"
     path.write_bytes(content)
     with pytest.raises(ComposerError, match=reason) as info:
-        list(stream_audio(path, sample_rate=16000))
+        read(path)
     assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
 
 
 def test_streaming_a_cut_ogg_says_it_ends_early(tmp_path):
     """As read_audio: an Ogg cut short lacks its end-of-stream page (a cut wav is read to its end)."""
-    from composer.audio_io import stream_audio
 
     sf.write(tmp_path / "long.ogg", sine(220, 16000, 48.0), 16000)
     data = (tmp_path / "long.ogg").read_bytes()
