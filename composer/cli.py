@@ -282,7 +282,10 @@ def _with_declared_flags(command: Any) -> Any:
     which reads a command's flags from its signature) in place of its ``**options``."""
     fixed = [p for p in inspect.signature(command, eval_str=True).parameters.values()
              if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    command.__signature__ = inspect.Signature([*fixed, *map(_flag, shared_options(declared_options()))])
+    shared = shared_options(declared_options())
+    command.__signature__ = inspect.Signature([*fixed, *map(_flag, shared)])
+    # switches both ways pass an explicit False on; a plain flag's False only means "not given"
+    command.switches = frozenset(s.option.name for s in shared if s.option.kind is bool and s.option.default is None)
     return command
 
 
@@ -300,10 +303,8 @@ def generate(
     _load_tensorflow_quietly()
     from composer.generate import generate as generate_from_run
 
-    switches = {shared.option.name for shared in shared_options(declared_options())
-                if shared.option.kind is bool and shared.option.default is None}
     given = {name: value for name, value in options.items()
-             if value is not None and (value is not False or name in switches)}
+             if value is not None and (value is not False or name in generate.switches)}
     for path in generate_from_run(run_dir, out=out, **given):
         typer.echo(str(path))
 
