@@ -265,7 +265,8 @@ def _flag(shared: SharedOption) -> inspect.Parameter:
     """One ``generate`` flag from what the families declare (``composer.options``): their help, each
     labelled with the families it is theirs, and their defaults; given only when the user gives it."""
     option = shared.option
-    text = shared.help + (f" [default: {shared.defaults}]" if shared.defaults else "")
+    text = shared.help + (f" [default: {shared.defaults}]" if shared.defaults else "") + \
+        (f" [{option.bounds}]" if option.bounded else "")
     if option.kind is bool and option.default is None:  # a switch both ways: unset means "as the run says"
         return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[bool],
                                  default=typer.Option(None, f"{option.flag}/--no-{option.flag[2:]}", help=text,
@@ -274,7 +275,7 @@ def _flag(shared: SharedOption) -> inspect.Parameter:
         return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=bool,
                                  default=typer.Option(False, option.flag, help=text, show_default=False))
     return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[option.kind],
-                             default=typer.Option(None, option.flag, help=text, min=option.low, max=option.high))
+                             default=typer.Option(None, option.flag, help=text))  # bounds: composer.generate
 
 
 def _with_declared_flags(command: Any) -> Any:

@@ -45,10 +45,11 @@ def check_range(name: str, value: float, *, low: float | None = None, high: floa
     below = high is None or (value < high if open_high else value <= high)
     if not (above and below and value == value):
         got = f"{value!r}" if value == value else "nan (not a number)"
-        raise error(f"{name} must be {_bounds(low, high, open_low, open_high)}{' ' + note if note else ''}, got {got}")
+        bounds = bounds_text(low, high, open_low, open_high) + (f" {note}" if note else "")
+        raise error(f"{name} must be {bounds}, got {got}")
 
 
-def _bounds(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
+def bounds_text(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
     """``within 1..64`` (closed integers), ``within (0, 3600]``, ``positive``, ``>= 2``, ``<= 1.0`` or ``a number``."""
     if low is None and high is None:
         return "a number"

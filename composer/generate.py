@@ -14,7 +14,7 @@ from typing import Any
 
 from composer.atomic import check_writable
 from composer.errors import ConfigError, RunDirError, check_range
-from composer.options import MAX_AUDIO_SECONDS, MAX_NUM, MAX_SECONDS, GenerateOption
+from composer.options import MAX_AUDIO_SECONDS, MAX_SECONDS, GenerateOption, check_values
 from composer.train.family import FAMILIES, get_family
 from composer.train.run import model_name
 
@@ -25,7 +25,7 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
     model = model_name(run_dir)
     family = get_family(model)
     audio = family.output == "audio"
-    check_output(out, seconds=options.get("seconds"), num=options.get("num", 1), audio=audio)
+    check_output(out, seconds=options.get("seconds"), audio=audio)
     if audio:
         from composer.audio_io import check_audio_path  # numpy and libsndfile: not at CLI start-up
 
@@ -36,6 +36,7 @@ def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Pa
         flag = "--" + unknown[0].replace("_", "-")
         raise RunDirError(f"{flag} does not apply to {model} runs ({run_dir})")
     given = {name: declared[name].value(value) for name, value in options.items()}
+    check_values(tuple(declared.values()), given)
     return list(family.generate(run_dir, out=out, **given))
 
 
@@ -53,14 +54,13 @@ def declared_options() -> dict[str, tuple[GenerateOption, ...]]:
     return {model: options_of(model) for model in FAMILIES}
 
 
-def check_output(out: Path, *, seconds: float | None, num: int, audio: bool = False) -> None:
+def check_output(out: Path, *, seconds: float | None, audio: bool = False) -> None:
     """Refuse, before any work, an ``out`` that is a folder and lengths no machine can hold."""
     if out.is_dir():
         raise ConfigError(f"{out}: is a folder; --out takes a file name, e.g. {out / 'piece.mid'}")
     check_writable(out)
     if seconds is not None:
         check_seconds(seconds, audio=audio)
-    check_range("--num", num, low=1, high=MAX_NUM, note="(files generated together)")
 
 
 def check_seconds(seconds: float, *, audio: bool, name: str = "--seconds") -> None:

@@ -13,13 +13,16 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from composer.errors import ComposerError
+from composer.errors import ComposerError, bounds_text, check_range
+from composer.seeding import SEED_LIMIT
 
 MAX_SECONDS = 3600.0  # per file: every family keeps a whole piece in memory until it is written
 # The audio families hold several copies of every sample (LSTM+VAE frames overlap), and SampleRNN
 # draws one sample at a time: ten minutes is already long to wait for.
 MAX_AUDIO_SECONDS = 600.0
 MAX_NUM = 64  # files per call: they are generated as one batch
+MAX_TEMPERATURE = 5.0  # far past where every family's samples turn to noise
+MAX_SEED = SEED_LIMIT - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +32,8 @@ class GenerateOption:
     ``kind`` is the type of the value on the command line (``bool``: a flag); ``parse`` turns that
     text into the value ``generate`` takes when they differ (lists such as '2,4,8'). ``default`` is
     the family's own (None: decided from the run, e.g. its preset; the help says how). ``low`` and
-    ``high`` bound the value, inclusive.
+    ``high`` bound the value (each element of a list), inclusive unless ``open_low``: these bounds are
+    the one range of the value, checked alike for the CLI, the studio and Python callers.
     """
 
     name: str
@@ -39,6 +43,7 @@ class GenerateOption:
     low: float | None = None
     high: float | None = None
     parse: Callable[[str], Any] | None = None
+    open_low: bool = False
 
     @property
     def flag(self) -> str:
@@ -47,6 +52,31 @@ class GenerateOption:
     def value(self, given: Any) -> Any:
         """The value ``generate`` takes for what the user gave (text parsed where it is a list)."""
         return self.parse(given) if self.parse and isinstance(given, str) else given
+
+    @property
+    def bounded(self) -> bool:
+        return self.low is not None or self.high is not None
+
+    @property
+    def bounds(self) -> str:
+        """The range as the help and the error messages write it, e.g. 'within (0, 1]'."""
+        return bounds_text(self.low, self.high, self.open_low, False)
+
+    def check(self, value: Any, *, name: str | None = None) -> None:
+        """Refuse a value (or any element of a list) out of bounds: "--top-p must be within (0, 1], got 0.0".
+        ``name`` is how the caller's user wrote it (the studio's field name); the flag by default."""
+        if not self.bounded or value is None or isinstance(value, bool):
+            return
+        for element in value if isinstance(value, (list, tuple)) else [value]:
+            check_range(name or self.flag, element, low=self.low, high=self.high, open_low=self.open_low)
+
+
+def check_values(options: Sequence[GenerateOption], given: Mapping[str, Any], *, fields: bool = False) -> None:
+    """Check each value of ``given`` (option name -> value, parsed) that ``options`` bound; ``fields``
+    names them as the studio's form does (``top_p``), else as flags (``--top-p``)."""
+    for option in options:
+        if option.name in given:
+            option.check(given[option.name], name=option.name if fields else None)
 
 
 def common_options(*, seconds: float, primer: str) -> tuple[GenerateOption, ...]:
@@ -57,11 +87,12 @@ def common_options(*, seconds: float, primer: str) -> tuple[GenerateOption, ...]
     return (
         GenerateOption("seconds", float, f"Length of new material (s) per file, up to {MAX_SECONDS:.0f} "
                        f"({MAX_AUDIO_SECONDS:.0f} for audio models).", default=seconds),
-        GenerateOption("temperature", float, "Sampling temperature (default: the run's preset, else 1).", low=0.0),
+        GenerateOption("temperature", float, "Sampling temperature (default: the run's preset, else 1).", low=0.0,
+                       high=MAX_TEMPERATURE),
         GenerateOption("primer", Path, primer),
-        GenerateOption("seed", int, "Make the output reproducible."),
-        GenerateOption("num", int, f"Generate N files (up to {MAX_NUM}) in one batched pass: OUT-1 ... OUT-N "
-                       "(one file: OUT).", default=1, low=1),
+        GenerateOption("seed", int, "Make the output reproducible.", low=0, high=MAX_SEED),
+        GenerateOption("num", int, "Generate N files in one batched pass: OUT-1 ... OUT-N (one file: OUT).",
+                       default=1, low=1, high=MAX_NUM),
     )
 
 
@@ -105,7 +136,8 @@ def shared_options(declared: Mapping[str, Sequence[GenerateOption]]) -> list[Sha
     for pairs in takers.values():
         (first_family, first), everyone = pairs[0], len(pairs) == len(declared)
         for family, option in pairs[1:]:
-            if (option.kind, option.low, option.high) != (first.kind, first.low, first.high):
+            if (option.kind, option.low, option.high, option.open_low) != (first.kind, first.low, first.high,
+                                                                            first.open_low):
                 raise ValueError(f"{family} and {first_family} declare {option.flag} with another kind or range")
         shared.append(SharedOption(first, _labelled_help(pairs, everyone=everyone), _defaults(pairs)))
     return shared

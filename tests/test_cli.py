@@ -28,7 +28,9 @@ def test_generate_help_lists_each_option_with_its_families_and_defaults():
     """The flags come from the families' declarations (composer.options), labelled with who takes them."""
     help_text = " ".join(CliRunner().invoke(app, ["generate", "--help"], terminal_width=200).output.split())
     assert "[default: 30; samplernn 10]" in help_text
-    assert "--top-p <float range> performance-rnn, music-transformer: nucleus sampling. [0.0<=x<=1.0]" in help_text
+    assert "--top-p <float> performance-rnn, music-transformer: nucleus sampling. [within (0.0, 1.0]]" in help_text
+    assert "--num <int> Generate N files in one batched pass: OUT-1 ... OUT-N (one file: OUT). " \
+           "[default: 1] [within 1..64]" in help_text
     assert "--keep-primer lstm-vae: keep the warm-up audio at the start." in help_text
     assert ("--primer <path> performance-rnn, music-transformer: MIDI file to continue. lstm-vae, samplernn: "
             "audio file to continue.") in help_text

@@ -7,7 +7,7 @@ import pytest
 
 from composer.errors import ComposerError
 from composer.generate import options_of
-from composer.options import GenerateOption, histograms, numbers, shared_options
+from composer.options import GenerateOption, check_values, histograms, numbers, shared_options
 from composer.train.family import FAMILIES, get_family
 
 SHIPPED = [name for name, target in FAMILIES.items() if target.startswith("composer.")]  # not the tests' toy families
@@ -87,3 +87,37 @@ def test_text_is_parsed_and_values_pass_through():
     assert key.value("D minor;A minor") == ["D minor", "A minor"] and key.value(["E major"]) == ["E major"]
     assert pitches.value("60,64,67") == [60, 64, 67]
     assert option("primer", kind=Path).value(Path("x.mid")) == Path("x.mid")
+
+
+@pytest.mark.parametrize("value, message", [
+    (0.5, None),
+    (1.0, None),
+    (None, None),                                              # not given: the run decides
+    (0.0, "--top-p must be within (0.0, 1.0], got 0.0"),       # the open bound is left out
+    (float("nan"), "--top-p must be within (0.0, 1.0], got nan (not a number)"),
+    ([0.5, 1.5], "--top-p must be within (0.0, 1.0], got 1.5"),  # each element of a list
+])
+def test_an_option_checks_its_one_range(value, message):
+    top_p = option("top_p", low=0.0, high=1.0, open_low=True)
+    if message is None:
+        top_p.check(value)
+        return
+    with pytest.raises(ComposerError) as error:
+        top_p.check(value)
+    assert str(error.value) == message
+
+
+def test_check_values_names_flags_or_the_studios_fields():
+    declared = [option("temperature", low=0.0, high=5.0), option("primer", kind=Path)]
+    check_values(declared, {"temperature": 5.0, "primer": Path("x.mid")})
+    with pytest.raises(ComposerError, match=r"^--temperature must be within \[0.0, 5.0\], got 7.0$"):
+        check_values(declared, {"temperature": 7.0})
+    with pytest.raises(ComposerError, match=r"^temperature must be within \[0.0, 5.0\], got 7.0$"):
+        check_values(declared, {"temperature": 7.0}, fields=True)
+
+
+@pytest.mark.parametrize("model", SHIPPED)
+def test_every_family_bounds_the_common_options_alike(model):
+    """One range per value: temperature, num and seed are bounded the same for every family."""
+    bounded = {o.name: (o.low, o.high) for o in options_of(model) if o.name in ("temperature", "num", "seed")}
+    assert bounded == {"temperature": (0.0, 5.0), "num": (1, 64), "seed": (0, 2**31 - 1)}

@@ -19,13 +19,6 @@ from composer.errors import check_range
 COLLAPSE_SHARE = 0.5  # a file with more than this share of full-scale or noise-flat frames is flagged
 
 
-def check_generate_options(*, seconds: float, num: int, temperature: float) -> None:
-    """The options of every raw-audio ``generate``, refused before any work."""
-    check_range("seconds", seconds, low=0, open_low=True)
-    check_range("num", num, low=1)
-    check_range("temperature", temperature, low=0)
-
-
 def limit_peak(audio: np.ndarray, *, peak_db: float = PEAK_DB) -> np.ndarray:
     """Scale each row of [num, n_samples] down (never up) so its peak is at most ``peak_db`` dBFS."""
     check_range("peak_db", peak_db, high=0, note="dBFS")

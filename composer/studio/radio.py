@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ComposerError
+from composer.generate import options_of
+from composer.options import check_values
 from composer.render.mixer import crossfade
 from composer.studio.runs import find_run, list_runs, run_summary
 from composer.studio.schemas import RadioControls
@@ -233,9 +235,12 @@ def _name(run_dir: Path, workspace: Workspace) -> str:
 
 
 def _check(settings: Settings, workspace: Workspace) -> None:
-    """Refuse controls the runs cannot take (a key or density for an unconditioned model, a texture from MIDI)."""
+    """Refuse controls the runs cannot take (a key or density for an unconditioned model, a texture from MIDI)
+    and values out of the family's ranges, as ``composer generate`` would."""
     name = _name(settings.run_dir, workspace)
     run = run_summary(workspace, name)
+    check_values(options_of(run["model"]), {"temperature": settings.temperature, "density": settings.density},
+                 fields=True)
     if run["output"] != ".mid":
         raise StudioError(f"run '{name}' makes audio; the radio plays a run that writes MIDI")
     texture = settings.texture_dir and run_summary(workspace, _name(settings.texture_dir, workspace))

@@ -1,13 +1,18 @@
-"""What the page may send, with the bounds that keep a request sane (1 to 8 variations, temperature 0 to 2).
+"""What the page may send, with the bounds that keep a request sane.
 
-Pydantic checks every field before any work starts; the server turns its complaints into one line
-the page shows (``num: Input should be less than or equal to 8 (got 100)``). The length of a take
-is checked against the run's model by ``composer.generate.check_seconds``, the range the CLI uses.
+Pydantic checks every field's type and the page's own bounds (mix gains, pans, fades) before any
+work starts; the server turns its complaints into one line the page shows (``tracks.0.pan: Input
+should be less than or equal to 1 (got 3)``). The generation options (length, temperature, number
+of takes, top-p, density, seed) have one range each, the one ``composer generate`` declares for the
+run's family, and are checked against it (``takes.start_checks``, ``radio``), so the page and the
+CLI refuse the same values with the same words.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from composer.options import MAX_NUM
 
 
 class Strict(BaseModel):
@@ -18,19 +23,19 @@ class GenerateRequest(Strict):
     """The Generate tab's form; key and density only for runs trained with those controls."""
 
     run: str = Field(min_length=1)
-    seconds: float = 10.0  # its range depends on the run's model: takes.start_checks
-    temperature: float = Field(1.0, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
-    num: int = Field(4, ge=1, le=8)
-    seed: int | None = Field(None, ge=0, lt=2**31)
+    seconds: float = 10.0  # the options' ranges are the family's: takes.start_checks
+    temperature: float = 1.0
+    top_p: float | None = None
+    num: int = 4
+    seed: int | None = None
     key: str | None = Field(None, max_length=20)
-    density: float | None = Field(None, gt=0, le=64)
+    density: float | None = None
     primer: str | None = Field(None, max_length=80)  # an id returned by POST /api/primers
 
 
 class KeepRequest(Strict):
     job: str = Field(min_length=1, max_length=80)
-    take: int = Field(ge=1, le=8)
+    take: int = Field(ge=1, le=MAX_NUM)
 
 
 class Track(Strict):
@@ -56,8 +61,8 @@ class RadioControls(Strict):
     """Take effect at the next segment; a field left out keeps its value, "" (key) or 0 (density) clears it."""
 
     run: str | None = Field(None, min_length=1)
-    temperature: float | None = Field(None, ge=0, le=2)
+    temperature: float | None = None  # ranges: the run's family's (radio._check)
     key: str | None = Field(None, max_length=20)
-    density: float | None = Field(None, ge=0, le=64)
+    density: float | None = None
     texture: str | None = Field(None, max_length=200)  # an audio run layered underneath; "" for none
     texture_db: float | None = Field(None, ge=-60, le=0)

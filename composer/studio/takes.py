@@ -17,7 +17,8 @@ from typing import Any
 
 from composer.atomic import atomic_file
 from composer.audio_io import write_audio
-from composer.generate import check_seconds, generate
+from composer.generate import check_seconds, generate, options_of
+from composer.options import check_values
 from composer.render.notation import write_musicxml
 from composer.render.plots import plot_file
 from composer.render.synth import render_midi
@@ -85,7 +86,7 @@ def start_checks(workspace: Workspace, request: GenerateRequest) -> tuple[Path, 
     summary = run_summary(workspace, request.run)
     check_seconds(request.seconds, audio=summary["output"] != ".mid", name="seconds")
     primer = primer_path(workspace, request.primer)
-    generation_options(request, primer, summary)
+    check_values(options_of(summary["model"]), generation_options(request, primer, summary), fields=True)
     for control, value in (("density", request.density), ("pitch_histogram", request.key)):
         if value and control not in summary["controls"]:
             raise StudioError(f"run '{request.run}' was not trained with the {control} control "

@@ -8,6 +8,7 @@ import functools
 from composer.options import GenerateOption, common_options, histograms, numbers
 
 CONDITIONED = "(conditioned)"
+MAX_DENSITY = 64.0  # notes/s: several times the busiest piano writing
 
 
 def _pitches(text: str) -> list[int]:
@@ -21,12 +22,12 @@ def event_options(*, engine: GenerateOption) -> tuple[GenerateOption, ...]:
         *common_options(seconds=30.0, primer="MIDI file to continue."),
         GenerateOption("primer_pitches", str, "e.g. 60,64,67.", parse=_pitches),
         GenerateOption("density", str, f"{CONDITIONED} notes/s, or a list spread over the piece.",
-                       parse=functools.partial(numbers, flag="--density")),
+                       parse=functools.partial(numbers, flag="--density"), low=0.0, high=MAX_DENSITY),
         GenerateOption("key", str, f"{CONDITIONED} e.g. 'D minor', or keys separated by ';'.",
                        parse=lambda text: text.split(";")),
         GenerateOption("pitch_histogram", str, f"{CONDITIONED} 12 numbers; groups separated by ';'.",
                        parse=histograms),
-        GenerateOption("top_p", float, "nucleus sampling.", low=0.0, high=1.0),
+        GenerateOption("top_p", float, "nucleus sampling.", low=0.0, high=1.0, open_low=True),
         GenerateOption("beam", int, "beam search width.", low=1),
         engine,
         GenerateOption("guidance", float, f"{CONDITIONED[:-1]}, control_dropout > 0): classifier-free guidance "

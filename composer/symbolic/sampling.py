@@ -204,15 +204,6 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
     are kept (``program`` overrides the last). ``ngram_mix`` mixes the run's n-gram into every step
     (default: as the run's config says; it needs a run trained with ``ngram_mix``). Returns the paths written.
     """
-    checks = {"seconds": (seconds, seconds > 0), "num": (num, num >= 1),
-              "temperature": (temperature, temperature is None or temperature >= 0),
-              "top-p": (top_p, top_p is None or 0 < top_p <= 1), "beam": (beam, beam is None or beam >= 1),
-              "program": (program, program is None or 0 <= program <= 127),
-              "guidance": (guidance, guidance is None or guidance >= 0),
-              "density": (density, all(d >= 0 for d in density or ()))}
-    for name, (value, ok) in checks.items():
-        if not ok:
-            raise ConfigError(f"--{name} out of range: {value!r}")
     if Path(out).suffix.lower() not in MIDI_SUFFIXES:
         raise ConfigError(f"{out}: performance-rnn writes MIDI; give a .mid file (render it to audio with "
                           f"composer render)")

@@ -15,7 +15,7 @@ import numpy as np
 from composer.audio import primers as primers_
 from composer.audio.lstm_vae.config import LstmVaeConfig
 from composer.audio.lstm_vae.features import NORMALIZATION, chunk_features
-from composer.audio.output import PEAK_DB, check_generate_options, write_generated
+from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.transforms import Normalizer, features_to_audio, load_npz
 from composer.errors import ConfigError
 from composer.seeding import resolve_seed
@@ -47,7 +47,6 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 30.0, tem
 
     run = load_run(run_dir, model="lstm-vae")
     temperature = run.config.temperature if temperature is None else temperature
-    check_generate_options(seconds=seconds, num=num, temperature=temperature)
     sample_rate = run.meta["sample_rate"]
     seed = resolve_seed(seed)
     if primer is not None:

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from composer.audio import listening
 from composer.audio import primers as primers_
-from composer.audio.output import PEAK_DB, check_generate_options, write_generated
+from composer.audio.output import PEAK_DB, write_generated
 from composer.audio.quantize import dequantize, histogram_entropy_bits, quantize, silence_level, unigram_bits_per_sample
 from composer.audio.resampled import at_rate
 from composer.audio.samplernn.model import SampleRNN
@@ -287,7 +287,6 @@ def generate(run_dir: str | Path, *, out: str | Path, seconds: float = 10.0, tem
     """
     from composer.audio_io import read_audio
 
-    check_generate_options(seconds=seconds, num=num, temperature=temperature)
     prefer_one_op_thread()
     run = load_run(run_dir, model=NAME)
     sample_rate = run.meta["sample_rate"]
