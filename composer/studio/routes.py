@@ -6,6 +6,7 @@ see ``server.install_error_handlers``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -26,8 +27,15 @@ def _studio(request: Request) -> Any:
 
 @router.get("/api/info")
 def info(request: Request) -> dict[str, str]:
+    """The folders as the user would type them: relative to where the studio was started, when inside it."""
     workspace = _studio(request).workspace
-    return {"root": str(workspace.root), "runs": str(workspace.runs), "session": str(workspace.session)}
+    return {name: str(_as_typed(path)) for name, path in
+            (("root", workspace.root), ("runs", workspace.runs), ("session", workspace.session))}
+
+
+def _as_typed(path: Path) -> Path:
+    here = Path.cwd()
+    return path.relative_to(here) if path.is_relative_to(here) else path
 
 
 @router.get("/api/runs")

@@ -257,3 +257,13 @@ def test_an_audio_run_gives_waveform_takes(studio_server, texture_run):
 def test_bad_radio_controls_are_refused(studio_server, trained_run, texture_run, controls, message):
     status, answer = studio_server.post("/api/radio/controls", controls)
     assert status >= 400 and answer["error"].startswith(message)
+
+
+def test_info_shows_the_folders_as_typed_from_where_the_studio_started(studio_server, monkeypatch, tmp_path):
+    """Issue 28 item 7: the page names the session as the user typed --root, not a resolved temp path."""
+    monkeypatch.chdir(studio_server.session.parents[2])
+    status, info = studio_server.get("/api/info")
+    assert status == 200 and info["session"] == f"{studio_server.session.parents[1].name}/sessions/" \
+                                                f"{studio_server.session.name}"
+    monkeypatch.chdir(tmp_path)  # started elsewhere: the whole path
+    assert studio_server.get("/api/info")[1]["session"] == str(studio_server.session)
