@@ -62,7 +62,13 @@ def test_every_default_preset_ships_with_its_budget_and_says_so(preset):
     assert train["minutes"] == 30
     assert f"Trains for 30 minutes of wall clock (train.minutes) or {train['steps']:,} steps, whichever comes first" \
         in header
-    assert f'benchmarks/presets.py: see benchmarks/RESULTS.md, row "{preset.parent.name}/{preset.stem}, ' in header
+    named = re.search(r'see benchmarks/RESULTS\.md, row "([\w/]+), ([\w-]+)"', header)
+    assert named and named[1] == f"{preset.parent.name}/{preset.stem}", "the header names its presets.py row"
+    results = (CONFIGS.parent / "benchmarks" / "RESULTS.md").read_text()
+    assert f"| `{named[1]}, {named[2]}`" in results, f"RESULTS.md has no row {named[1]}, {named[2]}"
+    rows = json.loads((CONFIGS.parent / "benchmarks" / "presets.json").read_text())
+    assert any(row["preset"] == f"configs/{named[1]}.yaml" and row["corpus"] == named[2] for row in rows), \
+        "the row the header quotes was measured by benchmarks/presets.py"
     assert not re.search(r"\bload \d|\d\s*\w+/s\b", header)  # no loaded machines' timings, no rate-based estimates
 
 
