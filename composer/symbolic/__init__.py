@@ -11,8 +11,7 @@ from typing import Any
 
 
 def generate(run_dir: str | Path, *, out: str | Path, **options: Any) -> list[Path]:
-    """Sample MIDI from a Performance RNN or Music Transformer run (``composer.symbolic.sampling.generate``),
-    its options checked against the family's declared ranges as the CLI checks them (``composer.generate``)."""
-    from composer.generate import generate as _generate
+    """Sample MIDI from a Performance RNN or Music Transformer run; see ``composer.symbolic.sampling.generate``."""
+    from composer.symbolic.sampling import generate as _generate
 
     return _generate(run_dir, out=out, **options)

@@ -9,6 +9,7 @@ import pytest
 from note_seq import midi_io
 
 from composer.errors import ComposerError, RunDirError
+from composer.generate import generate as generate_from_run  # the entry point that checks the declared ranges
 from composer.symbolic import generate
 from composer.symbolic.encoding import PerformanceEncoding
 from composer.symbolic.sampling import opening_velocities
@@ -79,7 +80,7 @@ def test_run_and_option_mismatches_are_clear(run_dir, tmp_path):
     with pytest.raises(RunDirError, match="--density needs a model trained with the 'density' control"):
         generate(run_dir, out=tmp_path / "x.mid", density=[4.0])
     with pytest.raises(ComposerError, match=r"^--top-p must be within \(0.0, 1.0\], got 1.5$"):
-        generate(run_dir, out=tmp_path / "x.mid", top_p=1.5)
+        generate_from_run(run_dir, out=tmp_path / "x.mid", top_p=1.5)
     with pytest.raises(RunDirError, match="not a run directory"):
         generate(tmp_path, out=tmp_path / "x.mid")
 
@@ -161,7 +162,7 @@ def test_beam_search_and_guidance_run_on_both_engines(run_dir, tmp_path):
     with pytest.raises(ComposerError, match="unknown sampling engine 'gpu'"):
         generate(run_dir, out=tmp_path / "x.mid", engine="gpu")
     with pytest.raises(ComposerError, match=r"^--guidance must be >= 0.0, got -1.0$"):
-        generate(run_dir, out=tmp_path / "x.mid", guidance=-1.0)
+        generate_from_run(run_dir, out=tmp_path / "x.mid", guidance=-1.0)
 
 
 @pytest.mark.slow
