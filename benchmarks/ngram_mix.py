@@ -14,6 +14,7 @@ import argparse
 import statistics
 import time
 
+from composer.evaluate.markdown import weights_text
 from composer.symbolic.heldout import mixture_of
 from composer.symbolic.sampler import sample_events
 from composer.train.run import load_run
@@ -51,7 +52,7 @@ def main() -> None:
                     for name, mix in order:
                         rates[name].append(rate(run, mix, engine=engine, batch=batch, seconds=seconds, seed=repeat))
                 without, with_ = (statistics.median(rates[k]) for k in ("without", "with"))
-                print(f"| {run_dir} ({run.family.name}, {record['order']}-gram, w={record['weight']:.3f}) | {engine} "
+                print(f"| {run_dir} ({run.family.name}, {record['order']}-gram, {weights_text(record)}) | {engine} "
                       f"| {batch} | {without:,.0f} | {with_:,.0f} | {with_ / without:.2f}x |", flush=True)
 
 

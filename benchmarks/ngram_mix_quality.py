@@ -5,7 +5,7 @@ and both feature-overlap ratios, for both event families.
 Usage: python benchmarks/ngram_mix_quality.py CORPUS [--preset default] [--out runs/issue27] [--num 8]
        [--families performance-rnn music-transformer] [--skip-train]
 
-Each family's preset is trained with ``ngram_mix`` on (the weight is fitted on the held-apart
+Each family's preset is trained with ``ngram_mix`` on (its weights are fitted on the held-apart
 train slice at the first evaluation); ``composer evaluate`` then measures samples drawn with the
 mixture, and a second evaluation samples the same run without it (``ngram_mix=False``).
 Prints one Markdown table row per family; everything is also in OUT/<corpus>-<family>/eval-*/.
@@ -18,14 +18,15 @@ import json
 from pathlib import Path
 
 from composer.corpus import Corpus
+from composer.evaluate.markdown import weights_text
 from composer.evaluate.report import evaluate
 from composer.generate import generate
 from composer.train.trainer import train
 
 PRESETS = Path(__file__).resolve().parents[1] / "configs"
-HEADER = ("| corpus | family | preset | NLL model | NLL mixture (w) | best n-gram | mixture vs n-gram | context gain "
-          "(events) | 8-gram share in train: mixture / plain / eval | longest run mean: mixture / plain / eval | "
-          "overlap ratio eval / augmented ceiling (mixture) |")
+HEADER = ("| corpus | family | preset | NLL model | NLL mixture (w) | NLL one weight | best n-gram | mixture vs n-gram "
+          "| context gain (events) | 8-gram share in train: mixture / plain / eval "
+          "| longest run mean: mixture / plain / eval | overlap ratio eval / augmented ceiling (mixture) |")
 
 
 def row(corpus: str, family: str, preset: str, mixed: dict, plain: dict) -> str:
@@ -41,7 +42,8 @@ def row(corpus: str, family: str, preset: str, mixed: dict, plain: dict) -> str:
     gain = mixed.get("context_gain")
     gain = "n/a (no window reaches 256)" if gain is None else f"{gain:.3f} ({mixed['context_events_scored']})"
     return (f"| {corpus} | {family} | {preset} | {mix['nll_model']:.3f} | {mix['nll_mixture']:.3f} "
-            f"({mix['weight']:.2f}) | {best:.3f} | {100 * (1 - mix['nll_mixture'] / best):.1f}% below | {gain} | "
+            f"({weights_text(mix)}) | {mix['nll_mixture_single']:.3f} | {best:.3f} | "
+            f"{100 * (1 - mix['nll_mixture'] / best):.1f}% below | {gain} | "
             f"{share} | {runs} | {mixed['feature_overlap_ratio_eval_ceiling']:.3f} / "
             f"{mixed['feature_overlap_ratio_augmented_ceiling']:.3f} |")
 

@@ -70,12 +70,22 @@ def _mixture(m: dict) -> list[str]:
         return []
     mix, held = m["ngram_mix"], m["ngram_mix"]["held_apart"]
     return [f"Neural + n-gram mixture, (1 - w) p_model + w p_ngram with a Kneser-Ney {mix['order']}-gram, "
-            f"w = {mix['weight']:.3f} fitted on {held['held_apart_chunks']} train chunks held apart from training "
+            f"{weights_text(mix)}, fitted on {held['held_apart_chunks']} train chunks held apart from training "
             f"(there: model {held['nll_model']:.4g}, n-gram {held['nll_ngram']:.4g}, mixture "
             f"{held['nll_mixture']:.4g}).", ""] + _table(
         ["predictor (eval split, same events)", "nats/event"],
         [["model alone", mix["nll_model"]], ["model + n-gram mixture", mix["nll_mixture"]],
+         *([["the mixture with one weight", mix["nll_mixture_single"]]] if mix["by_context_length"] else []),
          ["best n-gram", min(m["baseline_nll_per_event"].values())]])
+
+
+def weights_text(mix: dict) -> str:
+    """The mixture's weight, or its weights by the length of context the n-gram remembers."""
+    weights = mix["weights"]
+    if not mix["by_context_length"]:
+        return f"w = {weights[0]:.3f}"
+    listed = ", ".join(f"{w:.2f}" for w in weights)
+    return f"w by the context length the n-gram remembers (0..{len(weights) - 1}): {listed}"
 
 
 def _context(m: dict) -> list[str]:

@@ -159,6 +159,11 @@ class KneserNey:
 
     def log_probs(self, sequence: Sequence[int]) -> np.ndarray:
         """Natural-log probability of each event given the events before it. Shape [len]."""
+        return self._log_probs(_check_sequences([sequence], self.vocab_size))[0]
+
+    def log_probs_and_context(self, sequence: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``log_probs`` and, for each event, the length (0..order-1) of the longest context before it
+        that was followed by something in training: how much of the n-gram's memory the event meets."""
         return self._log_probs(_check_sequences([sequence], self.vocab_size))
 
     def nll_per_event(self, sequences: Iterable[Sequence[int]]) -> float:
@@ -166,7 +171,7 @@ class KneserNey:
         arrays = [a for a in _check_sequences(sequences, self.vocab_size) if a.size]
         if not arrays:
             raise ComposerError("cannot score an n-gram model on no events")
-        return float(-self._log_probs(arrays).mean())
+        return float(-self._log_probs(arrays)[0].mean())
 
     def probabilities(self, context: Sequence[int]) -> np.ndarray:
         """The next-event distribution after ``context``. Shape [V], sums to 1."""
@@ -174,15 +179,16 @@ class KneserNey:
         candidates = [context + [w] for w in range(self.vocab_size)]
         arrays = _check_sequences(candidates, self.vocab_size)
         last = np.cumsum([a.size for a in arrays]) - 1
-        return np.exp(self._log_probs(arrays)[last])
+        return np.exp(self._log_probs(arrays)[0][last])
 
-    def _log_probs(self, arrays: list[np.ndarray]) -> np.ndarray:
+    def _log_probs(self, arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if not self._tables:
             raise ComposerError("the n-gram model is not fitted yet (call fit first)")
         n, tables = self.order, self._tables
         tokens, local = _padded(arrays, n - 1, self.vocab_size)
         predicted = local >= n - 1
         prob = np.full(int(predicted.sum()), 1.0 / self.vocab_size)
+        context_length = np.zeros(prob.size, np.int64)
         ids = np.zeros(tokens.size, np.int64)
         for k in range(1, n + 1):
             context = np.roll(ids, 1)[predicted]  # (k-1)-gram ending just before each event
@@ -196,7 +202,8 @@ class KneserNey:
             discount = tables[k].discounts[np.minimum(count, 3).astype(np.int64)]
             interpolated = (np.maximum(count - discount, 0.0) + gamma * prob) / np.maximum(total, 1e-300)
             prob = np.where(total > 0, interpolated, prob)
-        return np.log(prob)
+            context_length += (total > 0) & (k > 1)
+        return np.log(prob), context_length
 
 
 class Unigram:

@@ -72,19 +72,24 @@ def chunks_nll(run: Any, chunks: list[np.ndarray]) -> np.ndarray:
 
 
 def mixture_of(run: Any) -> tuple[ngram_mix.Mixture, dict]:
-    """The run's n-gram mixture and its record (the weight fitted on the held-apart slice at first use)."""
+    """The run's n-gram mixture and its record (the weights fitted on the held-apart slice at first use)."""
     return ngram_mix.load(run, lambda chunks: chunks_nll(run, chunks))
 
 
 def mixture_figures(run: Any, corpus: Any, nll: np.ndarray) -> dict:
-    """The eval NLL of the mixture beside the plain model's (per-event means over the same targets)."""
+    """The eval NLL of the mixture beside the plain model's and the single weight's (per-event means over the
+    same targets)."""
     mixture, record = mixture_of(run)
-    mixed = mixture.target_nll(nll, encoded_split(corpus, "eval", run.config.encoding))
+    chunks = encoded_split(corpus, "eval", run.config.encoding)
+    mixed = mixture.target_nll(nll, chunks)
+    single = mixture.target_nll(nll, chunks, weights=np.full(record["order"], record["weight"]))
     return {"eval_nll_per_event_mixture": float(mixed.mean()),
-            "ngram_mix": {"weight": mixture.weight, "order": record["order"], "nll_model": float(nll.mean()),
-                          "nll_mixture": float(mixed.mean()), "held_apart": {
-                              k: record[k] for k in ("nll_model", "nll_ngram", "nll_mixture", "held_apart_chunks",
-                                                     "held_apart_targets")}}}
+            "ngram_mix": {"weights": mixture.weights.tolist(), "by_context_length": record["by_context_length"],
+                          "order": record["order"], "nll_model": float(nll.mean()),
+                          "nll_mixture": float(mixed.mean()), "nll_mixture_single": float(single.mean()),
+                          "weight_single": record["weight"], "held_apart": {
+                              k: record[k] for k in ("nll_model", "nll_ngram", "nll_mixture", "nll_mixture_single",
+                                                     "cross_fitted", "held_apart_chunks", "held_apart_targets")}}}
 
 
 def context_figures(run: Any, corpus: Any) -> dict:

@@ -4,11 +4,20 @@ A neural model and a Kneser-Ney n-gram make different errors, and on formulaic t
 recites what the train split holds; mixing their next-event distributions is the classic way to
 beat both. With ``ngram_mix`` on, a slice of the train split (``ngram_mix_share`` of its chunks,
 picked by the seed) is held apart from training; after training, the n-gram's order (of
-``NGRAM_ORDERS``) and the single weight ``w`` are those of the lowest held-apart NLL, with the
-n-gram fit on the chunks the model trained on. The n-gram used after that is refit on the whole
-train split. The train events are stored in the run dir at ``prepare`` (``ngram_mix.npz``) and the
-fitted order and weight in ``ngram_mix.json`` (fitted at first use, again when the checkpoint
-changes), so ``composer generate RUN_DIR`` needs no corpus.
+``NGRAM_ORDERS``) and its weight are those of the lowest held-apart NLL, with the n-gram fit on
+the chunks the model trained on. The n-gram used after that is refit on the whole train split.
+
+The weight is one number, or one per context length: the length of the longest context before
+the event that the n-gram saw followed by something in training (0..order-1). Where it remembers
+a long context the n-gram is reciting a phrase it knows, and is mostly right; where it backs off
+to a short one the neural model knows more (Jelinek and Mercer's interpolation weights bucketed by
+context). The weights by context length are kept only when they earn their place: fitted on one
+half of the held-apart chunks, they must score the other half (both ways round) better than one
+weight fitted the same way.
+
+The train events are stored in the run dir at ``prepare`` (``ngram_mix.npz``) and the fit in
+``ngram_mix.json`` (made at first use, again when the checkpoint changes), so ``composer generate
+RUN_DIR`` needs no corpus.
 """
 
 from __future__ import annotations
@@ -61,36 +70,57 @@ def store_train_events(chunks: list[np.ndarray], config: Any, run_dir: Path) -> 
     return {"ngram_mix_held_apart_chunks": int(mask.sum())}
 
 
-@dataclasses.dataclass(frozen=True)
-class Mixture:
-    """A fitted mixture: the weight of the n-gram, the n-gram (fit on the whole train split) and its stepper."""
+MIN_LENGTH_TARGETS = 200  # a context length with fewer held-apart targets takes the single weight
 
-    weight: float
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Mixture:
+    """A fitted mixture: the n-gram's weight at each context length [order], the n-gram (fit on the whole train
+    split) and its stepper."""
+
+    weights: np.ndarray
     ngram: KneserNey
     state: NgramState
     compiled: weakref.WeakKeyDictionary = dataclasses.field(default_factory=weakref.WeakKeyDictionary,
-                                                            compare=False, repr=False)  # model -> TF engine
+                                                            repr=False)  # model -> TF engine
 
-    def mix_logits(self, logits: np.ndarray, ngram_probs: np.ndarray) -> np.ndarray:
-        """log((1 - w) softmax(logits) + w p_ngram): float32 [R, V] from the model's logits [R, V]."""
+    @classmethod
+    def single(cls, weight: float, ngram: KneserNey) -> "Mixture":
+        """The mixture with one weight at every context length."""
+        return cls(np.full(ngram.order, float(weight)), ngram, NgramState(ngram))
+
+    def mix_logits(self, logits: np.ndarray, context: np.ndarray) -> np.ndarray:
+        """log((1 - w) softmax(logits) + w p_ngram): float32 [R, V] from the model's logits [R, V] and each row's
+        n-gram context [R, order], whose length picks the row's weight."""
+        weight = self.weights[self.state.context_length(context)][:, None]
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = exp * ((1 - self.weight) / exp.sum(axis=1, keepdims=True)) + self.weight * ngram_probs
+        probs = exp * ((1 - weight) / exp.sum(axis=1, keepdims=True)) + weight * self.state.probabilities(context)
         with np.errstate(divide="ignore"):
             return np.log(probs).astype(np.float32)
 
-    def target_nll(self, model_nll: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
+    def target_nll(self, model_nll: np.ndarray, chunks: list[np.ndarray], *,
+                   weights: np.ndarray | None = None) -> np.ndarray:
         """The mixture's NLL of each target [n], from the model's [n] over ``chunks``' events after their first
-        (the order in which the eval windows score them)."""
-        ngram_logp = np.concatenate([self.ngram.log_probs(chunk)[1:] for chunk in chunks if len(chunk) >= 2])
+        (the order in which the eval windows score them); ``weights`` [order] stand in for the fitted ones."""
+        ngram_logp, length = ngram_targets(self.ngram, chunks)
         if len(ngram_logp) != len(model_nll):
             raise RunDirError(f"the model scored {len(model_nll)} targets, the n-gram {len(ngram_logp)}")
-        return mixed_nll(model_nll, ngram_logp, self.weight)
+        return mixed_nll(model_nll, ngram_logp, (self.weights if weights is None else weights)[length])
 
 
-def mixed_nll(model_nll: np.ndarray, ngram_logp: np.ndarray, weight: float) -> np.ndarray:
-    """-log((1 - w) p_model + w p_ngram) per target, from -log p_model and log p_ngram [n]."""
-    return -np.logaddexp(np.log1p(-weight) - model_nll if weight < 1 else -np.inf,
-                         np.log(weight) + ngram_logp if weight > 0 else -np.inf)
+def ngram_targets(ngram: KneserNey, chunks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The n-gram's log-probability and context length of each event after its chunk's first [n], [n]."""
+    scored = [ngram.log_probs_and_context(chunk) for chunk in chunks if len(chunk) >= 2]
+    if not scored:
+        return np.zeros(0), np.zeros(0, np.int64)
+    return np.concatenate([logp[1:] for logp, _ in scored]), np.concatenate([length[1:] for _, length in scored])
+
+
+def mixed_nll(model_nll: np.ndarray, ngram_logp: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
+    """-log((1 - w) p_model + w p_ngram) per target, from -log p_model and log p_ngram [n] and w (one or [n])."""
+    weight = np.asarray(weight, np.float64)
+    with np.errstate(divide="ignore"):
+        return -np.logaddexp(np.log1p(-weight) - model_nll, np.log(weight) + ngram_logp)
 
 
 def fit_weight(model_nll: np.ndarray, ngram_logp: np.ndarray) -> tuple[float, float]:
@@ -99,6 +129,48 @@ def fit_weight(model_nll: np.ndarray, ngram_logp: np.ndarray) -> tuple[float, fl
     found = scipy.optimize.minimize_scalar(cost, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
     best = min((0.0, 1.0, float(found.x)), key=cost)
     return best, cost(best)
+
+
+def fit_weights(model_nll: np.ndarray, ngram_logp: np.ndarray, length: np.ndarray, *, order: int) -> np.ndarray:
+    """One weight per context length 0..order-1 [order]; a length met by fewer than ``MIN_LENGTH_TARGETS``
+    targets takes the weight fitted on all of them."""
+    weights = np.full(order, fit_weight(model_nll, ngram_logp)[0])
+    for k in range(order):
+        at = length == k
+        if at.sum() >= MIN_LENGTH_TARGETS:
+            weights[k] = fit_weight(model_nll[at], ngram_logp[at])[0]
+    return weights
+
+
+def cross_fitted(model_nll: np.ndarray, ngram_logp: np.ndarray, length: np.ndarray, fold: np.ndarray, *,
+                 order: int) -> dict:
+    """Mean NLL of one weight and of weights by context length, each fitted on one side of ``fold`` (bool [n])
+    and scored on the other, both ways round."""
+    totals = {"single": 0.0, "by_context_length": 0.0}
+    for scored in (fold, ~fold):
+        fitted = ~scored
+        weights = {"single": fit_weight(model_nll[fitted], ngram_logp[fitted])[0],
+                   "by_context_length": fit_weights(model_nll[fitted], ngram_logp[fitted], length[fitted],
+                                                    order=order)[length[scored]]}
+        for name, weight in weights.items():
+            totals[name] += float(mixed_nll(model_nll[scored], ngram_logp[scored], weight).sum())
+    return {name: total / len(model_nll) for name, total in totals.items()}
+
+
+def fit_order(trained: list[np.ndarray], apart: list[np.ndarray], model_nll: np.ndarray, *, order: int,
+              vocab: int) -> dict:
+    """The mixture with a ``order``-gram fit on ``trained``, weighted on the held-apart chunks ``apart`` (alternate
+    chunks make the two folds); ``model_nll``: the model's NLL of their targets."""
+    ngram_logp, length = ngram_targets(KneserNey(order, vocab_size=vocab).fit(trained), apart)
+    weight, nll_single = fit_weight(model_nll, ngram_logp)
+    fold = np.repeat(np.arange(len(apart)) % 2 == 0, [len(chunk) - 1 for chunk in apart])
+    cross = cross_fitted(model_nll, ngram_logp, length, fold, order=order) if len(apart) >= 2 else None
+    by_length = cross is not None and cross["by_context_length"] < cross["single"]
+    weights = fit_weights(model_nll, ngram_logp, length, order=order) if by_length else np.full(order, weight)
+    return {"weights": weights.tolist(), "by_context_length": by_length, "weight": weight,
+            "nll_mixture": float(mixed_nll(model_nll, ngram_logp, weights[length]).mean()),
+            "nll_mixture_single": nll_single, "nll_ngram": float(-ngram_logp.mean()), "cross_fitted": cross,
+            "targets_by_context_length": np.bincount(length, minlength=order).tolist()}
 
 
 def _train_events(run_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
@@ -112,9 +184,10 @@ def _train_events(run_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def fit(run: Any, score: Any) -> dict:
-    """Fit the n-gram's order and weight on the held-apart slice; ``score(chunks) -> model NLL per target``.
+    """Fit the n-gram's order and weights on the held-apart slice; ``score(chunks) -> model NLL per target``.
 
-    Returns the record written to ``ngram_mix.json``.
+    The order is the one of lowest cross-fitted NLL (of its better scheme). Returns the record written to
+    ``ngram_mix.json``.
     """
     chunks, held = _train_events(run.run_dir)
     trained = [c for c, h in zip(chunks, held) if not h]
@@ -122,34 +195,30 @@ def fit(run: Any, score: Any) -> dict:
     if not apart:
         raise RunDirError(f"{run.run_dir}: the held-apart slice has no chunk of 2+ events to fit the weight on")
     model_nll = score(apart)
-    vocab = run.meta["num_classes"]
-    fits = {}
-    for order in NGRAM_ORDERS:
-        ngram = KneserNey(order, vocab_size=vocab).fit(trained)
-        logp = np.concatenate([ngram.log_probs(c)[1:] for c in apart])
-        weight, nll = fit_weight(model_nll, logp)
-        fits[order] = {"weight": weight, "nll_mixture": nll, "nll_ngram": float(-logp.mean())}
-    order = min(fits, key=lambda k: fits[k]["nll_mixture"])
+    fits = {order: fit_order(trained, apart, model_nll, order=order, vocab=run.meta["num_classes"])
+            for order in NGRAM_ORDERS}
+    order = min(fits, key=lambda k: min(fits[k]["cross_fitted"].values()) if fits[k]["cross_fitted"]
+                else fits[k]["nll_mixture"])
     return {"step": run.step, "order": order, **fits[order], "nll_model": float(model_nll.mean()),
             "held_apart_chunks": len(apart), "held_apart_targets": int(len(model_nll)),
             "by_order": {str(k): v for k, v in fits.items()}}
 
 
 def load(run: Any, score: Any) -> tuple[Mixture, dict]:
-    """The run's mixture and its record, fitting (and recording) the weight when the checkpoint is new."""
+    """The run's mixture and its record, fitting (and recording) the weights when the checkpoint is new."""
     path = Path(run.run_dir) / WEIGHT_FILE
     record = json.loads(path.read_text()) if path.is_file() else None
-    if record is None or record.get("step") != run.step:
+    if record is None or record.get("step") != run.step or "weights" not in record:
         record = fit(run, score)
         write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-    return _mixture(str(run.run_dir), record["order"], record["weight"], run.meta["num_classes"]), record
+    return _mixture(str(run.run_dir), record["order"], tuple(record["weights"]), run.meta["num_classes"]), record
 
 
 @functools.lru_cache(maxsize=2)
-def _mixture(run_dir: str, order: int, weight: float, vocab: int) -> Mixture:
+def _mixture(run_dir: str, order: int, weights: tuple[float, ...], vocab: int) -> Mixture:
     chunks, _ = _train_events(Path(run_dir))
     ngram = KneserNey(order, vocab_size=vocab).fit(chunks)
-    return Mixture(weight=weight, ngram=ngram, state=NgramState(ngram))
+    return Mixture(np.array(weights), ngram, NgramState(ngram))
 
 
 class MixedEngine:
@@ -170,7 +239,7 @@ class MixedEngine:
         inner, context = state
         logits, inner = self.engine.step(events, controls, inner)
         context = self.mixture.state.advance(context, np.asarray(events, np.int64))
-        return self.mixture.mix_logits(np.asarray(logits), self.mixture.state.probabilities(context)), (inner, context)
+        return self.mixture.mix_logits(np.asarray(logits), context), (inner, context)
 
     def reorder(self, state: tuple, rows: np.ndarray) -> tuple:
         return self.engine.reorder(state[0], rows), state[1][rows]

@@ -86,6 +86,11 @@ class NgramState:
             state = np.concatenate([np.zeros((len(state), 1), np.int64), child], axis=1)
         return state
 
+    def context_length(self, state: np.ndarray) -> np.ndarray:
+        """The length of each row's longest context that was followed by something in training: int64 [R],
+        0..order-1 (``KneserNey.log_probs_and_context``'s figure for the row's next event)."""
+        return (self.inverse_total[state[:, 1:]] > 0).sum(axis=1)
+
     def probabilities(self, state: np.ndarray) -> np.ndarray:
         """The next-event distribution of each row: float64 [R, V], rows summing to 1."""
         above = np.cumprod(self.backoff[state][:, ::-1], axis=1)[:, ::-1]         # (R, order): prod_{j>=k}

@@ -23,7 +23,8 @@ class MixedModel:
 
     def __init__(self, model: Any, mixture: Mixture) -> None:
         state = mixture.state
-        self.model, self.control_dim, self.weight = model, model.control_dim, mixture.weight
+        self.model, self.control_dim = model, model.control_dim
+        self.weights = tf.constant(mixture.weights.astype(np.float32))  # by context length
         self.vocab_size, self.missing = state.vocab_size, state.missing
         self.begin = state.initial(1)[0]
         counts = np.diff(state.start)
@@ -49,7 +50,8 @@ class MixedModel:
         logits, inner = self.model.step(events, controls, state["model"])
         context = self.advance(state["ngram"], tf.cast(events, tf.int64))
         model_probs = tf.nn.softmax(tf.cast(logits, tf.float32))
-        probs = (1 - self.weight) * model_probs + self.weight * self.probabilities(context)
+        weight = tf.gather(self.weights, self.context_length(context))[:, None]
+        probs = (1 - weight) * model_probs + weight * self.probabilities(context)
         return tf.math.log(probs), {"model": inner, "ngram": context}
 
     def advance(self, context: tf.Tensor, events: tf.Tensor) -> tf.Tensor:
@@ -72,6 +74,10 @@ class MixedModel:
             low = tf.where(searching & below, middle + 1, low)
             high = tf.where(searching & ~below, middle, high)
         return tf.minimum(low, last)
+
+    def context_length(self, context: tf.Tensor) -> tf.Tensor:
+        """``NgramState.context_length``: int64 [R]."""
+        return tf.reduce_sum(tf.cast(tf.gather(self.inverse_total, context[:, 1:]) > 0, tf.int64), axis=1)
 
     def probabilities(self, context: tf.Tensor) -> tf.Tensor:
         """``NgramState.probabilities``: float32 [R, V]."""

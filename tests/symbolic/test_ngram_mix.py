@@ -10,6 +10,7 @@ import scipy.special
 import tensorflow as tf
 
 from composer.errors import ConfigError, RunDirError
+from composer.evaluate.markdown import render_report
 from composer.measures.ngram import KneserNey
 from composer.symbolic import generate, heldout, ngram_mix
 from composer.symbolic.controls import control_dim, user_controls
@@ -44,25 +45,62 @@ def test_stepped_state_gives_the_ngram_distribution_of_every_prefix(order):
     state = NgramState(model)
     sequences = phrases(rng, 3, vocab=40)                       # three rows stepped together
     context = state.initial(3)
+    lengths = [model.log_probs_and_context(sequence)[1] for sequence in sequences]
     for i in range(min(map(len, sequences))):
         probs = state.probabilities(context)
         assert probs.shape == (3, 40) and np.allclose(probs.sum(axis=1), 1.0)
         for row, sequence in enumerate(sequences):
             np.testing.assert_allclose(probs[row], model.probabilities(sequence[:i]), atol=1e-12)
+        np.testing.assert_array_equal(state.context_length(context), [length[i] for length in lengths])
         context = state.advance(context, np.array([s[i] for s in sequences], np.int64))
+    assert all(length.max() <= order - 1 for length in lengths)
+    assert order == 1 or max(length.max() for length in lengths) >= 1
+
+
+def test_context_length_counts_the_remembered_events():
+    model = KneserNey(4, vocab_size=10).fit([[1, 2, 3, 4, 5]])
+    logp, length = model.log_probs_and_context([1, 2, 3, 9, 1, 2])
+    np.testing.assert_allclose(logp, model.log_probs([1, 2, 3, 9, 1, 2]))
+    # the start (begin tokens) was seen, and so were 1, (1 2), (1 2 3); 9 was never seen: after it only the
+    # empty context, then the seen 1, (1 2) again
+    np.testing.assert_array_equal(length, [3, 3, 3, 3, 0, 1])
 
 
 def test_mixture_sums_to_one_and_its_ends_are_the_two_models(ngram):
     state = NgramState(ngram)
     logits = np.random.default_rng(1).normal(size=(4, V)).astype(np.float32) * 3
-    ngram_probs = state.probabilities(state.advance(state.initial(4), np.arange(4)))
+    context = state.advance(state.initial(4), np.arange(4))
+    ngram_probs = state.probabilities(context)
     for weight in (0.0, 0.3, 1.0):
-        mixed = np.exp(ngram_mix.Mixture(weight, ngram, state).mix_logits(logits, ngram_probs).astype(np.float64))
+        mixed = np.exp(ngram_mix.Mixture.single(weight, ngram).mix_logits(logits, context).astype(np.float64))
         np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
         expected = (1 - weight) * scipy.special.softmax(logits.astype(np.float64), axis=1) + weight * ngram_probs
         np.testing.assert_allclose(mixed, expected, rtol=1e-5)
-    model_only = ngram_mix.Mixture(0.0, ngram, state).mix_logits(logits, ngram_probs)
+    model_only = ngram_mix.Mixture.single(0.0, ngram).mix_logits(logits, context)
     np.testing.assert_allclose(model_only, scipy.special.log_softmax(logits, axis=1), atol=1e-5)
+
+
+def test_each_row_takes_the_weight_of_its_context_length(ngram):
+    state = NgramState(ngram)
+    sequences = phrases(np.random.default_rng(6), 6)
+    context = state.initial(6)
+    for i in range(5):
+        context = state.advance(context, np.array([s[i] for s in sequences], np.int64))
+    length = state.context_length(context)
+    assert len(set(length.tolist())) >= 2                  # rows that remember different amounts
+    weights = np.linspace(0.1, 0.9, ngram.order)
+    mixture = ngram_mix.Mixture(weights, ngram, state)
+    logits = np.random.default_rng(7).normal(size=(6, V)).astype(np.float32)
+    mixed = np.exp(mixture.mix_logits(logits, context).astype(np.float64))
+    w = weights[length][:, None]
+    expected = (1 - w) * scipy.special.softmax(logits.astype(np.float64), axis=1) + w * state.probabilities(context)
+    np.testing.assert_allclose(mixed, expected, rtol=1e-5)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
+    # scoring: the same weights per target as in sampling
+    model_nll = np.random.default_rng(8).uniform(0.5, 3.0, sum(len(s) - 1 for s in sequences))
+    logp, lengths = ngram_mix.ngram_targets(ngram, sequences)
+    np.testing.assert_allclose(mixture.target_nll(model_nll, sequences),
+                               -np.log((1 - weights[lengths]) * np.exp(-model_nll) + weights[lengths] * np.exp(logp)))
 
 
 def test_weight_search_finds_the_better_predictor():
@@ -76,6 +114,25 @@ def test_weight_search_finds_the_better_predictor():
     assert 0.2 < weight < 0.8 and nll < min(model_nll.mean(), -ngram_logp.mean())
     np.testing.assert_allclose(ngram_mix.mixed_nll(model_nll, ngram_logp, 0.0), model_nll)
     np.testing.assert_allclose(ngram_mix.mixed_nll(model_nll, ngram_logp, 1.0), -ngram_logp)
+
+
+def test_weights_by_context_length_earn_their_place_only_where_the_ngram_changes_with_it():
+    """The n-gram right where it remembers long contexts and wrong where it backs off: weights by length win
+    on the fold they were not fitted on; where nothing changes with length one weight is kept per length."""
+    rng = np.random.default_rng(9)
+    good, bad = -np.log(rng.uniform(0.6, 0.9, 4000)), -np.log(rng.uniform(0.01, 0.1, 4000))
+    length = np.repeat([0, 4], 2000)
+    model_nll = rng.permutation(np.r_[good[:2000], bad[:2000]])  # the model middling everywhere
+    ngram_logp = -np.r_[bad[2000:], good[2000:]]                 # the n-gram bad at length 0, good at length 4
+    weights = ngram_mix.fit_weights(model_nll, ngram_logp, length, order=5)
+    assert weights[0] < 0.3 and weights[4] > 0.7
+    assert weights[1] == weights[2] == weights[3] == ngram_mix.fit_weight(model_nll, ngram_logp)[0]  # no targets
+    fold = np.arange(4000) % 2 == 0
+    cross = ngram_mix.cross_fitted(model_nll, ngram_logp, length, fold, order=5)
+    assert cross["by_context_length"] < cross["single"] - 0.1
+    few = np.r_[np.zeros(3900, np.int64), np.full(100, 4)]       # length 4 below MIN_LENGTH_TARGETS
+    assert ngram_mix.fit_weights(model_nll, ngram_logp, few, order=5)[4] == ngram_mix.fit_weights(
+        model_nll, ngram_logp, few, order=5)[1]
 
 
 def test_held_apart_slice_is_fixed_by_the_seed_and_left_out_of_training():
@@ -104,7 +161,7 @@ class Recording(ngram_mix.MixedEngine):
 def test_sampling_steps_the_ngram_with_the_sampled_events(ngram):
     config = PerformanceRNNConfig(layers=(16,))
     model = FAMILY.build_model(config, {"num_classes": V, "controls": [], "control_dim": 0})
-    mixture = ngram_mix.Mixture(0.5, ngram, NgramState(ngram))
+    mixture = ngram_mix.Mixture.single(0.5, ngram)
     recording = Recording(engine_for(model, "tflite"), mixture)
     recording.seen = []
     primer = np.array([370, 60, 300, 188], np.int32)
@@ -119,7 +176,8 @@ def test_compiled_mixture_steps_as_the_numpy_one(ngram):
     state = NgramState(ngram)
     model = FAMILY.build_model(PerformanceRNNConfig(layers=(8,)), {"num_classes": V, "controls": [],
                                                                    "control_dim": 0})
-    mixed = MixedModel(model, ngram_mix.Mixture(0.3, ngram, state))
+    mixture = ngram_mix.Mixture(np.linspace(0.1, 0.9, ngram.order), ngram, state)
+    mixed = MixedModel(model, mixture)
     sequences = phrases(np.random.default_rng(5), 4)
     context, twin = state.initial(4), mixed.initial_state(4)["ngram"]
     for i in range(min(map(len, sequences))):
@@ -127,7 +185,13 @@ def test_compiled_mixture_steps_as_the_numpy_one(ngram):
         context, twin = state.advance(context, events), mixed.advance(twin, tf.constant(events))
         np.testing.assert_array_equal(twin.numpy(), context)
         np.testing.assert_allclose(mixed.probabilities(twin).numpy(), state.probabilities(context), atol=1e-6)
-    logits, _ = mixed.step(tf.constant([1, 2], tf.int32), None, mixed.initial_state(2))
+        np.testing.assert_array_equal(mixed.context_length(twin).numpy(), state.context_length(context))
+    events = np.array([s[0] for s in sequences], np.int32)
+    begin = mixed.initial_state(4)
+    logits, _ = mixed.step(tf.constant(events), None, begin)
+    model_logits, _ = model.step(tf.constant(events), None, begin["model"])
+    expected = mixture.mix_logits(model_logits.numpy(), state.advance(state.initial(4), events.astype(np.int64)))
+    np.testing.assert_allclose(logits.numpy(), expected, atol=1e-4)
     np.testing.assert_allclose(tf.reduce_sum(tf.exp(logits), axis=1).numpy(), 1.0, rtol=1e-5)
 
 
@@ -136,7 +200,7 @@ def test_beam_search_primer_and_controls_run_with_the_mixture(ngram, engine):
     config = PerformanceRNNConfig(layers=(16,), controls=("density",), control_dropout=0.5)
     model = FAMILY.build_model(config, {"num_classes": V, "controls": ["density"],
                                         "control_dim": control_dim(config.controls)})
-    mixture = ngram_mix.Mixture(0.5, ngram, NgramState(ngram))
+    mixture = ngram_mix.Mixture.single(0.5, ngram)
     primer = np.array([370, 60, 300, 188], np.int32)
     controls = user_controls(config.controls, density=[4.0])
     for beam in (None, 3):
@@ -148,7 +212,7 @@ def test_beam_search_primer_and_controls_run_with_the_mixture(ngram, engine):
 def test_music_transformer_samples_with_the_mixture_in_its_compiled_loop(ngram):
     config = MusicTransformerConfig(layers=1, width=16, heads=2, ff_dim=32, span=16)
     model = MT.build_model(config, {"num_classes": V, "controls": [], "control_dim": 0})
-    mixture = ngram_mix.Mixture(0.5, ngram, NgramState(ngram))
+    mixture = ngram_mix.Mixture.single(0.5, ngram)
     primer = np.array([370, 60, 300, 188], np.int32)
     for beam in (None, 2):
         pieces = sample_events(model, config.encoding, seconds=1.0, seed=2, primer=primer, beam=beam, num=2,
@@ -160,7 +224,7 @@ def test_reorder_moves_each_rows_ngram_context(ngram):
     state = NgramState(ngram)
     model = FAMILY.build_model(PerformanceRNNConfig(layers=(8,)), {"num_classes": V, "controls": [],
                                                                    "control_dim": 0})
-    engine = ngram_mix.MixedEngine(engine_for(model, "tflite"), ngram_mix.Mixture(0.5, ngram, state))
+    engine = ngram_mix.MixedEngine(engine_for(model, "tflite"), ngram_mix.Mixture(np.full(5, 0.5), ngram, state))
     carried = engine.initial_state(3)
     _, carried = engine.step(np.array([1, 2, 3], np.int32), None, carried)
     moved = engine.reorder(carried, np.array([2, 2, 0]))
@@ -190,8 +254,13 @@ def test_trained_run_scores_and_samples_with_its_mixture(bach_corpus, tmp_path_f
     figures = heldout.heldout_likelihood(run, bach_corpus)
     mix = figures["ngram_mix"]
     record = json.loads((run_dir / ngram_mix.WEIGHT_FILE).read_text())
-    assert record["step"] == run.step and mix["weight"] == record["weight"] and 0 <= mix["weight"] <= 1
+    assert record["step"] == run.step and mix["weights"] == record["weights"] and len(mix["weights"]) == mix["order"]
+    assert all(0 <= w <= 1 for w in mix["weights"]) and mix["by_context_length"] == record["by_context_length"]
     assert record["nll_mixture"] <= min(record["nll_model"], record["nll_ngram"]) + 1e-9
+    assert set(record["cross_fitted"]) == {"single", "by_context_length"}
+    assert mix["weight_single"] == record["weight"] and mix["nll_mixture_single"] <= mix["nll_model"] + 0.05
+    if not mix["by_context_length"]:
+        assert mix["nll_mixture_single"] == pytest.approx(mix["nll_mixture"])
     assert mix["nll_model"] == pytest.approx(figures["eval_nll_per_event"], rel=0.05)
     assert figures["eval_nll_per_event_mixture"] == mix["nll_mixture"]
     for engine in ("tflite", "tf"):
@@ -203,3 +272,18 @@ def test_trained_run_scores_and_samples_with_its_mixture(bach_corpus, tmp_path_f
     (run_dir / ngram_mix.WEIGHT_FILE).unlink()
     with pytest.raises(RunDirError, match="trained without ngram_mix"):
         heldout.mixture_of(plain)
+
+
+def test_report_names_the_weights_and_how_they_were_chosen():
+    held = {"held_apart_chunks": 12, "nll_model": 1.2, "nll_ngram": 1.4, "nll_mixture": 1.1}
+    mix = {"order": 3, "weights": [0.1, 0.4, 0.8], "by_context_length": True, "nll_model": 1.25,
+           "nll_mixture": 1.15, "nll_mixture_single": 1.18, "held_apart": held}
+    metrics = {"corpus": "c", "generated": [], "plots": {}, "baseline_nll_per_event": {"unigram": 4.0, "ngram": 1.5},
+               "ngram_nll_by_order": {"3": 1.5},
+               "ngram_mix": mix}
+    text = render_report(metrics)
+    assert "Kneser-Ney 3-gram, w by the context length the n-gram remembers (0..2): 0.10, 0.40, 0.80, fitted on " \
+           "12 train chunks" in text
+    assert "| the mixture with one weight | 1.18" in text
+    assert "w = 0.400, fitted on" in render_report(dict(metrics, ngram_mix=dict(mix, weights=[0.4] * 3,
+                                                                                by_context_length=False)))
