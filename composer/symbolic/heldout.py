@@ -80,9 +80,8 @@ def mixture_figures(run: Any, corpus: Any, nll: np.ndarray) -> dict:
     """The eval NLL of the mixture beside the plain model's and the single weight's (per-event means over the
     same targets)."""
     mixture, record = mixture_of(run)
-    chunks = encoded_split(corpus, "eval", run.config.encoding)
-    mixed = mixture.target_nll(nll, chunks)
-    single = mixture.target_nll(nll, chunks, weights=np.full(record["order"], record["weight"]))
+    mixed, ngram_logp = mixture.target_nll(nll, encoded_split(corpus, "eval", run.config.encoding))
+    single = ngram_mix.mixed_nll(nll, ngram_logp, record["weight"])
     return {"eval_nll_per_event_mixture": float(mixed.mean()),
             "ngram_mix": {"weights": mixture.weights.tolist(), "by_context_length": record["by_context_length"],
                           "order": record["order"], "nll_model": float(nll.mean()),

@@ -98,14 +98,13 @@ class Mixture:
         with np.errstate(divide="ignore"):
             return np.log(probs).astype(np.float32)
 
-    def target_nll(self, model_nll: np.ndarray, chunks: list[np.ndarray], *,
-                   weights: np.ndarray | None = None) -> np.ndarray:
+    def target_nll(self, model_nll: np.ndarray, chunks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The mixture's NLL of each target [n], from the model's [n] over ``chunks``' events after their first
-        (the order in which the eval windows score them); ``weights`` [order] stand in for the fitted ones."""
+        (the order in which the eval windows score them), and the n-gram's log-probability of each [n]."""
         ngram_logp, length = ngram_targets(self.ngram, chunks)
         if len(ngram_logp) != len(model_nll):
             raise RunDirError(f"the model scored {len(model_nll)} targets, the n-gram {len(ngram_logp)}")
-        return mixed_nll(model_nll, ngram_logp, (self.weights if weights is None else weights)[length])
+        return mixed_nll(model_nll, ngram_logp, self.weights[length]), ngram_logp
 
 
 def ngram_targets(ngram: KneserNey, chunks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -131,10 +130,11 @@ def fit_weight(model_nll: np.ndarray, ngram_logp: np.ndarray) -> tuple[float, fl
     return best, cost(best)
 
 
-def fit_weights(model_nll: np.ndarray, ngram_logp: np.ndarray, length: np.ndarray, *, order: int) -> np.ndarray:
+def fit_weights(model_nll: np.ndarray, ngram_logp: np.ndarray, length: np.ndarray, *, order: int,
+                single: float) -> np.ndarray:
     """One weight per context length 0..order-1 [order]; a length met by fewer than ``MIN_LENGTH_TARGETS``
-    targets takes the weight fitted on all of them."""
-    weights = np.full(order, fit_weight(model_nll, ngram_logp)[0])
+    targets takes ``single``, the weight fitted on all of them."""
+    weights = np.full(order, single)
     for k in range(order):
         at = length == k
         if at.sum() >= MIN_LENGTH_TARGETS:
@@ -149,9 +149,10 @@ def cross_fitted(model_nll: np.ndarray, ngram_logp: np.ndarray, length: np.ndarr
     totals = {"single": 0.0, "by_context_length": 0.0}
     for scored in (fold, ~fold):
         fitted = ~scored
-        weights = {"single": fit_weight(model_nll[fitted], ngram_logp[fitted])[0],
+        single = fit_weight(model_nll[fitted], ngram_logp[fitted])[0]
+        weights = {"single": single,
                    "by_context_length": fit_weights(model_nll[fitted], ngram_logp[fitted], length[fitted],
-                                                    order=order)[length[scored]]}
+                                                    order=order, single=single)[length[scored]]}
         for name, weight in weights.items():
             totals[name] += float(mixed_nll(model_nll[scored], ngram_logp[scored], weight).sum())
     return {name: total / len(model_nll) for name, total in totals.items()}
@@ -166,7 +167,8 @@ def fit_order(trained: list[np.ndarray], apart: list[np.ndarray], model_nll: np.
     fold = np.repeat(np.arange(len(apart)) % 2 == 0, [len(chunk) - 1 for chunk in apart])
     cross = cross_fitted(model_nll, ngram_logp, length, fold, order=order) if len(apart) >= 2 else None
     by_length = cross is not None and cross["by_context_length"] < cross["single"]
-    weights = fit_weights(model_nll, ngram_logp, length, order=order) if by_length else np.full(order, weight)
+    weights = (fit_weights(model_nll, ngram_logp, length, order=order, single=weight) if by_length
+               else np.full(order, weight))
     return {"weights": weights.tolist(), "by_context_length": by_length, "weight": weight,
             "nll_mixture": float(mixed_nll(model_nll, ngram_logp, weights[length]).mean()),
             "nll_mixture_single": nll_single, "nll_ngram": float(-ngram_logp.mean()), "cross_fitted": cross,

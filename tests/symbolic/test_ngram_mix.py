@@ -99,7 +99,9 @@ def test_each_row_takes_the_weight_of_its_context_length(ngram):
     # scoring: the same weights per target as in sampling
     model_nll = np.random.default_rng(8).uniform(0.5, 3.0, sum(len(s) - 1 for s in sequences))
     logp, lengths = ngram_mix.ngram_targets(ngram, sequences)
-    np.testing.assert_allclose(mixture.target_nll(model_nll, sequences),
+    mixed, ngram_logp = mixture.target_nll(model_nll, sequences)
+    np.testing.assert_allclose(ngram_logp, logp)
+    np.testing.assert_allclose(mixed,
                                -np.log((1 - weights[lengths]) * np.exp(-model_nll) + weights[lengths] * np.exp(logp)))
 
 
@@ -124,15 +126,15 @@ def test_weights_by_context_length_earn_their_place_only_where_the_ngram_changes
     length = np.repeat([0, 4], 2000)
     model_nll = rng.permutation(np.r_[good[:2000], bad[:2000]])  # the model middling everywhere
     ngram_logp = -np.r_[bad[2000:], good[2000:]]                 # the n-gram bad at length 0, good at length 4
-    weights = ngram_mix.fit_weights(model_nll, ngram_logp, length, order=5)
+    single = ngram_mix.fit_weight(model_nll, ngram_logp)[0]
+    weights = ngram_mix.fit_weights(model_nll, ngram_logp, length, order=5, single=single)
     assert weights[0] < 0.3 and weights[4] > 0.7
-    assert weights[1] == weights[2] == weights[3] == ngram_mix.fit_weight(model_nll, ngram_logp)[0]  # no targets
+    assert weights[1] == weights[2] == weights[3] == single  # no targets at these lengths
     fold = np.arange(4000) % 2 == 0
     cross = ngram_mix.cross_fitted(model_nll, ngram_logp, length, fold, order=5)
     assert cross["by_context_length"] < cross["single"] - 0.1
     few = np.r_[np.zeros(3900, np.int64), np.full(100, 4)]       # length 4 below MIN_LENGTH_TARGETS
-    assert ngram_mix.fit_weights(model_nll, ngram_logp, few, order=5)[4] == ngram_mix.fit_weights(
-        model_nll, ngram_logp, few, order=5)[1]
+    assert ngram_mix.fit_weights(model_nll, ngram_logp, few, order=5, single=single)[4] == single
 
 
 def test_held_apart_slice_is_fixed_by_the_seed_and_left_out_of_training():
