@@ -35,6 +35,7 @@ class NgramState:
         # (parent node, last event), so the links (parent * base + last) of all orders are one sorted array.
         links, values, totals, gammas = [], [], [tables[0].ctx_total], [tables[0].ctx_gamma]
         node, prefix, last, first_id = np.zeros(1, np.int64), None, None, 1
+        first_node = [0, 1]                                         # each order's first node number
         for k in range(1, self.order + 1):
             table = tables[k]
             suffix, first = table.keys // base, table.keys % base
@@ -47,6 +48,7 @@ class NgramState:
             node = np.empty(len(link), np.int64)
             node[order] = first_id + np.arange(len(link))
             first_id += len(link)
+            first_node.append(first_id)
             counts = table.counts[order]
             links.append(link[order])
             values.append(np.maximum(counts - table.discounts[np.minimum(counts, 3).astype(np.int64)], 0))
@@ -54,6 +56,7 @@ class NgramState:
             gammas.append(table.ctx_gamma[order])
         self.links, value = np.concatenate(links), np.concatenate(values)
         self.missing = first_id                                     # a context never seen in training
+        self.first_node = np.array(first_node)                      # order k's nodes: first_node[k]..first_node[k + 1]
         total, gamma = np.append(np.concatenate(totals), 0.0), np.append(np.concatenate(gammas), 0.0)
         seen = total > 0
         self.inverse_total = np.where(seen, 1.0 / np.where(seen, total, 1.0), 0.0)   # 0: a context with no children

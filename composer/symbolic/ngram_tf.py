@@ -3,8 +3,9 @@ step is the wrapped model's step mixed with the n-gram's, all in TensorFlow ops,
 its compiled loop (``sampler._chunk_loop``) with the mixture on.
 
 The same arrays as ``ngram_state.NgramState`` (held as variables): a row's context advances by one
-``searchsorted`` over the links, and the children of each context order, at most ``widest`` of
-them, are gathered at a fixed width and scattered onto the vocabulary, so every shape is static.
+``searchsorted`` over the links, and the children of each context length, at most the most any context
+of that length has, are gathered at that fixed width and scattered onto the vocabulary, so every shape
+is static.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ class MixedModel:
         self.vocab_size, self.missing = state.vocab_size, state.missing
         self.begin = state.initial(1)[0]
         counts = np.diff(state.start)
-        self.widest = max(1, int(counts[1:].max(initial=0)))    # the most children of a context but the root
+        # The most children of a context of each length 1..order-1: short contexts have hundreds, long ones
+        # a few, so each length is gathered at its own width.
+        self.widths = [max(1, int(counts[low:high].max(initial=0)))
+                       for low, high in zip(state.first_node[1:state.order], state.first_node[2:state.order + 1])]
         self.links = tf.Variable(state.links, trainable=False)
         self.links_count = len(state.links)
         # The links of a node's children are contiguous: a search within them needs a few halvings, not 20.
@@ -85,16 +89,18 @@ class MixedModel:
         above = tf.reverse(tf.math.cumprod(tf.reverse(tf.gather(self.backoff, context), [1]), axis=1), [1])
         weight = tf.gather(self.inverse_total, context) * tf.concat([above[:, 1:], tf.ones([rows, 1])], axis=1)
         probs = above[:, :1] / self.vocab_size + weight[:, :1] * self.root_children[None]     # (R, V)
-        nodes = context[:, 1:]                                                               # (R, order - 1)
-        first = tf.gather(self.start, nodes)
-        count = tf.gather(self.start, nodes + 1) - first
-        offset = tf.range(self.widest, dtype=tf.int64)
-        inside = offset < count[..., None]                                                   # (R, order - 1, W)
-        index = tf.where(inside, first[..., None] + offset, 0)
-        values = tf.where(inside, tf.gather(self.child_value, index), 0.0) * weight[:, 1:, None]
-        target = tf.gather(self.child_event, index) + tf.range(tf.cast(rows, tf.int64))[:, None, None] * self.vocab_size
-        scattered = tf.math.unsorted_segment_sum(tf.reshape(values, [-1]), tf.reshape(target, [-1]),
-                                                 rows * self.vocab_size)
+        row_start = tf.range(tf.cast(rows, tf.int64))[:, None] * self.vocab_size
+        values, targets = [], []
+        for length, width in enumerate(self.widths, start=1):
+            first = tf.gather(self.start, context[:, length])
+            count = tf.gather(self.start, context[:, length] + 1) - first
+            offset = tf.range(width, dtype=tf.int64)
+            inside = offset < count[:, None]                                                 # (R, width)
+            index = tf.where(inside, first[:, None] + offset, 0)
+            values.append(tf.where(inside, tf.gather(self.child_value, index), 0.0) * weight[:, length, None])
+            targets.append(tf.gather(self.child_event, index) + row_start)
+        scattered = tf.math.unsorted_segment_sum(tf.reshape(tf.concat(values, 1), [-1]),
+                                                 tf.reshape(tf.concat(targets, 1), [-1]), rows * self.vocab_size)
         return probs + tf.reshape(scattered, [rows, self.vocab_size])
 
 

@@ -52,6 +52,8 @@ def test_stepped_state_gives_the_ngram_distribution_of_every_prefix(order):
         for row, sequence in enumerate(sequences):
             np.testing.assert_allclose(probs[row], model.probabilities(sequence[:i]), atol=1e-12)
         np.testing.assert_array_equal(state.context_length(context), [length[i] for length in lengths])
+        inside = (context >= state.first_node[:order]) & (context < state.first_node[1:order + 1])
+        assert (inside | (context == state.missing)).all()     # column k holds a k-gram node
         context = state.advance(context, np.array([s[i] for s in sequences], np.int64))
     assert all(length.max() <= order - 1 for length in lengths)
     assert order == 1 or max(length.max() for length in lengths) >= 1
