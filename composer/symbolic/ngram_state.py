@@ -7,14 +7,15 @@ each row keeps its context as one node per order (the (k-1)-gram ending at its l
 interpolation unrolled: each order's discounted counts of the context's children, weighted by
 1 / total of that context times the back-off factors (gamma / total) of every higher order,
 plus the uniform floor. The children of the empty context are one dense vector; those of longer
-contexts are few and scattered in (one ``bincount`` for all rows).
+contexts are few and added in one by one.
 
 Nodes are the n-gram's k-grams (k = 0..n), numbered in the order of (parent node, last event),
-so the child of a node by an event is found by one ``searchsorted`` over all orders and rows.
+so the child of a node by an event is found by one ``searchsorted`` over the links of all orders.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from composer.measures.ngram import KneserNey
@@ -82,11 +83,9 @@ class NgramState:
 
     def advance(self, state: np.ndarray, events: np.ndarray, *, steps: int = 1) -> np.ndarray:
         """The state [R, order] after each row reads its event of ``events`` [R] (``steps`` times)."""
+        events = np.asarray(events, np.int64)
         for _ in range(steps):
-            query = state[:, :-1] * (self.vocab_size + 1) + events[:, None]          # (R, order - 1)
-            found = np.minimum(np.searchsorted(self.links, query), len(self.links) - 1)
-            child = np.where(self.links[found] == query, found + 1, self.missing)
-            state = np.concatenate([np.zeros((len(state), 1), np.int64), child], axis=1)
+            state = _advance(self.links, self.vocab_size + 1, self.missing, np.ascontiguousarray(state), events)
         return state
 
     def context_length(self, state: np.ndarray) -> np.ndarray:
@@ -96,15 +95,41 @@ class NgramState:
 
     def probabilities(self, state: np.ndarray) -> np.ndarray:
         """The next-event distribution of each row: float64 [R, V], rows summing to 1."""
-        above = np.cumprod(self.backoff[state][:, ::-1], axis=1)[:, ::-1]         # (R, order): prod_{j>=k}
-        # weight of order k's own counts: 1/total_k times the back-off factors of every longer context
-        weight = self.inverse_total[state] * np.concatenate([above[:, 1:], np.ones((len(state), 1))], axis=1)
-        probs = above[:, :1] / self.vocab_size + weight[:, :1] * self.root_children      # (R, V)
-        nodes = state[:, 1:].ravel()
-        first, count = self.start[nodes], self.start[nodes + 1] - self.start[nodes]
-        index = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-        rows = np.repeat(np.arange(len(state)) * self.vocab_size, count.reshape(len(state), -1).sum(axis=1))
-        scattered = np.bincount(rows + self.child_event[index],
-                                weights=self.child_value[index] * np.repeat(weight[:, 1:].ravel(), count),
-                                minlength=len(state) * self.vocab_size)
-        return probs + scattered.reshape(probs.shape)
+        return _probabilities(np.ascontiguousarray(state), self.backoff, self.inverse_total, self.start,
+                              self.child_event, self.child_value, self.root_children)
+
+
+# One compiled loop per call, for all rows: sampling calls these once per event, where a dozen numpy calls
+# would cost more than the work.
+@numba.njit(nogil=True, cache=True)
+def _advance(links: np.ndarray, base: int, missing: int, state: np.ndarray, events: np.ndarray) -> np.ndarray:
+    rows, order = state.shape
+    child = np.empty_like(state)
+    for r in range(rows):
+        child[r, 0] = 0
+        for k in range(order - 1):
+            query = state[r, k] * base + events[r]
+            found = np.searchsorted(links, query)
+            child[r, k + 1] = found + 1 if found < len(links) and links[found] == query else missing
+    return child
+
+
+@numba.njit(nogil=True, cache=True)
+def _probabilities(state: np.ndarray, backoff: np.ndarray, inverse_total: np.ndarray, start: np.ndarray,
+                   child_event: np.ndarray, child_value: np.ndarray, root_children: np.ndarray) -> np.ndarray:
+    rows, order = state.shape
+    vocab = len(root_children)
+    probs = np.zeros((rows, vocab))
+    for r in range(rows):
+        above = 1.0                      # the back-off factors of every longer context than the one at hand
+        for k in range(order - 1, 0, -1):
+            node = state[r, k]
+            weight = inverse_total[node] * above
+            for i in range(start[node], start[node + 1]):
+                probs[r, child_event[i]] += weight * child_value[i]
+            above *= backoff[node]
+        root = state[r, 0]
+        weight, floor = inverse_total[root] * above, above * backoff[root] / vocab
+        for v in range(vocab):
+            probs[r, v] += floor + weight * root_children[v]
+    return probs
