@@ -63,6 +63,8 @@ class NgramState:
         self.inverse_total = np.where(seen, 1.0 / np.where(seen, total, 1.0), 0.0)   # 0: a context with no children
         self.backoff = np.where(seen, gamma * self.inverse_total, 1.0)               # 1: passed through unchanged
         parent, last = self.links // base, self.links % base
+        # The links of node m's children: links[first_link[m]:first_link[m + 1]].
+        self.first_link = np.searchsorted(parent, np.arange(self.missing + 2))
         # Children of every node but the root, scattered: those of node m are entries start[m]..start[m + 1].
         keep = (last < vocab) & (value > 0) & (parent > 0)
         self.child_event, self.child_value = last[keep], value[keep]
@@ -85,7 +87,8 @@ class NgramState:
         """The state [R, order] after each row reads its event of ``events`` [R] (``steps`` times)."""
         events = np.asarray(events, np.int64)
         for _ in range(steps):
-            state = _advance(self.links, self.vocab_size + 1, self.missing, np.ascontiguousarray(state), events)
+            state = _advance(self.links, self.first_link, self.vocab_size + 1, self.missing,
+                             np.ascontiguousarray(state), events)
         return state
 
     def context_length(self, state: np.ndarray) -> np.ndarray:
@@ -102,15 +105,17 @@ class NgramState:
 # One compiled loop per call, for all rows: sampling calls these once per event, where a dozen numpy calls
 # would cost more than the work.
 @numba.njit(nogil=True, cache=True)
-def _advance(links: np.ndarray, base: int, missing: int, state: np.ndarray, events: np.ndarray) -> np.ndarray:
+def _advance(links: np.ndarray, first_link: np.ndarray, base: int, missing: int, state: np.ndarray,
+             events: np.ndarray) -> np.ndarray:
     rows, order = state.shape
     child = np.empty_like(state)
     for r in range(rows):
         child[r, 0] = 0
         for k in range(order - 1):
-            query = state[r, k] * base + events[r]
-            found = np.searchsorted(links, query)
-            child[r, k + 1] = found + 1 if found < len(links) and links[found] == query else missing
+            parent, query = state[r, k], state[r, k] * base + events[r]
+            low, high = first_link[parent], first_link[parent + 1]   # a search among the parent's children only
+            found = low + np.searchsorted(links[low:high], query)
+            child[r, k + 1] = found + 1 if found < high and links[found] == query else missing
     return child
 
 

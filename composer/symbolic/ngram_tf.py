@@ -36,9 +36,8 @@ class MixedModel:
         self.links = tf.Variable(state.links, trainable=False)
         self.links_count = len(state.links)
         # The links of a node's children are contiguous: a search within them needs a few halvings, not 20.
-        first_link = np.searchsorted(state.links // (self.vocab_size + 1), np.arange(self.missing + 2))
-        self.first_link = tf.Variable(first_link, trainable=False)
-        self.depth = int(np.ceil(np.log2(np.diff(first_link).max(initial=0) + 1))) + 1
+        self.first_link = tf.Variable(state.first_link, trainable=False)
+        self.depth = int(np.ceil(np.log2(np.diff(state.first_link).max(initial=0) + 1))) + 1
         self.start = tf.Variable(state.start, trainable=False)
         self.backoff = tf.Variable(state.backoff.astype(np.float32), trainable=False)
         self.inverse_total = tf.Variable(state.inverse_total.astype(np.float32), trainable=False)
