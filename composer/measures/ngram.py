@@ -166,6 +166,17 @@ class KneserNey:
         that was followed by something in training: how much of the n-gram's memory the event meets."""
         return self._log_probs(_check_sequences([sequence], self.vocab_size))
 
+    def target_log_probs(self, sequences: Iterable[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """``log_probs_and_context`` of each event after its sequence's first [n], [n]: the targets an event
+        model scores (a chunk's first event is only its input), so the two compare event for event."""
+        arrays = [a for a in _check_sequences(sequences, self.vocab_size) if a.size >= 2]
+        if not arrays:
+            return np.zeros(0), np.zeros(0, np.int64)
+        log_p, length = self._log_probs(arrays)
+        later = np.ones(log_p.size, bool)
+        later[np.cumsum([0] + [a.size for a in arrays[:-1]])] = False
+        return log_p[later], length[later]
+
     def nll_per_event(self, sequences: Iterable[Sequence[int]]) -> float:
         """Mean negative log-likelihood (nats per event) over all events of ``sequences``."""
         arrays = [a for a in _check_sequences(sequences, self.vocab_size) if a.size]
@@ -233,11 +244,17 @@ class Unigram:
 
 def ngram_baselines(train: Sequence[Sequence[int]], eval_: Sequence[Sequence[int]], *, vocab_size: int,
                     orders: Sequence[int] = (3, 5, 7, 10)) -> dict:
-    """Held-out nats per event of the unigram and of KN n-grams of each order.
+    """Held-out nats per event of the unigram and of KN n-grams of each order, over each eval chunk's events
+    after its first: the targets an event model scores (its first event is only the model's input, and
+    the hardest to guess: a segment cut from a tune starts anywhere).
 
     Returns {"unigram", "ngram" (best order's), "ngram_order", "ngram_by_order": {"3": ...}}.
     """
-    by_order = {str(k): KneserNey(k, vocab_size=vocab_size).fit(train).nll_per_event(eval_) for k in orders}
+    later = [chunk[1:] for chunk in eval_ if len(chunk) >= 2]
+    if not later:
+        raise ComposerError("cannot score baselines on no eval chunk of two or more events")
+    by_order = {str(k): float(-KneserNey(k, vocab_size=vocab_size).fit(train).target_log_probs(eval_)[0].mean())
+                for k in orders}
     best = min(by_order, key=by_order.get)
-    return {"unigram": Unigram(vocab_size=vocab_size).fit(train).nll_per_event(eval_),
+    return {"unigram": Unigram(vocab_size=vocab_size).fit(train).nll_per_event(later),
             "ngram": by_order[best], "ngram_order": int(best), "ngram_by_order": by_order}

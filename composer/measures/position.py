@@ -68,13 +68,14 @@ def windows_by_band(lengths: Sequence[int], *, bands: Sequence[tuple[int, int]] 
 
 def ngram_nll_by_position(train: Sequence[np.ndarray], eval_: Sequence[np.ndarray], *, order: int,
                           vocab_size: int, window: int = BANDS[-1][1]) -> tuple[dict, dict]:
-    """The KN n-gram of ``order``'s eval NLL by band, and its ``change_by_band``; event i of a chunk is at
-    position i % ``window`` of the chunk's window i // ``window``."""
+    """The KN n-gram of ``order``'s eval NLL by band, and its ``change_by_band``, over each chunk's events after
+    its first (the model's targets); event i of a chunk is at position i % ``window`` of the chunk's window
+    i // ``window``."""
     model = KneserNey(order, vocab_size=vocab_size).fit(train)
-    chunks = [chunk for chunk in eval_ if len(chunk)]
-    nll = -np.concatenate([model.log_probs(chunk) for chunk in chunks])
-    positions = np.concatenate([np.arange(len(chunk)) % window for chunk in chunks])
+    chunks = [chunk for chunk in eval_ if len(chunk) >= 2]
+    nll = -model.target_log_probs(chunks)[0]
+    positions = np.concatenate([np.arange(1, len(chunk)) % window for chunk in chunks])
     starts = np.cumsum([0] + [-(-len(chunk) // window) for chunk in chunks])          # first window of each chunk
-    windows = np.concatenate([start + np.arange(len(chunk)) // window for start, chunk in zip(starts, chunks)])
+    windows = np.concatenate([start + np.arange(1, len(chunk)) // window for start, chunk in zip(starts, chunks)])
     return by_band(nll, positions), change_by_band(nll, positions, windows)
 

@@ -101,18 +101,10 @@ class Mixture:
     def target_nll(self, model_nll: np.ndarray, chunks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The mixture's NLL of each target [n], from the model's [n] over ``chunks``' events after their first
         (the order in which the eval windows score them), and the n-gram's log-probability of each [n]."""
-        ngram_logp, length = ngram_targets(self.ngram, chunks)
+        ngram_logp, length = self.ngram.target_log_probs(chunks)
         if len(ngram_logp) != len(model_nll):
             raise RunDirError(f"the model scored {len(model_nll)} targets, the n-gram {len(ngram_logp)}")
         return mixed_nll(model_nll, ngram_logp, self.weights[length]), ngram_logp
-
-
-def ngram_targets(ngram: KneserNey, chunks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The n-gram's log-probability and context length of each event after its chunk's first [n], [n]."""
-    scored = [ngram.log_probs_and_context(chunk) for chunk in chunks if len(chunk) >= 2]
-    if not scored:
-        return np.zeros(0), np.zeros(0, np.int64)
-    return np.concatenate([logp[1:] for logp, _ in scored]), np.concatenate([length[1:] for _, length in scored])
 
 
 def mixed_nll(model_nll: np.ndarray, ngram_logp: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
@@ -162,7 +154,7 @@ def fit_order(trained: list[np.ndarray], apart: list[np.ndarray], model_nll: np.
               vocab: int) -> dict:
     """The mixture with a ``order``-gram fit on ``trained``, weighted on the held-apart chunks ``apart`` (alternate
     chunks make the two folds); ``model_nll``: the model's NLL of their targets."""
-    ngram_logp, length = ngram_targets(KneserNey(order, vocab_size=vocab).fit(trained), apart)
+    ngram_logp, length = KneserNey(order, vocab_size=vocab).fit(trained).target_log_probs(apart)
     weight, nll_single = fit_weight(model_nll, ngram_logp)
     fold = np.repeat(np.arange(len(apart)) % 2 == 0, [len(chunk) - 1 for chunk in apart])
     cross = cross_fitted(model_nll, ngram_logp, length, fold, order=order) if len(apart) >= 2 else None

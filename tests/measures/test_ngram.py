@@ -100,6 +100,19 @@ def test_kneser_ney_beats_unigram_on_structured_sequences(markov):
     assert result["ngram_by_order"]["3"] < result["ngram_by_order"]["2"]
 
 
+def test_baselines_score_the_events_an_event_model_predicts(markov):
+    # A model's targets are each chunk's events after its first (the first is only its input).
+    train, held_out = markov
+    result = ngram_baselines(train, held_out, vocab_size=12, orders=(3,))
+    model = KneserNey(3, vocab_size=12).fit(train)
+    later = [np.asarray(s)[1:] for s in held_out]
+    assert result["ngram"] == pytest.approx(-np.concatenate([model.log_probs(s)[1:] for s in held_out]).mean())
+    unigram = Unigram(vocab_size=12).fit(train)
+    assert result["unigram"] == pytest.approx(-unigram.log_p[np.concatenate(later)].mean())
+    log_p, length = model.target_log_probs(held_out + [[5]])   # a one-event chunk has no target
+    assert log_p.shape == length.shape == (sum(map(len, later)),)
+
+
 def test_higher_orders_help_on_highly_regular_sequences():
     # Motif A A A B (A = 0123, B = 3210) with rare substitutions: after an A, telling the
     # third A from the second takes 9 events of context, from the first 7.

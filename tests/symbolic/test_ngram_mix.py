@@ -100,7 +100,7 @@ def test_each_row_takes_the_weight_of_its_context_length(ngram):
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
     # scoring: the same weights per target as in sampling
     model_nll = np.random.default_rng(8).uniform(0.5, 3.0, sum(len(s) - 1 for s in sequences))
-    logp, lengths = ngram_mix.ngram_targets(ngram, sequences)
+    logp, lengths = ngram.target_log_probs(sequences)
     mixed, ngram_logp = mixture.target_nll(model_nll, sequences)
     np.testing.assert_allclose(ngram_logp, logp)
     np.testing.assert_allclose(mixed,
