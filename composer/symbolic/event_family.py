@@ -55,6 +55,7 @@ class EventConfig:
     guidance: float | None = None       # generate's default guidance scale when a key is asked
     ngram_mix: bool = False             # mix a Kneser-Ney n-gram into the next-event distribution (ngram_mix.py)
     ngram_mix_share: float = 0.05       # share of the train chunks held apart from training to fit its weight
+    ngram_mix_by_length: bool = False   # let the weight depend on the n-gram's context length (ngram_mix.py)
 
     def __post_init__(self) -> None:
         if self.model != self.NAME:

@@ -7,13 +7,16 @@ picked by the seed) is held apart from training; after training, the n-gram's or
 ``NGRAM_ORDERS``) and its weight are those of the lowest held-apart NLL, with the n-gram fit on
 the chunks the model trained on. The n-gram used after that is refit on the whole train split.
 
-The weight is one number, or one per context length: the length of the longest context before
-the event that the n-gram saw followed by something in training (0..order-1). Where it remembers
-a long context the n-gram is reciting a phrase it knows, and is mostly right; where it backs off
-to a short one the neural model knows more (Jelinek and Mercer's interpolation weights bucketed by
-context). The weights by context length are kept only when they earn their place: fitted on one
-half of the held-apart chunks, they must score the other half (both ways round) better than one
-weight fitted the same way.
+The weight is one number, or with ``ngram_mix_by_length`` one per context length: the length of the
+longest context before the event that the n-gram saw followed by something in training
+(0..order-1). Where it remembers a long context the n-gram is reciting a phrase it knows, and is
+mostly right; where it backs off to a short one the neural model knows more (Jelinek and Mercer's
+interpolation weights bucketed by context). The weights by context length are kept only when they
+earn their place: fitted on one half of the held-apart chunks, they must score the other half (both
+ways round) better than one weight fitted the same way. They are off by default: held-apart chunks
+may come from pieces whose other chunks the n-gram holds, where it recites more than on unseen
+pieces, and on the quartets and Essen the weights so kept scored the eval split no better than one
+(benchmarks/RESULTS.md, "Issue 27").
 
 The train events are stored in the run dir at ``prepare`` (``ngram_mix.npz``) and the fit in
 ``ngram_mix.json`` (made at first use, again when the checkpoint changes), so ``composer generate
@@ -151,19 +154,21 @@ def cross_fitted(model_nll: np.ndarray, ngram_logp: np.ndarray, length: np.ndarr
 
 
 def fit_order(trained: list[np.ndarray], apart: list[np.ndarray], model_nll: np.ndarray, *, order: int,
-              vocab: int) -> dict:
+              vocab: int, by_length: bool) -> dict:
     """The mixture with a ``order``-gram fit on ``trained``, weighted on the held-apart chunks ``apart`` (alternate
-    chunks make the two folds); ``model_nll``: the model's NLL of their targets."""
+    chunks make the two folds); ``model_nll``: the model's NLL of their targets. ``by_length``: weights by
+    context length may be kept (when they beat one weight across the folds)."""
     ngram_logp, length = KneserNey(order, vocab_size=vocab).fit(trained).target_log_probs(apart)
     weight, nll_single = fit_weight(model_nll, ngram_logp)
     fold = np.repeat(np.arange(len(apart)) % 2 == 0, [len(chunk) - 1 for chunk in apart])
     cross = cross_fitted(model_nll, ngram_logp, length, fold, order=order) if len(apart) >= 2 else None
-    by_length = cross is not None and cross["by_context_length"] < cross["single"]
+    by_length = by_length and cross is not None and cross["by_context_length"] < cross["single"]
     weights = (fit_weights(model_nll, ngram_logp, length, order=order, single=weight) if by_length
                else np.full(order, weight))
     return {"weights": weights.tolist(), "by_context_length": by_length, "weight": weight,
             "nll_mixture": float(mixed_nll(model_nll, ngram_logp, weights[length]).mean()),
             "nll_mixture_single": nll_single, "nll_ngram": float(-ngram_logp.mean()), "cross_fitted": cross,
+            "nll_chosen_cross_fitted": cross["by_context_length" if by_length else "single"] if cross else None,
             "targets_by_context_length": np.bincount(length, minlength=order).tolist()}
 
 
@@ -180,7 +185,7 @@ def _train_events(run_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
 def fit(run: Any, score: Any) -> dict:
     """Fit the n-gram's order and weights on the held-apart slice; ``score(chunks) -> model NLL per target``.
 
-    The order is the one of lowest cross-fitted NLL (of its better scheme). Returns the record written to
+    The order is the one of lowest cross-fitted NLL (of the scheme it keeps). Returns the record written to
     ``ngram_mix.json``.
     """
     chunks, held = _train_events(run.run_dir)
@@ -189,20 +194,24 @@ def fit(run: Any, score: Any) -> dict:
     if not apart:
         raise RunDirError(f"{run.run_dir}: the held-apart slice has no chunk of 2+ events to fit the weight on")
     model_nll = score(apart)
-    fits = {order: fit_order(trained, apart, model_nll, order=order, vocab=run.meta["num_classes"])
-            for order in NGRAM_ORDERS}
-    order = min(fits, key=lambda k: min(fits[k]["cross_fitted"].values()) if fits[k]["cross_fitted"]
+    allowed = run.config.ngram_mix_by_length
+    fits = {order: fit_order(trained, apart, model_nll, order=order, vocab=run.meta["num_classes"],
+                             by_length=allowed) for order in NGRAM_ORDERS}
+    order = min(fits, key=lambda k: fits[k]["nll_chosen_cross_fitted"] if fits[k]["cross_fitted"]
                 else fits[k]["nll_mixture"])
-    return {"step": run.step, "order": order, **fits[order], "nll_model": float(model_nll.mean()),
+    return {"step": run.step, "order": order, "by_length_allowed": allowed, **fits[order],
+            "nll_model": float(model_nll.mean()),
             "held_apart_chunks": len(apart), "held_apart_targets": int(len(model_nll)),
             "by_order": {str(k): v for k, v in fits.items()}}
 
 
 def load(run: Any, score: Any) -> tuple[Mixture, dict]:
-    """The run's mixture and its record, fitting (and recording) the weights when the checkpoint is new."""
+    """The run's mixture and its record, fitting (and recording) the weights when the checkpoint or the
+    weighting asked for is new."""
     path = Path(run.run_dir) / WEIGHT_FILE
     record = json.loads(path.read_text()) if path.is_file() else None
-    if record is None or record.get("step") != run.step or "weights" not in record:
+    if (record is None or record.get("step") != run.step or "weights" not in record
+            or record.get("by_length_allowed") != run.config.ngram_mix_by_length):
         record = fit(run, score)
         write_text_atomic(path, json.dumps(record, indent=2) + "\n")
     return _mixture(str(run.run_dir), record["order"], tuple(record["weights"]), run.meta["num_classes"]), record

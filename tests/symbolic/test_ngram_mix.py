@@ -139,6 +139,23 @@ def test_weights_by_context_length_earn_their_place_only_where_the_ngram_changes
     assert ngram_mix.fit_weights(model_nll, ngram_logp, few, order=5, single=single)[4] == single
 
 
+@pytest.mark.parametrize("allowed", [False, True])
+def test_weights_by_context_length_only_when_asked(allowed):
+    """Chunks that recite a train motif between random stretches: the n-gram is right where it remembers a long
+    context and wrong where it backs off, so weights by length win across the folds; they are kept only when
+    ``ngram_mix_by_length`` asks for them."""
+    rng = np.random.default_rng(3)
+    motif = rng.integers(0, 12, 40)
+    trained = [motif.copy() for _ in range(20)]
+    apart = [np.concatenate([motif, rng.integers(0, 12, 40)] * 3) for _ in range(8)]
+    model_nll = np.full(sum(len(c) - 1 for c in apart), np.log(12) - 0.3)   # a model a little above uniform
+    fitted = ngram_mix.fit_order(trained, apart, model_nll, order=5, vocab=12, by_length=allowed)
+    assert fitted["cross_fitted"]["by_context_length"] < fitted["cross_fitted"]["single"]
+    assert fitted["by_context_length"] is allowed
+    assert (len(set(fitted["weights"])) > 1) is allowed
+    assert fitted["nll_chosen_cross_fitted"] == fitted["cross_fitted"]["by_context_length" if allowed else "single"]
+
+
 def test_held_apart_slice_is_fixed_by_the_seed_and_left_out_of_training():
     chunks = phrases(np.random.default_rng(3), 40)
     config = PerformanceRNNConfig(ngram_mix=True, ngram_mix_share=0.1, seed=5)
@@ -259,6 +276,7 @@ def test_trained_run_scores_and_samples_with_its_mixture(bach_corpus, tmp_path_f
     mix = figures["ngram_mix"]
     record = json.loads((run_dir / ngram_mix.WEIGHT_FILE).read_text())
     assert record["step"] == run.step and mix["weights"] == record["weights"] and len(mix["weights"]) == mix["order"]
+    assert record["by_length_allowed"] is False and not mix["by_context_length"]   # one weight unless asked
     assert all(0 <= w <= 1 for w in mix["weights"]) and mix["by_context_length"] == record["by_context_length"]
     assert record["nll_mixture"] <= min(record["nll_model"], record["nll_ngram"]) + 1e-9
     assert set(record["cross_fitted"]) == {"single", "by_context_length"}
