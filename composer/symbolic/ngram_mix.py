@@ -19,8 +19,8 @@ pieces, and on the quartets and Essen the weights so kept scored the eval split 
 (benchmarks/RESULTS.md, "Issue 27").
 
 The train events are stored in the run dir at ``prepare`` (``ngram_mix.npz``) and the fit in
-``ngram_mix.json`` (made at first use, again when the checkpoint changes), so ``composer generate
-RUN_DIR`` needs no corpus.
+``ngram_mix.json`` (made at first use, again when the checkpoint or ``ngram_mix_by_length``
+changes), so ``composer generate RUN_DIR`` needs no corpus.
 """
 
 from __future__ import annotations
