@@ -17,13 +17,12 @@ import argparse
 from collections import defaultdict
 
 import numpy as np
-import scipy.optimize
 
 from composer.corpus import Corpus
 from composer.measures.ngram import KneserNey
 from composer.symbolic.cache import encoded_split
 from composer.symbolic.encoding import PerformanceEncoding
-from composer.symbolic.ngram_mix import held_apart
+from composer.symbolic.ngram_mix import fit_weight, held_apart, mixed_nll
 
 ORDER = 10  # the n-gram: Essen's and the chorales' best
 
@@ -57,16 +56,6 @@ def scored(ngram: KneserNey, chunks: list[np.ndarray], *, orders: int) -> tuple[
             np.concatenate([c[1] for c in cache]))
 
 
-def mixed_nll(weight: float | np.ndarray, ngram: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    weight = np.clip(weight, 1e-12, 1 - 1e-12)
-    return -np.logaddexp(np.log1p(-weight) + ngram, np.log(weight) + cache)
-
-
-def fit(ngram: np.ndarray, cache: np.ndarray) -> float:
-    cost = lambda w: float(mixed_nll(w, ngram, cache).mean())  # noqa: E731
-    return float(scipy.optimize.minimize_scalar(cost, bounds=(0.0, 1.0), method="bounded").x)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus")
@@ -82,11 +71,12 @@ def main() -> None:
     held_ngram, held_cache, held_match = scored(fit_ngram, [c for c, held in zip(train, apart) if held],
                                                 orders=args.orders)
     ngram, cache, match = scored(KneserNey(ORDER, vocab_size=vocab).fit(train), eval_, orders=args.orders)
-    single = fit(held_ngram, held_cache)
-    by_match = np.array([fit(held_ngram[held_match == k], held_cache[held_match == k])
+    # ngram_mix's weight search, with the n-gram in the model's place and the cache in the n-gram's
+    single = fit_weight(-held_ngram, held_cache)[0]
+    by_match = np.array([fit_weight(-held_ngram[held_match == k], held_cache[held_match == k])[0]
                          if (held_match == k).sum() >= 100 else single for k in range(args.orders + 2)])
-    alone, one, per_length = -ngram.mean(), mixed_nll(single, ngram, cache).mean(), \
-        mixed_nll(by_match[match], ngram, cache).mean()
+    alone, one, per_length = -ngram.mean(), mixed_nll(-ngram, cache, single).mean(), \
+        mixed_nll(-ngram, cache, by_match[match]).mean()
     print("| corpus | eval targets | mean chunk (events) | 10-gram | + cache, one weight | + cache, weight by match "
           "length | change |")
     print("|---|---|---|---|---|---|---|")
